@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` (set up, build the index, serve) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
+export HF_HUB_OFFLINE := 1
+
+.PHONY: setup index run test test-all bench browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0   # first, so nothing else can pull a CUDA build
+	$(PY) -m pip install -q -e ".[test,milvus]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+# Rebuilds only when the corpus, model or settings changed; unchanged stories are never re-embedded.
+index: setup
+	$(PY) -m search build
+
+run: index
+	$(PY) app.py
+
+# Debian's Chromium for the browser test; skipped (the test then says why) where apt-get can't run.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || echo "chromium not installed: the browser test will be skipped"; }
+
+test: setup browser
+	$(PY) -m pytest -m "not slow" -q
+
+test-all: setup browser
+	$(PY) -m pytest -q
+
+bench: index
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) index

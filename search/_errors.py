@@ -1,0 +1,57 @@
+"""Errors a user can act on.
+
+Every failure that can reach a person (CLI, HTTP, UI) is one of these, so the edges can turn it into a
+message and an exit code or status without ever showing a traceback.
+"""
+from __future__ import annotations
+
+
+class StorySearchError(Exception):
+    """Base class: `code` is stable for programs, the message is written for people."""
+
+    code = "error"
+
+
+class CorpusError(StorySearchError):
+    """A corpus file that cannot be read; names the file and, where known, the line."""
+
+    code = "bad_corpus"
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+        self.path = str(path)
+        self.line = line
+
+
+class InvalidQueryError(StorySearchError, ValueError):
+    code = "invalid_query"
+
+
+class UnknownStoryError(StorySearchError, KeyError):
+    code = "unknown_story"
+
+    def __init__(self, story_id: str) -> None:
+        super().__init__(f"no story with id {story_id!r}; ids come from search results or GET /api/stories")
+        self.story_id = story_id
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
+class IndexMissingError(StorySearchError):
+    code = "index_missing"
+
+
+class IndexMismatchError(StorySearchError):
+    """The index on disk was built with another model, dimension or format version."""
+
+    code = "index_mismatch"
+
+
+class IndexCorruptError(StorySearchError):
+    code = "index_corrupt"
+
+
+class ModelError(StorySearchError):
+    code = "model_unavailable"

@@ -1,0 +1,148 @@
+"""Command line: `python -m search ...` and the `story-search` script; thin wrappers over the service.
+
+`--json` prints one JSON object on stdout; progress and logs go to stderr, so output can be piped.
+Errors a user can fix print one line and exit 1 (2 for usage errors, as argparse does).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._errors import StorySearchError
+from .index_dir import default_index_dir
+from .service import MODES
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index-dir", type=Path, default=None,
+                        help="index folder (default: $STORY_SEARCH_INDEX, else index/)")
+    common.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    fields = argparse.ArgumentParser(add_help=False)
+    fields.add_argument("--fields", default=None, metavar="PART=NAME,...",
+                        help="JSONL/CSV field names, e.g. title=headline,body=article (alternatives with |)")
+
+    parser = argparse.ArgumentParser(prog="story-search", description="Semantic search over news stories.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build", parents=[common, as_json, fields], help="(re)build the index from corpus files")
+    p.add_argument("--corpus", nargs="+", default=["seeds"], metavar="PATH", help="files or folders (default: seeds/)")
+    p.add_argument("--model", default=None, help="model name or path (default: the index's model, else the default)")
+    p.add_argument("--force", action="store_true", help="rebuild even when the index is up to date")
+    p = sub.add_parser("add", parents=[common, as_json, fields], help="add or update stories in the index")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = sub.add_parser("query", parents=[common, as_json], help="search the stories")
+    p.add_argument("text")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--mode", choices=MODES, default="hybrid")
+    p.add_argument("--country", action="append", default=[], help="only stories about this country (repeatable)")
+    p.add_argument("--date-from", default=None, metavar="YYYY-MM-DD")
+    p.add_argument("--date-to", default=None, metavar="YYYY-MM-DD")
+    p = sub.add_parser("similar", parents=[common, as_json], help="stories related to a story")
+    p.add_argument("story_id")
+    p.add_argument("-k", type=int, default=5)
+    p = sub.add_parser("eval", parents=[common, as_json], help="retrieval metrics on graded questions")
+    p.add_argument("queries", nargs="?", type=Path, help="questions in the dev-set JSONL format")
+    p.add_argument("--beir", type=Path, default=None, metavar="DIR", help="a BEIR folder instead")
+    p.add_argument("--related", type=Path, default=None, help="also score related stories (dev_related format)")
+    p.add_argument("--mode", choices=MODES, default="hybrid")
+    p.add_argument("--model", default=None, help="model for the throw-away BEIR index")
+    p = sub.add_parser("serve", parents=[common], help="serve the web UI and the JSON API")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    return parser
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    print(json.dumps(payload, ensure_ascii=False) if getattr(args, "json", False) else text)
+
+
+def _hit_lines(hits: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{i:>2}. {h['score']:.3f}  {h['title']}  [{h['id']}]{'  ' + h['date'] if h['date'] else ''}"
+                     for i, h in enumerate(hits, 1)) or "(no stories)"
+
+
+def run(args: argparse.Namespace) -> None:
+    from .readers import FieldMap
+
+    root = args.index_dir or default_index_dir()
+    if args.command == "build":
+        from .builder import build_index
+
+        index, manifest = build_index(args.corpus, root, args.model, fields=FieldMap.parse(args.fields),
+                                      progress=not args.quiet, force=args.force)
+        state = "up to date" if index is None else "built"
+        _emit(args, {"status": state, "index_dir": str(root), **{k: manifest[k] for k in ("story_count", "model", "index", "built_at")}},
+              f"index {state}: {manifest['story_count']} stories, model {manifest['model']['id']}, {root}/")
+    elif args.command == "add":
+        from .builder import add_to_index
+
+        index = add_to_index(args.paths, root, fields=FieldMap.parse(args.fields), progress=not args.quiet)
+        _emit(args, {"status": "updated", "story_count": len(index)}, f"index updated: {len(index)} stories")
+    elif args.command == "query":
+        from .filters import Filters
+        from .service import SearchService
+
+        filters = Filters(tuple(args.country), args.date_from, args.date_to)
+        result = SearchService.open(root).search(args.text, args.k, args.mode, filters).to_dict()
+        note = "" if result["answerable"] else "no story answers this closely; the nearest stories are:\n"
+        _emit(args, result, note + _hit_lines(result["hits"]))
+    elif args.command == "similar":
+        from .service import SearchService
+
+        service = SearchService.open(root)
+        hits = [h.to_dict() for h in service.related(args.story_id, args.k)]
+        _emit(args, {"id": args.story_id, "title": service.story(args.story_id).title, "hits": hits}, _hit_lines(hits))
+    elif args.command == "eval":
+        _eval(args, root)
+    elif args.command == "serve":
+        from .server import serve
+
+        serve(index_dir=root, host=args.host, port=args.port)
+
+
+def _eval(args: argparse.Namespace, root: Path) -> None:
+    from .evaluation import evaluate, evaluate_beir, evaluate_related, load_questions, title_resolver
+    from .service import SearchService
+
+    if args.beir:
+        report = evaluate_beir(args.beir, args.model, args.mode, progress=not args.quiet)
+    elif args.queries:
+        service = SearchService.open(root)
+        resolve = title_resolver(service)
+        report = evaluate(service, load_questions(args.queries), resolve, args.mode)
+        if args.related:
+            report["related"] = evaluate_related(service, args.related, resolve)
+    else:
+        raise StorySearchError("give a questions file (QUERIES.jsonl) or --beir DIR")
+    lines = [f"{report['questions']} questions, mode {report['mode']}, model {report['model']}",
+             "overall      " + "  ".join(f"{k} {v:.3f}" for k, v in report["metrics"].items())]
+    lines += [f"{c:<12} " + "  ".join(f"{k} {v:.3f}" for k, v in m.items() if k != "questions")
+              for c, m in report["per_category"].items()]
+    na = report["no_answer"]
+    lines.append(f"no-answer    {na['flagged']}/{na['questions']} unanswerable flagged, "
+                 f"{na['answerable_flagged']} answerable flagged")
+    if "related" in report:
+        lines.append("related      " + "  ".join(f"{k} {v:.3f}" for k, v in report["related"]["metrics"].items()))
+    _emit(args, report, "\n".join(lines))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        run(args)
+    except StorySearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the index on disk is unchanged unless a save had completed", file=sys.stderr)
+        return 130
+    return 0

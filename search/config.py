@@ -1,0 +1,22 @@
+"""One configuration for every component, saved in the manifest beside the index it built."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .embedding import canonical_model_id
+
+
+@dataclass(frozen=True)
+class Config:
+    model: str = ""  # empty: the default model (see embedding.DEFAULT_MODEL)
+    index_type: str = "faiss-flat"
+    index_params: dict[str, Any] = field(default_factory=dict)
+    chunk_size: int = 512  # stories embedded between two saves of the resume cache
+
+    @property
+    def model_id(self) -> str:
+        return canonical_model_id(self.model or None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "model": self.model_id}

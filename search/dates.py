@@ -1,0 +1,90 @@
+"""Dates and datelines as news stories write them ("30 November, 2021", "Georgetown, Guyana 23 August 2021:")."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+_MONTHS = {
+    **{m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july", "august",
+                                   "september", "october", "november", "december"), 1)},
+    **{m: i for i, m in enumerate(("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+                                   "septiembre", "octubre", "noviembre", "diciembre"), 1)},
+    **{m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                   "nov", "dec"), 1)},
+    "sept": 9, "setiembre": 9,
+}
+_MONTH = "(?P<m>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY_FIRST = re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s*(?:de\s+)?{_MONTH}\s*,?\s*(?:de\s+|del\s+)?(?P<y>\d{{4}})\b", re.I)
+_MONTH_FIRST = re.compile(rf"\b{_MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s*(?P<y>\d{{4}})\b", re.I)
+_ISO = re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b")
+_WEEKDAY = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b,?", re.I)
+# A dateline opening a body: "Georgetown, Guyana, 13 August 2020 - More research ..." (place and/or date, a dash)
+_LEAD = re.compile(r"^(?P<head>[A-Z][^.!?:;\-\u2013\u2014]{1,80}?)\s*[-\u2013\u2014]+\s+(?=\S)")
+_PLACE_WORDS = re.compile(r"^(?:[A-Z\u00C0-\u00DD][\w\u00C0-\u024F'.]*\s?){1,4}$")
+
+
+def _match(text: str) -> re.Match[str] | None:
+    return _ISO.search(text) or _DAY_FIRST.search(text) or _MONTH_FIRST.search(text)
+
+
+def _iso(m: re.Match[str]) -> str | None:
+    month = m.group("m")
+    month_no = int(month) if month.isdigit() else _MONTHS[month.lower().rstrip(".")]
+    try:
+        return date(int(m.group("y")), month_no, int(m.group("d"))).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_date(value: str | None) -> str | None:
+    """ISO date of a free-form date string, or None when it names no full date."""
+    if not value:
+        return None
+    value = str(value).strip()
+    m = _match(value)
+    if m:
+        return _iso(m)
+    for fmt in ("%d-%b-%Y %H:%M:%S.%f", "%d-%b-%Y", "%Y/%m/%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def _place(text: str) -> str | None:
+    """The place words of a dateline: what is left once the date and weekday are gone."""
+    parts = [p.strip(" ,:") for p in _WEEKDAY.sub("", text).split(",")]
+    parts = [p for p in parts if p and _PLACE_WORDS.match(p) and not _MONTHS.get(p.lower())]
+    return ", ".join(parts) or None
+
+
+def parse_date_line(line: str) -> tuple[str | None, str | None] | None:
+    """(date, place) when the whole line is a date or dateline, else None."""
+    if len(line) > 80 or line.rstrip().endswith((".", "!", "?")):
+        return None
+    m = _match(line)
+    if not m:
+        return None
+    rest = (line[: m.start()] + " " + line[m.end():]).strip(" ,:-\u2013\u2014")
+    words = " ".join(_WEEKDAY.sub("", rest).replace(",", " ").split())
+    if rest and not _PLACE_WORDS.match(words or "X"):
+        return None
+    return _iso(m), _place(line[: m.start()]) if rest else None
+
+
+def split_lead_dateline(body: str) -> tuple[str | None, str | None, str]:
+    """(date, place, body) with a leading "Place, Date - " dateline taken off the body when there is one."""
+    lead = _LEAD.match(body)
+    if not lead:
+        return None, None, body
+    head = lead.group("head")
+    m = _match(head)
+    iso = _iso(m) if m else None
+    place_part = head[: m.start()] if m else head
+    # A month-and-day without a year ("August 27, Georgetown") is a date we can't state: keep the place only.
+    place_part = re.sub(rf"\b{_MONTH}\s+\d{{1,2}}\b", "", place_part, flags=re.I)
+    place = _place(place_part)
+    if not (iso or place):
+        return None, None, body
+    return iso, place, body[lead.end():]

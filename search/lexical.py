@@ -1,0 +1,72 @@
+"""BM25 over title and body (bm25s), for names, acronyms and exact phrases that embeddings blur."""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+_WORD = re.compile(r"\w+")
+# Function words of the two languages people ask in; keeping them would let "the"/"de" decide rankings.
+STOPWORDS = frozenset("""
+a an and are as at be but by for from has have in into is it its of on or that the their this to was were
+what which who will with how why when where do does did about after can our we they them there these those
+de la el en y los las del que por para con una un al se su sus como lo es o sobre entre
+""".split())
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case, accent-folded words minus stopwords: "Migración" and "migracion" are one term."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return [w for w in _WORD.findall(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+class LexicalIndex:
+    """Rows are the index's story rows, so lexical and dense results speak of the same stories."""
+
+    def __init__(self, retriever: "bm25s.BM25", size: int) -> None:  # noqa: F821
+        self._bm25 = retriever
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "LexicalIndex":
+        import bm25s
+
+        retriever = bm25s.BM25()
+        # An empty token list would be dropped by bm25s and shift every later row; a placeholder keeps rows aligned.
+        retriever.index([tokenize(t) or ["\x00"] for t in texts] or [["\x00"]], show_progress=False)
+        return cls(retriever, len(texts))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every row (zeros when no query term is in the vocabulary)."""
+        vocab = self._bm25.vocab_dict
+        terms = [t for t in tokenize(query) if t in vocab]
+        if not terms or not self.size:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)[: self.size]
+
+    def search(self, query: str, k: int, allowed_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows) of the k best rows with a positive score, best first."""
+        scores = self.scores(query)
+        if allowed_rows is not None:
+            mask = np.zeros_like(scores, dtype=bool)
+            mask[allowed_rows] = True
+            scores = np.where(mask, scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > k:
+            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return scores[order], order
+
+    def save(self, directory: Path) -> list[str]:
+        self._bm25.save(str(directory / "bm25"), show_progress=False)
+        return [f"bm25/{p.name}" for p in sorted((directory / "bm25").iterdir())]
+
+    @classmethod
+    def load(cls, directory: Path, size: int) -> "LexicalIndex":
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(directory / "bm25"), mmap=True, show_progress=False), size)

@@ -1,0 +1,80 @@
+"""The `Story` record and the content-derived identifiers that keep API clients' saved ids valid."""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
+_SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """Unicode-normalise, drop control characters and fold runs of white space."""
+    text = unicodedata.normalize("NFC", text).replace("\ufffd", " ")
+    return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+
+
+def fold(text: str) -> str:
+    """The comparison key for titles: case, curly quotes and spacing don't make two titles different."""
+    return _SPACE.sub(" ", text.translate(_QUOTES)).strip().casefold()
+
+
+def derive_id(title: str, body: str) -> str:
+    """Stable id from the story's title (its body when untitled).
+
+    Derived from the title rather than the whole text so that correcting a typo in a body updates the story
+    in place instead of minting a new id that breaks links saved by API clients.
+    """
+    key = fold(title) or fold(body)[:500]
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Story:
+    id: str
+    title: str
+    body: str
+    date: str | None = None  # ISO yyyy-mm-dd, only when the source states it
+    place: str | None = None  # from a dateline, as written
+    sources: tuple[str, ...] = ()  # "file:line" of every copy that was merged into this story
+    titles: tuple[str, ...] = ()  # every title the story appeared under, this one first
+    countries: tuple[str, ...] = field(default=())  # filled by the gazetteer at build time
+
+    @property
+    def text(self) -> str:
+        """What gets embedded and indexed: the title carries the most signal, so it leads."""
+        return f"{self.title}\n{self.body}".strip()
+
+    @property
+    def content_hash(self) -> str:
+        """Key of the embedding cache: an unchanged text is never embedded twice."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def with_(self, **changes: Any) -> "Story":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["sources"], d["titles"], d["countries"] = list(self.sources), list(self.titles), list(self.countries)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Story":
+        return cls(
+            id=d["id"], title=d["title"], body=d["body"], date=d.get("date"), place=d.get("place"),
+            sources=tuple(d.get("sources", ())), titles=tuple(d.get("titles", ()) or (d["title"],)),
+            countries=tuple(d.get("countries", ())),
+        )
+
+
+def make_story(title: str, body: str, *, id: str | None = None, date: str | None = None,
+               place: str | None = None, source: str = "") -> Story:
+    title, body = clean_text(title), clean_text(body)
+    return Story(
+        id=id or derive_id(title, body), title=title, body=body, date=date, place=place,
+        sources=(source,) if source else (), titles=(title,) if title else (),
+    )

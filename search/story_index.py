@@ -1,0 +1,244 @@
+"""`StoryIndex`: the stories, their vectors, the vector store and the lexical index, as one consistent unit.
+
+An index is immutable once built: adding stories makes a new `StoryIndex` (sharing nothing mutable with
+the old one), which is what lets searches keep running on the old index while an update is prepared, and
+lets the service swap indexes with one assignment.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._errors import IndexMismatchError, UnknownStoryError
+from .config import Config
+from .corpus import prepare
+from .embedding import Embedder
+from .filters import FilterColumns
+from .index_dir import FORMAT_VERSION, REBUILD_HINT, generation_dir, read_manifest, write_generation, writer_lock
+from .lexical import LexicalIndex
+from .story import Story
+from .vectorstore import VectorStore, create_store, store_class
+
+log = logging.getLogger(__name__)
+
+
+def vector_key(story_id: str) -> int:
+    """The int64 key a vector engine files a story under: stable, like the story id it comes from."""
+    return int.from_bytes(hashlib.sha256(story_id.encode("utf-8")).digest()[:8], "big") >> 1
+
+
+def fingerprint(stories: Iterable[Story]) -> str:
+    lines = sorted(f"{s.id}\t{s.content_hash}" for s in stories)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+class StoryIndex:
+    def __init__(self, config: Config, model_id: str, stories: Sequence[Story], vectors: np.ndarray,
+                 store: VectorStore, lexical: LexicalIndex, manifest: dict[str, Any] | None = None) -> None:
+        self.config = config
+        self.model_id = model_id
+        self.stories = list(stories)
+        self.vectors = vectors
+        self.store = store
+        self.lexical = lexical
+        self.keys = np.fromiter((vector_key(s.id) for s in self.stories), dtype=np.int64, count=len(self.stories))
+        self._row_of_id = {s.id: row for row, s in enumerate(self.stories)}
+        order = np.argsort(self.keys)
+        self._sorted_keys, self._rows_by_key = self.keys[order], order
+        self.columns = FilterColumns(self.stories)
+        self.manifest = manifest or {}
+
+    # --- lookups -------------------------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.stories)
+
+    def row(self, story_id: str) -> int:
+        try:
+            return self._row_of_id[story_id]
+        except KeyError:
+            raise UnknownStoryError(story_id) from None
+
+    def rows_of_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Rows for vector-store keys; -1 (the engines' "no result") stays -1."""
+        pos = np.clip(np.searchsorted(self._sorted_keys, keys), 0, max(len(self._sorted_keys) - 1, 0))
+        found = (len(self._sorted_keys) > 0) & (self._sorted_keys[pos] == keys) if len(self._sorted_keys) else np.zeros_like(keys, bool)
+        return np.where(found, self._rows_by_key[pos] if len(self._rows_by_key) else -1, -1)
+
+    # --- building ------------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, stories: Sequence[Story], embedder: Embedder, config: Config = Config(), *,
+              previous: "StoryIndex | None" = None, cache_dir: Path | None = None, progress: bool = False) -> "StoryIndex":
+        """Index `stories` (already merged), embedding only texts that neither `previous` nor the cache know."""
+        if config.model_id != embedder.model_id:
+            raise IndexMismatchError(f"configuration names model {config.model_id!r} but {embedder.model_id!r} was given")
+        vectors = embed_with_cache(stories, embedder, previous=previous, cache_dir=cache_dir,
+                                   chunk_size=config.chunk_size, progress=progress)
+        keys = np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=len(stories))
+        if len(np.unique(keys)) != len(keys):
+            raise ValueError("two stories share an id; give them distinct ids in the corpus")
+        store = cls._updated_store(stories, keys, vectors, embedder.dim, config, previous)
+        lexical = LexicalIndex.build([s.text for s in stories])
+        return cls(config, embedder.model_id, stories, vectors, store, lexical)
+
+    @staticmethod
+    def _updated_store(stories: Sequence[Story], keys: np.ndarray, vectors: np.ndarray, dim: int, config: Config,
+                       previous: "StoryIndex | None") -> VectorStore:
+        """Apply only the difference to a reusable previous store; build a new one otherwise."""
+        reusable = (previous is not None and previous.store.kind == config.index_type
+                    and previous.store.params == config.index_params and previous.dim == dim)
+        if not reusable:
+            store = create_store(config.index_type, dim, config.index_params)
+            store.add(keys, vectors)
+            return store
+        assert previous is not None
+        store = previous.store.copy()
+        old = {s.id: s.content_hash for s in previous.stories}
+        new_ids = {s.id for s in stories}
+        gone = [vector_key(i) for i in old if i not in new_ids]
+        changed = [row for row, s in enumerate(stories) if old.get(s.id) != s.content_hash]
+        store.remove(np.asarray(gone, dtype=np.int64))
+        if changed:
+            store.add(keys[changed], vectors[changed])
+        return store
+
+    def with_stories(self, new: Sequence[Story], embedder: Embedder, *, cache_dir: Path | None = None,
+                     progress: bool = False) -> "StoryIndex":
+        """A new index holding these stories too; same id (or a near-duplicate) updates the story in place."""
+        replaced = {s.id for s in new}
+        kept = [s for s in self.stories if s.id not in replaced]
+        merged = prepare([*kept, *new])
+        return StoryIndex.build(merged, embedder, self.config, previous=self, cache_dir=cache_dir, progress=progress)
+
+    def without(self, story_ids: Iterable[str], embedder: Embedder) -> "StoryIndex":
+        drop = set(story_ids)
+        for story_id in drop:
+            self.row(story_id)  # unknown ids are an error, not a silent no-op
+        return StoryIndex.build([s for s in self.stories if s.id not in drop], embedder, self.config, previous=self)
+
+    # --- persistence ---------------------------------------------------------------------------------------
+    def save(self, root: Path) -> dict[str, Any]:
+        def write(folder: Path) -> list[str]:
+            with (folder / "stories.jsonl").open("w", encoding="utf-8") as f:
+                for story in self.stories:
+                    f.write(json.dumps(story.to_dict(), ensure_ascii=False) + "\n")
+            np.save(folder / "vectors.npy", np.ascontiguousarray(self.vectors, dtype=np.float32), allow_pickle=False)
+            return ["stories.jsonl", "vectors.npy", *self.lexical.save(folder), *self.store.save(folder)]
+
+        manifest = {
+            "model": {"id": self.model_id, "dim": self.dim},
+            "index": {"type": self.store.kind, "params": self.store.params},
+            "story_count": len(self.stories),
+            "corpus_fingerprint": fingerprint(self.stories),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "config": self.config.to_dict(),
+        }
+        with writer_lock(root):
+            self.manifest = write_generation(root, write, manifest)
+        return self.manifest
+
+    @classmethod
+    def load(cls, root: Path, expected_model: str | None = None, embedder_dim: int | None = None,
+             verify: bool = True) -> "StoryIndex":
+        """Open the index at `root`, refusing one that this code or this model cannot use."""
+        manifest = read_manifest(root)
+        hint = REBUILD_HINT.format(root=root)
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(f"index at {root}/ has format version {manifest.get('format_version')}, this "
+                                     f"version of story-search reads version {FORMAT_VERSION}; {hint}")
+        model_id, dim = manifest["model"]["id"], int(manifest["model"]["dim"])
+        if expected_model and expected_model != model_id:
+            raise IndexMismatchError(
+                f"index at {root}/ was built with model {model_id!r} but model {expected_model!r} was asked for; "
+                f"{hint} --model {expected_model}, or drop --model to use the index's own model")
+        if embedder_dim is not None and embedder_dim != dim:
+            raise IndexMismatchError(f"index at {root}/ holds {dim}-dimensional vectors, the model makes "
+                                     f"{embedder_dim}-dimensional ones; {hint}")
+        folder = generation_dir(root, manifest, verify=verify)
+        with (folder / "stories.jsonl").open(encoding="utf-8") as f:
+            stories = [Story.from_dict(json.loads(line)) for line in f]
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        if vectors.shape != (len(stories), dim) or manifest.get("story_count") != len(stories):
+            raise IndexMismatchError(f"index at {root}/ is inconsistent ({len(stories)} stories, vectors "
+                                     f"{vectors.shape}, manifest says {manifest.get('story_count')}); {hint}")
+        config = Config(**{k: v for k, v in manifest.get("config", {}).items() if k in Config.__dataclass_fields__})
+        keys = np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=len(stories))
+        store = store_class(manifest["index"]["type"]).load(folder, dim, manifest["index"]["params"], keys, vectors)
+        lexical = LexicalIndex.load(folder, len(stories))
+        return cls(config, model_id, stories, vectors, store, lexical, manifest)
+
+
+# --- embedding with the content-hash cache ---------------------------------------------------------------------
+def _cache_folder(cache_dir: Path, model_id: str) -> Path:
+    return cache_dir / hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:12]
+
+
+def _load_cache(folder: Path, dim: int) -> dict[str, np.ndarray]:
+    known: dict[str, np.ndarray] = {}
+    for chunk in sorted(folder.glob("chunk-*.npz")):
+        try:
+            with np.load(chunk, allow_pickle=False) as data:
+                if data["vectors"].shape[1:] == (dim,):
+                    known.update(zip((k.decode() for k in data["keys"]), data["vectors"]))
+        except (OSError, ValueError, KeyError):  # a chunk cut short by a crash: embed those again
+            log.warning("ignoring unreadable embedding cache chunk %s", chunk)
+    return known
+
+
+def embed_with_cache(stories: Sequence[Story], embedder: Embedder, *, previous: StoryIndex | None = None,
+                     cache_dir: Path | None = None, chunk_size: int = 512, progress: bool = False) -> np.ndarray:
+    """Vectors for `stories`, embedding only content hashes not seen before.
+
+    Known vectors come from the previous index and from the resume cache: chunks written to `cache_dir`
+    as a long build goes, so a build killed half way picks up where it stopped. The cache is removed by the
+    caller once the index that contains its vectors has been saved.
+    """
+    vectors = np.zeros((len(stories), embedder.dim), dtype=np.float32)
+    known: dict[str, int] = {}
+    if previous is not None and previous.model_id == embedder.model_id:
+        known = {s.content_hash: row for row, s in enumerate(previous.stories)}
+    folder = _cache_folder(cache_dir, embedder.model_id) if cache_dir else None
+    cached = _load_cache(folder, embedder.dim) if folder else {}
+    todo: list[int] = []
+    for row, story in enumerate(stories):
+        h = story.content_hash
+        if h in known:
+            vectors[row] = previous.vectors[known[h]]  # type: ignore[union-attr]
+        elif h in cached:
+            vectors[row] = cached[h]
+        else:
+            todo.append(row)
+    if not todo:
+        return vectors
+    log.info("embedding %d of %d stories with %s", len(todo), len(stories), embedder.model_id)
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(todo), unit="story", file=sys.stderr, disable=not progress, desc="embedding")
+    for start in range(0, len(todo), chunk_size):
+        rows = todo[start:start + chunk_size]
+        vectors[rows] = embedder.embed([stories[r].text for r in rows])
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+            keys = np.array([stories[r].content_hash.encode() for r in rows], dtype="S64")
+            tmp = folder / f".chunk-{time.time_ns()}.npz"
+            np.savez(tmp, keys=keys, vectors=vectors[rows])
+            tmp.rename(folder / tmp.name[1:])  # complete chunks only ever appear under their final name
+        bar.update(len(rows))
+    bar.close()
+    return vectors
+
+
+def clear_cache(cache_dir: Path, model_id: str) -> None:
+    shutil.rmtree(_cache_folder(cache_dir, model_id), ignore_errors=True)

@@ -1,0 +1,53 @@
+"""The vector-store interface: the one place that knows how vectors are searched.
+
+Ids are int64 (FAISS's and Milvus's common ground); `StoryIndex` maps story ids to them. Search takes an
+optional set of allowed ids so filters are applied inside the engine, before the top k is cut, and recall
+is not lost to post-filtering.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class VectorStore(ABC):
+    kind: str  # recorded in the manifest as the index type
+
+    def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
+        self.dim = dim
+        self.params: dict[str, Any] = dict(params or {})
+
+    @abstractmethod
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add vectors under `ids`; ids already present are replaced."""
+
+    @abstractmethod
+    def remove(self, ids: np.ndarray) -> None:
+        """Forget `ids`; unknown ids are ignored."""
+
+    @abstractmethod
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each (len(queries), k), best first; missing places hold id -1."""
+
+    @abstractmethod
+    def vector(self, id: int) -> np.ndarray:
+        """The stored vector of `id` (KeyError when absent)."""
+
+    @abstractmethod
+    def copy(self) -> "VectorStore":
+        """An independent copy: updates are applied to a copy while readers keep searching the original."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def save(self, directory: Path) -> list[str]:
+        """Write the engine's own files into `directory`; returns their names (for the manifest's checksums)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> "VectorStore":
+        """Open a saved store; `ids` and `vectors` are the index's own copy, for engines that rebuild from them."""
