@@ -86,6 +86,7 @@ def write_generation(root: Path, write: Callable[[Path], list[str]], manifest: d
     """Write a new generation with `write(folder) -> file names` and commit it; returns the manifest."""
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    tmp.chmod(0o755)  # mkdtemp's 0700 would make a copied index unreadable to other users
     try:
         files = write(tmp)
         manifest = {**manifest, "format_version": FORMAT_VERSION, "files": {}}
