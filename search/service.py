@@ -16,14 +16,14 @@ from typing import Any, Literal
 import numpy as np
 
 from ._errors import InvalidQueryError
-from .embedding import Embedder, load_embedder
+from .embedding import Embedder, canonical_model_id, load_embedder
 from .filters import Filters
 from .fusion import reciprocal_rank_fusion
 from .hits import Hit, SearchResult
-from .index_dir import default_index_dir
+from .index_dir import default_index_dir, read_manifest
 from .snippets import make_snippet
 from .story import Story
-from .story_index import StoryIndex, clear_cache
+from .story_index import StoryIndex, check_compatible, clear_cache
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
@@ -83,13 +83,12 @@ class SearchService:
     @classmethod
     def open(cls, index_dir: Path | None = None, model: str | None = None) -> "SearchService":
         """Load the index at `index_dir` with the model it was built with (or refuse `model` if different)."""
-        from .embedding import canonical_model_id
-
         root = Path(index_dir or default_index_dir())
-        index = StoryIndex.load(root, expected_model=canonical_model_id(model) if model else None)
-        embedder = load_embedder(index.model_id)
-        if embedder.dim != index.dim:
-            index = StoryIndex.load(root, embedder_dim=embedder.dim)  # raises with the rebuild hint
+        manifest = read_manifest(root)
+        expected = canonical_model_id(model) if model else None
+        check_compatible(root, manifest, expected)  # before loading a model for an index we'd refuse
+        embedder = load_embedder(manifest["model"]["id"])
+        index = StoryIndex.load(root, expected, embedder.dim)
         return cls(index, embedder, root)
 
     @property

@@ -154,18 +154,9 @@ class StoryIndex:
              verify: bool = True) -> "StoryIndex":
         """Open the index at `root`, refusing one that this code or this model cannot use."""
         manifest = read_manifest(root)
+        check_compatible(root, manifest, expected_model, embedder_dim)
         hint = REBUILD_HINT.format(root=root)
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexMismatchError(f"index at {root}/ has format version {manifest.get('format_version')}, this "
-                                     f"version of story-search reads version {FORMAT_VERSION}; {hint}")
         model_id, dim = manifest["model"]["id"], int(manifest["model"]["dim"])
-        if expected_model and expected_model != model_id:
-            raise IndexMismatchError(
-                f"index at {root}/ was built with model {model_id!r} but model {expected_model!r} was asked for; "
-                f"{hint} --model {expected_model}, or drop --model to use the index's own model")
-        if embedder_dim is not None and embedder_dim != dim:
-            raise IndexMismatchError(f"index at {root}/ holds {dim}-dimensional vectors, the model makes "
-                                     f"{embedder_dim}-dimensional ones; {hint}")
         folder = generation_dir(root, manifest, verify=verify)
         with (folder / "stories.jsonl").open(encoding="utf-8") as f:
             stories = [Story.from_dict(json.loads(line)) for line in f]
@@ -178,6 +169,23 @@ class StoryIndex:
         store = store_class(manifest["index"]["type"]).load(folder, dim, manifest["index"]["params"], keys, vectors)
         lexical = LexicalIndex.load(folder, len(stories))
         return cls(config, model_id, stories, vectors, store, lexical, manifest)
+
+
+def check_compatible(root: Path, manifest: dict[str, Any], expected_model: str | None = None,
+                     embedder_dim: int | None = None) -> None:
+    """Refuse an index of another format version, model or dimension, saying how to rebuild."""
+    hint = REBUILD_HINT.format(root=root)
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(f"index at {root}/ has format version {manifest.get('format_version')}, this "
+                                 f"version of story-search reads version {FORMAT_VERSION}; {hint}")
+    model_id, dim = manifest["model"]["id"], int(manifest["model"]["dim"])
+    if expected_model and expected_model != model_id:
+        raise IndexMismatchError(
+            f"index at {root}/ was built with model {model_id!r} but model {expected_model!r} was asked for; "
+            f"{hint} --model {expected_model}, or drop --model to use the index's own model")
+    if embedder_dim is not None and embedder_dim != dim:
+        raise IndexMismatchError(f"index at {root}/ holds {dim}-dimensional vectors, the model makes "
+                                 f"{embedder_dim}-dimensional ones; {hint}")
 
 
 # --- embedding with the content-hash cache ---------------------------------------------------------------------

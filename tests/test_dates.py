@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+
+from search.dates import parse_date, parse_date_line, split_lead_dateline
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("30 November, 2021", ("2021-11-30", None)),
+    ("Georgetown, Guyana, 24 September2021", ("2021-09-24", "Georgetown, Guyana")),
+    ("Georgetown, Guyana 23 August 2021:", ("2021-08-23", "Georgetown, Guyana")),
+    ("IOM and CARICOM IMPACS enter MoU to collaborate", None),
+    ("The meeting closed on 3 May 2021.", None),
+])
+def test_date_lines(line, expected):
+    assert parse_date_line(line) == expected
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("Georgetown, Guyana, 13 August 2020 - More research", ("2020-08-13", "Georgetown, Guyana", "More research")),
+    ("Santo Domingo, Thursday, August 19, 2020- To measure", ("2020-08-19", "Santo Domingo", "To measure")),
+    ("August 27, Georgetown - The IOM", (None, "Georgetown", "The IOM")),
+    ("COVID-19 - a pandemic", (None, None, "COVID-19 - a pandemic")),
+])
+def test_body_datelines(body, expected):
+    assert split_lead_dateline(body) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2021-11-30", "2021-11-30"), ("26-FEB-1987 15:01:01.79", "1987-02-26"), ("30 de noviembre de 2021", "2021-11-30"),
+    ("31 February 2021", None), ("", None), ("soon", None),
+])
+def test_free_form_dates(value, expected):
+    assert parse_date(value) == expected

@@ -1,0 +1,137 @@
+"""Building, persisting and updating the index: stable ids, atomic writes, refusing what can't be used."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from search import IndexMismatchError, SearchService, StoryIndex
+from search.builder import build_index
+from search.config import Config
+from search.corpus import load_corpus
+from search.embedding import Embedder, load_embedder
+from search.index_dir import read_manifest
+from search.story import make_story
+from tests.conftest import SEEDS
+
+QUESTIONS = ["police training against migrant smuggling", "labour migration", "Guyana oil", "datos personales"]
+
+
+def results(service: SearchService) -> list[list[tuple[str, float]]]:
+    return [[(h.story.id, round(h.score, 5)) for h in service.search(q, k=10).hits] for q in QUESTIONS]
+
+
+class FailingAfter(Embedder):
+    """Embeds like the real model, then dies after `limit` texts, as a killed build would."""
+
+    def __init__(self, real: Embedder, limit: int) -> None:
+        super().__init__()
+        self.real, self.limit = real, limit
+        self.model_id, self.dim = real.model_id, real.dim
+
+    def _encode(self, texts, kind):
+        if self.texts_embedded + len(texts) > self.limit:
+            raise RuntimeError("killed")
+        return self.real.embed(texts, kind)
+
+
+def test_manifest_records_what_loading_checks(seed_index: Path):
+    manifest = read_manifest(seed_index)
+    assert manifest["story_count"] == 44
+    assert manifest["model"] == {"id": load_embedder().model_id, "dim": 384}
+    assert manifest["format_version"] == 1 and manifest["index"]["type"]
+    assert len(manifest["corpus_fingerprint"]) == 64 and manifest["built_at"].endswith("Z")
+    assert {"stories.jsonl", "vectors.npy"} <= set(manifest["files"])
+
+
+def test_persistence_round_trip_gives_identical_results(seed_index: Path, service: SearchService):
+    index = StoryIndex.build(load_corpus([SEEDS]), service.embedder, Config(model=service.index.model_id))
+    in_memory = SearchService(index, service.embedder)
+    assert results(in_memory) == results(service)
+    assert [s.id for s in index.stories] == [s.id for s in service.index.stories]
+    np.testing.assert_allclose(index.vectors, service.index.vectors, atol=1e-6)
+
+
+def test_unchanged_rebuild_embeds_nothing(index_copy: Path):
+    embedder = load_embedder()
+    before = embedder.texts_embedded
+    index, _ = build_index([SEEDS], index_copy, force=True)
+    assert index is not None and len(index) == 44
+    assert embedder.texts_embedded == before
+
+
+def test_add_embeds_only_new_stories_and_persists(index_copy: Path):
+    service = SearchService.open(index_copy)
+    before = service.embedder.texts_embedded
+    new = [make_story("Hurricane relief for migrants in Haiti", "IOM delivered shelter kits after the hurricane.",
+                      source="new.txt:1"),
+           make_story("Volcano evacuation in Saint Vincent", "Families were moved to shelters by the government.",
+                      source="new.txt:3")]
+    service.add(new)
+    assert service.embedder.texts_embedded - before == 2
+    reopened = SearchService.open(index_copy)
+    assert len(reopened.index) == 46
+    assert reopened.search("hurricane shelter kits Haiti", k=1).hits[0].story.title == new[0].title
+
+
+def test_adding_a_copy_updates_the_story_instead_of_duplicating(index_copy: Path):
+    service = SearchService.open(index_copy)
+    original = service.index.stories[0]
+    service.add([make_story(original.title, original.body, source="again.txt:1")])
+    assert len(service.index) == 44
+    assert "again.txt:1" in service.story(original.id).sources
+
+
+def test_mismatched_model_is_refused_with_how_to_rebuild(seed_index: Path):
+    with pytest.raises(IndexMismatchError, match=r"was built with model .* but model 'sentence-transformers/all-MiniLM-L6-v2' "
+                                                 r"was asked for; rebuild it with `python -m search build"):
+        SearchService.open(seed_index, model="minilm")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.update(format_version=99), "has format version 99"),
+    (lambda m: m["model"].update(dim=768), "holds 768-dimensional vectors"),
+])
+def test_incompatible_manifest_is_refused(index_copy: Path, change, message):
+    path = index_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match=message):
+        SearchService.open(index_copy)
+
+
+def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    service = SearchService.open(index_copy)
+    expected = results(service)
+    manifest = read_manifest(index_copy)
+    corpus = index_copy.parent / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    extra = "".join(f"Extra story number {i} about migrants\nBody of extra story {i} on border work in Panama.\n\n"
+                    for i in range(12))
+    (corpus / "zz_extra.txt").write_text(extra)
+    real = service.embedder
+    dying = FailingAfter(real, limit=8)
+    monkeypatch.setattr("search.builder.load_embedder", lambda name=None: dying)
+    with pytest.raises(RuntimeError, match="killed"):
+        build_index([corpus], index_copy, config=Config(chunk_size=4))
+    assert read_manifest(index_copy) == manifest  # nothing committed
+    assert results(SearchService.open(index_copy)) == expected  # previous index intact
+    assert not list(index_copy.glob(".tmp-*"))
+
+    resumed = FailingAfter(real, limit=100)
+    monkeypatch.setattr("search.builder.load_embedder", lambda name=None: resumed)
+    index, _ = build_index([corpus], index_copy, config=Config(chunk_size=4))
+    assert len(index) == 56
+    assert resumed.texts_embedded == 12 - 8  # the 8 embedded before the crash came from the resume cache
+    assert not any((index_copy / "cache").rglob("*.npz"))
+
+
+def test_related_never_returns_the_story_itself(service: SearchService):
+    for story in service.index.stories:
+        hits = service.related(story.id, k=5)
+        assert len(hits) == 5
+        assert story.id not in {h.story.id for h in hits}
