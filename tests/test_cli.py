@@ -1,0 +1,85 @@
+"""The command line as a user runs it: a real process, JSON on stdout, errors as one line and a non-zero exit."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEV_RELATED, ROOT
+
+SMUGGLING = {
+    "Costa Rica, Panama, and the Dominican Republic Strengthened their Tools to Combat Migrant Smuggling",
+    "Panama and Costa Rica strengthen actions to combat migrant smuggling and cybercrime",
+    "IOM concludes first Tri-National Conference on Illicit Trafficking of Migrants and Related Crimes between "
+    "Colombia, Panama and Costa Rica",
+}
+
+
+def cli(*args: str, index: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if index is not None:
+        env["STORY_SEARCH_INDEX"] = str(index)
+    return subprocess.run([sys.executable, "-m", "search", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_query_json_lists_the_smuggling_stories_first(seed_index: Path):
+    run = cli("query", "police training against migrant smuggling", "--json", index=seed_index)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert {h["title"] for h in result["hits"][:3]} == SMUGGLING
+    assert set(result) >= {"query", "answerable", "hits", "took_ms"}
+    assert set(result["hits"][0]) >= {"id", "title", "score", "date", "place", "snippet"}
+
+
+def test_similar_excludes_the_story(seed_index: Path):
+    first = json.loads(cli("query", "smuggling", "--json", "-k", "1", index=seed_index).stdout)["hits"][0]["id"]
+    run = cli("similar", first, "-k", "3", "--json", "--index-dir", str(seed_index))
+    hits = json.loads(run.stdout)["hits"]
+    assert len(hits) == 3 and first not in {h["id"] for h in hits}
+
+
+def test_eval_json_prints_every_metric(seed_index: Path, dev_queries: Path):
+    run = cli("eval", str(dev_queries), "--related", str(DEV_RELATED), "--json", "-q", index=seed_index)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    for block in [report["metrics"], *report["per_category"].values(), report["related"]["metrics"]]:
+        assert set(block) >= {"ndcg@10", "mrr@10", "recall@5", "recall@10"}
+    assert {"semantic", "keyword", "spanish", "acronym", "multi", "question"} <= set(report["per_category"])
+    assert report["no_answer"]["questions"] == 3
+
+
+def test_build_reports_up_to_date_without_rewriting(index_copy: Path):
+    manifest = (index_copy / "manifest.json").read_text()
+    run = cli("build", "--corpus", "seeds", "--json", "--index-dir", str(index_copy))
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["status"] == "up to date"
+    assert (index_copy / "manifest.json").read_text() == manifest
+
+
+@pytest.mark.parametrize("args, message", [
+    (("query", "   "), "the question is empty"),
+    (("query", "x", "-k", "0"), "k must be a whole number from 1 to 100"),
+    (("similar", "no-such-id"), "no story with id 'no-such-id'"),
+])
+def test_bad_input_is_one_line_and_exit_1(seed_index: Path, args, message):
+    run = cli(*args, index=seed_index)
+    assert run.returncode == 1 and message in run.stderr and "Traceback" not in run.stderr
+    assert run.stdout == ""
+
+
+def test_missing_index_says_how_to_build(tmp_path: Path):
+    run = cli("query", "x", "--index-dir", str(tmp_path / "none"))
+    assert run.returncode == 1 and "python -m search build" in run.stderr
+
+
+def test_malformed_corpus_names_file_and_line(tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "ok", "body": "fine."}\nnot json\n')
+    run = cli("build", "--corpus", str(bad), "--index-dir", str(tmp_path / "idx"))
+    assert run.returncode == 1 and f"{bad}:2: invalid JSON" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "idx" / "manifest.json").exists()

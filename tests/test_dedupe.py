@@ -1,0 +1,35 @@
+"""Near-duplicate merging: by similarity, not exact text, and without losing any copy's title or source."""
+from __future__ import annotations
+
+from search.dedupe import duplicate_groups, merge_duplicates
+from search.story import make_story
+
+BODY = ("Between 2013-2018 travellers from the Caribbean were recorded as having the highest increase in migration "
+        "to Guyana when compared to those from Venezuela, Europe, and the United States of America.")
+
+
+def test_reworded_copy_is_merged_and_remembers_titles_and_sources():
+    a = make_story("New Study Finds Connection", BODY, date="2021-09-24", source="a.txt:3")
+    b = make_story("New IOM Study Finds Connection", BODY.replace("2013-2018 travellers", "2013- 2018, nationals"),
+                   source="b.txt:7")
+    c = make_story("New IOM Study Finds Connection", BODY.replace("2013-2018 travellers", "2013- 2018, nationals"),
+                   source="c.txt:9")
+    (merged,) = merge_duplicates([a, b, c])
+    assert merged.title == "New IOM Study Finds Connection"  # the title most copies carry
+    assert merged.titles == ("New IOM Study Finds Connection", "New Study Finds Connection")
+    assert merged.sources == ("a.txt:3", "b.txt:7", "c.txt:9")
+    assert merged.date == "2021-09-24"  # kept from the copy that stated it
+
+
+def test_different_stories_on_one_topic_stay_apart():
+    a = make_story("Panama trains border police", "Panama trained 150 police officers in border security and "
+                   "human rights at a ceremony in the Darien province this week.")
+    b = make_story("Costa Rica trains border police", "Costa Rica held a workshop on migrant smuggling for "
+                   "prosecutors and judges from three countries in San Jose.")
+    assert duplicate_groups([a, b]) == [[0], [1]]
+
+
+def test_same_explicit_id_means_same_story():
+    a = make_story("Old title", "Completely different text one.", id="x1")
+    b = make_story("New title", "Rewritten from scratch entirely.", id="x1")
+    assert duplicate_groups([a, b]) == [[0, 1]]
