@@ -73,9 +73,10 @@ class StoryIndex:
 
     def rows_of_keys(self, keys: np.ndarray) -> np.ndarray:
         """Rows for vector-store keys; -1 (the engines' "no result") stays -1."""
-        pos = np.clip(np.searchsorted(self._sorted_keys, keys), 0, max(len(self._sorted_keys) - 1, 0))
-        found = (len(self._sorted_keys) > 0) & (self._sorted_keys[pos] == keys) if len(self._sorted_keys) else np.zeros_like(keys, bool)
-        return np.where(found, self._rows_by_key[pos] if len(self._rows_by_key) else -1, -1)
+        if not len(self._sorted_keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.searchsorted(self._sorted_keys, keys).clip(max=len(self._sorted_keys) - 1)
+        return np.where(self._sorted_keys[pos] == keys, self._rows_by_key[pos], -1)
 
     # --- building ------------------------------------------------------------------------------------------
     @classmethod
