@@ -24,7 +24,7 @@ def _previous_model(root: Path) -> str | None:
         return None
 
 
-def build_index(paths: Iterable[str | Path], root: Path, model: str | None = None, *,
+def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None = None, *,
                 config: Config | None = None, fields: FieldMap = FieldMap(), progress: bool = False,
                 force: bool = False) -> tuple[StoryIndex | None, dict]:
     """(Re)build the index at `root` from corpus files; returns (index or None when up to date, manifest).
@@ -33,7 +33,7 @@ def build_index(paths: Iterable[str | Path], root: Path, model: str | None = Non
     never silently switches models. Vectors of unchanged stories are reused, so a rebuild after editing a
     few files embeds only those stories.
     """
-    paths = list(paths)
+    paths, root = list(paths), Path(root)
     stories = load_corpus(paths, fields)
     if not stories:
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
@@ -60,10 +60,10 @@ def build_index(paths: Iterable[str | Path], root: Path, model: str | None = Non
     return index, manifest
 
 
-def add_to_index(paths: Iterable[str | Path], root: Path, *, fields: FieldMap = FieldMap(),
+def add_to_index(paths: Iterable[str | Path], root: str | Path, *, fields: FieldMap = FieldMap(),
                  progress: bool = False) -> StoryIndex:
     """Add or update the stories in `paths` in the existing index, embedding only what is new."""
     new = read_stories(list(paths), fields)
     if not new:
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
-    return SearchService.open(root).add(new, progress=progress)
+    return SearchService.open(Path(root)).add(new, progress=progress)
