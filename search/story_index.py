@@ -29,6 +29,7 @@ from .story import Story
 from .vectorstore import VectorStore, create_store, store_class
 
 log = logging.getLogger(__name__)
+PROGRESS_BATCH = 64  # texts per model call: small enough for a live rate and ETA, large enough to batch well
 
 
 def vector_key(story_id: str) -> int:
@@ -237,14 +238,16 @@ def embed_with_cache(stories: Sequence[Story], embedder: Embedder, *, previous: 
     bar = tqdm(total=len(todo), unit="story", file=sys.stderr, disable=not progress, desc="embedding")
     for start in range(0, len(todo), chunk_size):
         rows = todo[start:start + chunk_size]
-        vectors[rows] = embedder.embed([stories[r].text for r in rows])
+        for batch in range(0, len(rows), PROGRESS_BATCH):
+            part = rows[batch:batch + PROGRESS_BATCH]
+            vectors[part] = embedder.embed([stories[r].text for r in part])
+            bar.update(len(part))
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
             keys = np.array([stories[r].content_hash.encode() for r in rows], dtype="S64")
             tmp = folder / f".chunk-{time.time_ns()}.npz"
             np.savez(tmp, keys=keys, vectors=vectors[rows])
             tmp.rename(folder / tmp.name[1:])  # complete chunks only ever appear under their final name
-        bar.update(len(rows))
     bar.close()
     return vectors
 
