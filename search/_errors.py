@@ -32,7 +32,8 @@ class UnknownStoryError(StorySearchError, KeyError):
     code = "unknown_story"
 
     def __init__(self, story_id: str) -> None:
-        super().__init__(f"no story with id {story_id!r}; ids come from search results or GET /api/stories")
+        shown = repr(story_id) if len(repr(story_id)) <= 80 else repr(story_id)[:77] + "..."  # ids can be 1 MB
+        super().__init__(f"no story with id {shown}; ids come from search results or GET /api/stories")
         self.story_id = story_id
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message

@@ -15,7 +15,16 @@ from typing import Any
 
 from ._errors import StorySearchError
 from .index_dir import default_index_dir
+from .readers import FieldMap
 from .service import MODES
+
+
+def _field_map(spec: str) -> FieldMap:
+    """--fields parsed by argparse, so a bad mapping is a usage error (exit 2), not a traceback."""
+    try:
+        return FieldMap.parse(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     fields = argparse.ArgumentParser(add_help=False)
-    fields.add_argument("--fields", default=None, metavar="PART=NAME,...",
+    fields.add_argument("--fields", type=_field_map, default=FieldMap(), metavar="PART=NAME,...",
                         help="JSONL/CSV field names, e.g. title=headline,body=article (alternatives with |)")
 
     parser = argparse.ArgumentParser(prog="story-search", description="Semantic search over news stories.")
@@ -69,13 +78,11 @@ def _hit_lines(hits: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    from .readers import FieldMap
-
     root = args.index_dir or default_index_dir()
     if args.command == "build":
         from .builder import build_index
 
-        index, manifest = build_index(args.corpus, root, args.model, fields=FieldMap.parse(args.fields),
+        index, manifest = build_index(args.corpus, root, args.model, fields=args.fields,
                                       progress=not args.quiet, force=args.force)
         state = "up to date" if index is None else "built"
         _emit(args, {"status": state, "index_dir": str(root), **{k: manifest[k] for k in ("story_count", "model", "index", "built_at")}},
@@ -83,7 +90,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "add":
         from .builder import add_to_index
 
-        index = add_to_index(args.paths, root, fields=FieldMap.parse(args.fields), progress=not args.quiet)
+        index = add_to_index(args.paths, root, fields=args.fields, progress=not args.quiet)
         _emit(args, {"status": "updated", "story_count": len(index)}, f"index updated: {len(index)} stories")
     elif args.command == "query":
         from .filters import Filters

@@ -12,10 +12,11 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ._errors import IndexCorruptError, IndexMissingError, StorySearchError
@@ -23,6 +24,11 @@ from ._errors import IndexCorruptError, IndexMissingError, StorySearchError
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 REBUILD_HINT = "rebuild it with `python -m search build --index-dir {root}`"
+GENERATION = re.compile(r"gen-\d{6}")
+# Every key a writer puts in the manifest. Anything else means the file was not written by story-search, and
+# since the manifest decides which files are opened, such a file is refused rather than half-trusted.
+MANIFEST_KEYS = frozenset({"built_at", "config", "corpus_fingerprint", "files", "format_version", "generation",
+                           "index", "model", "story_count"})
 
 
 def default_index_dir() -> Path:
@@ -61,12 +67,25 @@ def read_manifest(root: Path) -> dict[str, Any]:
     path = root / MANIFEST
     if not path.is_file():
         raise IndexMissingError(f"no index at {root}/: build one with `python -m search build --index-dir {root}`")
+    hint = REBUILD_HINT.format(root=root)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        manifest["generation"], manifest["files"]  # noqa: B018 - presence check
-    except (ValueError, KeyError, TypeError):
-        raise IndexCorruptError(f"{path} is unreadable; {REBUILD_HINT.format(root=root)}") from None
+        unknown = set(manifest) - MANIFEST_KEYS
+        names_ok = GENERATION.fullmatch(manifest["generation"]) and all(
+            _safe_name(name) and set(entry) == {"bytes", "sha256"} for name, entry in manifest["files"].items())
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise IndexCorruptError(f"{path} is unreadable; {hint}") from None
+    if unknown:
+        raise IndexCorruptError(f"{path} has keys story-search does not write ({', '.join(sorted(unknown))}); {hint}")
+    if not names_ok:
+        raise IndexCorruptError(f"{path} lists a file outside its generation folder or without size and checksum; {hint}")
     return manifest
+
+
+def _safe_name(name: str) -> bool:
+    """A file name from the manifest that stays inside the generation folder (no absolute path, no `..`)."""
+    path = PurePosixPath(name)
+    return bool(name) and not path.is_absolute() and ".." not in path.parts and "\\" not in name
 
 
 def generation_dir(root: Path, manifest: dict[str, Any], verify: bool = True) -> Path:
@@ -96,8 +115,7 @@ def write_generation(root: Path, write: Callable[[Path], list[str]], manifest: d
         for folder in {(tmp / name).parent for name in files} | {tmp}:
             _fsync(folder)
         previous = _current_generation(root)
-        number = int(previous.removeprefix("gen-")) + 1 if previous else 1
-        manifest["generation"] = f"gen-{number:06d}"
+        manifest["generation"] = _next_generation(root)
         os.rename(tmp, root / manifest["generation"])
         staged = root / f".{MANIFEST}.tmp"
         staged.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
@@ -117,6 +135,16 @@ def _current_generation(root: Path) -> str | None:
     except StorySearchError:
         gens = sorted(p.name for p in root.glob("gen-*"))
         return gens[-1] if gens else None
+
+
+def _next_generation(root: Path) -> str:
+    """One past the highest generation folder on disk, not past the manifest's.
+
+    A writer killed between renaming its folder into place and committing the manifest leaves a newer,
+    uncommitted folder behind; reusing its name would make every later write fail.
+    """
+    numbers = [int(p.name.removeprefix("gen-")) for p in root.glob("gen-*") if GENERATION.fullmatch(p.name)]
+    return f"gen-{max(numbers, default=0) + 1:06d}"
 
 
 def sweep(root: Path, keep: set[str | None]) -> None:

@@ -171,9 +171,15 @@ def read_jsonl(path: Path, fields: FieldMap = FieldMap()) -> Iterator[Story]:
 
 def read_csv(path: Path, fields: FieldMap = FieldMap()) -> Iterator[Story]:
     """A header row naming the columns, then one story per row."""
-    text = _decode(path)
+    fed = 0  # lines handed to the parser: csv's own line_num stops short of a line it fails on
+
+    def numbered(lines: list[str]) -> Iterator[str]:
+        nonlocal fed
+        for fed, line in enumerate(lines, 1):  # noqa: B007 - the counter is the point
+            yield line
+
     csv.field_size_limit(MAX_FIELD_CHARS + 1)
-    reader = csv.DictReader(text.splitlines(), delimiter="\t" if path.suffix == ".tsv" else ",")
+    reader = csv.DictReader(numbered(_decode(path).splitlines()), delimiter="\t" if path.suffix == ".tsv" else ",")
     header = reader.fieldnames or []
     if not set(header) & set(fields.title + fields.body):
         raise CorpusError(str(path), f"no title or body column (looked for {', '.join(fields.title + fields.body)}; "
@@ -187,7 +193,7 @@ def read_csv(path: Path, fields: FieldMap = FieldMap()) -> Iterator[Story]:
             if story:
                 yield story
     except csv.Error as exc:
-        raise CorpusError(str(path), f"malformed CSV ({exc})", reader.line_num) from None
+        raise CorpusError(str(path), f"malformed CSV ({exc})", fed) from None
 
 
 def corpus_files(paths: Iterable[str | Path]) -> list[Path]:

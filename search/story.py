@@ -9,11 +9,12 @@ from typing import Any
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
 _SPACE = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates too: JSON's "\ud800" escape yields one, and it cannot be written out as UTF-8.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
-    """Unicode-normalise, drop control characters and fold runs of white space."""
+    """Unicode-normalise, drop control characters and lone surrogates, and fold runs of white space."""
     text = unicodedata.normalize("NFC", text).replace("\ufffd", " ")
     return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import IndexMismatchError, UnknownStoryError
+from ._errors import IndexCorruptError, IndexMismatchError, UnknownStoryError
 from .config import Config
 from .corpus import prepare
 from .embedding import Embedder
@@ -160,9 +160,14 @@ class StoryIndex:
         hint = REBUILD_HINT.format(root=root)
         model_id, dim = manifest["model"]["id"], int(manifest["model"]["dim"])
         folder = generation_dir(root, manifest, verify=verify)
-        with (folder / "stories.jsonl").open(encoding="utf-8") as f:
-            stories = [Story.from_dict(json.loads(line)) for line in f]
-        vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        try:  # checksums only prove the files are as written; a hand-made index must still be data, not code
+            with (folder / "stories.jsonl").open(encoding="utf-8") as f:
+                stories = [Story.from_dict(json.loads(line)) for line in f]
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        except (ValueError, KeyError, TypeError, OSError) as exc:  # object arrays (pickles) are a ValueError
+            raise IndexCorruptError(f"index at {root}/ holds an unreadable file ({exc}); {hint}") from None
+        if vectors.dtype != np.float32:
+            raise IndexCorruptError(f"index at {root}/ holds {vectors.dtype} vectors, not float32; {hint}")
         if vectors.shape != (len(stories), dim) or manifest.get("story_count") != len(stories):
             raise IndexMismatchError(f"index at {root}/ is inconsistent ({len(stories)} stories, vectors "
                                      f"{vectors.shape}, manifest says {manifest.get('story_count')}); {hint}")
