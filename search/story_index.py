@@ -164,6 +164,7 @@ class StoryIndex:
             with (folder / "stories.jsonl").open(encoding="utf-8") as f:
                 stories = [Story.from_dict(json.loads(line)) for line in f]
             vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            lexical = LexicalIndex.load(folder, len(stories))
         except (ValueError, KeyError, TypeError, OSError) as exc:  # object arrays (pickles) are a ValueError
             raise IndexCorruptError(f"index at {root}/ holds an unreadable file ({exc}); {hint}") from None
         if vectors.dtype != np.float32:
@@ -174,7 +175,6 @@ class StoryIndex:
         config = Config(**{k: v for k, v in manifest.get("config", {}).items() if k in Config.__dataclass_fields__})
         keys = np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=len(stories))
         store = store_class(manifest["index"]["type"]).load(folder, dim, manifest["index"]["params"], keys, vectors)
-        lexical = LexicalIndex.load(folder, len(stories))
         return cls(config, model_id, stories, vectors, store, lexical, manifest)
 
 

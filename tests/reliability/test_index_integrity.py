@@ -1,0 +1,189 @@
+"""A damaged or hand-crafted index is refused with a message that says to rebuild; nothing in it is executed.
+
+Two kinds of damage: accidental (a truncated or flipped file, caught by the manifest's checksums) and
+deliberate (files altered and the manifest re-signed to match, which only the loaders' own checks catch:
+pickled object arrays, non-float vectors, paths that climb out of the index folder, unknown keys).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from search import IndexCorruptError, SearchService, StoryIndex, StorySearchError
+from tests.conftest import ROOT
+from tests.test_cli import cli
+
+from .helpers import answers, assert_clean_error
+
+REBUILD = re.compile(r"rebuild it with `python -m search build --index-dir .+`")
+
+
+def _live(root: Path) -> Path:
+    return root / json.loads((root / "manifest.json").read_text())["generation"]
+
+
+def _edit_manifest(root: Path, change: Callable[[dict], None]) -> None:
+    manifest = json.loads((root / "manifest.json").read_text())
+    change(manifest)
+    (root / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _resign(root: Path) -> None:
+    """What an attacker with write access would do: make the checksums match the altered files."""
+    def sign(manifest: dict) -> None:
+        for name in manifest["files"]:
+            data = (_live(root) / name).read_bytes()
+            manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    _edit_manifest(root, sign)
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # same size: only the checksum can tell
+    path.write_bytes(bytes(data))
+
+
+class _Exploit:
+    """Unpickling this creates a folder: proof that code in the index ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.makedirs, (str(self.marker),)
+
+
+def _pickled_vectors(root: Path, marker: Path) -> None:
+    np.save(_live(root) / "vectors.npy", np.array([_Exploit(marker)] * 3, dtype=object), allow_pickle=True)
+
+
+def _pickled_bm25(root: Path, marker: Path) -> None:
+    np.save(_live(root) / "bm25" / "data.csc.index.npy", np.array([_Exploit(marker)], dtype=object), allow_pickle=True)
+
+
+def _float64_vectors(root: Path, marker: Path) -> None:
+    vectors = np.load(_live(root) / "vectors.npy")
+    np.save(_live(root) / "vectors.npy", vectors.astype(np.float64), allow_pickle=False)
+
+
+def _garbage_stories(root: Path, marker: Path) -> None:
+    (_live(root) / "stories.jsonl").write_text('{"id": "a", "title": "t", "body": "b"}\n[not, json\n')
+
+
+def _stories_missing_fields(root: Path, marker: Path) -> None:
+    (_live(root) / "stories.jsonl").write_text('{"title": "no id"}\n')
+
+
+ACCIDENTS = {
+    "truncated-vectors": lambda root: _truncate(_live(root) / "vectors.npy"),
+    "truncated-stories": lambda root: _truncate(_live(root) / "stories.jsonl"),
+    "flipped-byte-vectors": lambda root: _flip_byte(_live(root) / "vectors.npy"),
+    "flipped-byte-stories": lambda root: _flip_byte(_live(root) / "stories.jsonl"),
+    "flipped-byte-bm25": lambda root: _flip_byte(_live(root) / "bm25" / "vocab.index.json"),
+    "missing-file": lambda root: (_live(root) / "vectors.npy").unlink(),
+    "truncated-manifest": lambda root: _truncate(root / "manifest.json"),
+    "empty-manifest": lambda root: (root / "manifest.json").write_text(""),
+    "manifest-not-an-object": lambda root: (root / "manifest.json").write_text("[1, 2, 3]"),
+}
+
+
+@pytest.mark.parametrize("damage", ACCIDENTS.values(), ids=ACCIDENTS.keys())
+def test_damaged_index_is_refused_with_a_rebuild_hint(index_copy: Path, damage):
+    damage(index_copy)
+    with pytest.raises(IndexCorruptError, match=REBUILD):
+        StoryIndex.load(index_copy)
+
+
+CRAFTED = {
+    "pickled-vectors": _pickled_vectors,
+    "pickled-bm25-array": _pickled_bm25,
+    "float64-vectors": _float64_vectors,
+    "stories-not-json": _garbage_stories,
+    "stories-missing-fields": _stories_missing_fields,
+}
+
+
+@pytest.mark.parametrize("craft", CRAFTED.values(), ids=CRAFTED.keys())
+def test_resigned_crafted_file_is_refused_and_never_executed(index_copy: Path, tmp_path: Path, craft):
+    marker = tmp_path / "code-ran"
+    craft(index_copy, marker)
+    _resign(index_copy)
+    with pytest.raises(StorySearchError, match=REBUILD):
+        StoryIndex.load(index_copy)
+    assert not marker.exists()
+
+
+MANIFESTS = {
+    "extra-key": lambda m: m.update(loader="os.system('rm -rf ~')"),
+    "generation-climbs-out": lambda m: m.update(generation="../../etc"),
+    "absolute-file-name": lambda m: m["files"].update({"/etc/passwd": {"bytes": 1, "sha256": "0" * 64}}),
+    "file-name-climbs-out": lambda m: m["files"].update({"../../secret": {"bytes": 1, "sha256": "0" * 64}}),
+    "file-entry-with-extra-field": lambda m: m["files"]["vectors.npy"].update(command="touch /tmp/x"),
+    "files-not-a-map": lambda m: m.update(files=["vectors.npy"]),
+}
+
+
+@pytest.mark.parametrize("change", MANIFESTS.values(), ids=MANIFESTS.keys())
+def test_manifest_that_story_search_did_not_write_is_refused(index_copy: Path, change):
+    _edit_manifest(index_copy, change)
+    with pytest.raises(IndexCorruptError, match=REBUILD):
+        StoryIndex.load(index_copy)
+
+
+def test_untouched_copy_loads_and_answers_like_the_original(index_copy: Path, service: SearchService):
+    """The control for the tests above: copying an index (a backup) keeps it valid and identical."""
+    copy = SearchService(StoryIndex.load(index_copy), service.embedder, index_copy)
+    assert answers(copy) == answers(service)
+
+
+def test_cli_on_a_corrupt_index_says_to_rebuild(index_copy: Path):
+    _flip_byte(_live(index_copy) / "vectors.npy")
+    run = cli("query", "smuggling", index=index_copy)
+    assert run.returncode == 1
+    assert_clean_error(run.stderr, "error: ", "does not match its checksum", "python -m search build")
+
+
+# --- nothing in index/ is unpickled or executed: the code never asks for it ----------------------------------
+FORBIDDEN = {
+    "pickle module": re.compile(r"\bimport\s+(c?pickle|dill|joblib|shelve)\b|\bfrom\s+(c?pickle|dill|joblib)\b"),
+    "allow_pickle=True": re.compile(r"allow_pickle\s*=\s*True"),
+    "eval/exec": re.compile(r"(?<![\w.])(eval|exec)\s*\("),
+    "torch.load": re.compile(r"\btorch\.load\s*\("),
+    "yaml.load": re.compile(r"\byaml\.(unsafe_)?load\s*\("),
+    "marshal": re.compile(r"\bmarshal\.loads?\s*\("),
+}
+
+
+def _source_files() -> list[Path]:
+    files = sorted((ROOT / "search").rglob("*.py")) + sorted(ROOT.glob("*.py"))
+    assert len(files) > 10, files  # the glob found the package
+    return files
+
+
+@pytest.mark.parametrize("what", FORBIDDEN)
+def test_code_never_unpickles_or_evaluates(what: str):
+    offenders = [f"{path.relative_to(ROOT)}:{no}: {line.strip()}"
+                 for path in _source_files() for no, line in enumerate(path.read_text().splitlines(), 1)
+                 if FORBIDDEN[what].search(line)]
+    assert not offenders, f"{what} in the code that reads index/:\n" + "\n".join(offenders)
+
+
+@pytest.mark.parametrize("line, what", [
+    ("import pickle", "pickle module"), ("np.load(p, allow_pickle = True)", "allow_pickle=True"),
+    ("value = eval(text)", "eval/exec"), ("state = torch.load(path)", "torch.load"),
+])
+def test_the_scan_itself_catches_each_pattern(line: str, what: str):
+    """Guards the guard: a regex that silently matches nothing would make the scan above pass forever."""
+    assert FORBIDDEN[what].search(line)
+    assert not FORBIDDEN["eval/exec"].search("report = evaluate(service)") and not FORBIDDEN["eval/exec"].search("model.eval()")
