@@ -1,0 +1,165 @@
+"""The JSON API (`/api/...`), a thin layer over `SearchService`: validate at the edge, call, shape the answer.
+
+Endpoints are plain `def`s on purpose: FastAPI runs them in its thread pool, so many clients are served at
+once (the service's readers take no lock) while the event loop stays free. Writes need
+`Authorization: Bearer $STORY_SEARCH_TOKEN`; with no token configured they are switched off.
+"""
+from __future__ import annotations
+
+import hmac
+import os
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .api_errors import ApiError, BodyLimit, install_error_handlers
+from .api_models import (EmbedIn, EmbedOut, ErrorOut, HealthOut, PairScore, Scores, SearchBody, SearchOut,
+                         SearchQuery, SimilarityIn, SimilarOut, StoriesIn, StoryIn, StoryListOut, StoryOut, StorySummary,
+                         WriteOut)
+from ._errors import UnknownStoryError
+from .filters import Filters
+from .service import MAX_K, SearchService
+from .story import Story, fold, make_story
+from .story_index import StoryIndex
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in ((404, "unknown story"), (413, "request body too large"),
+                       (422, "invalid request: empty or too long query, k out of range, malformed JSON, ...."))
+}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS, 401: {"model": ErrorOut, "description": "missing or wrong bearer token"},
+    403: {"model": ErrorOut, "description": "writes are switched off (no STORY_SEARCH_TOKEN on the server)"},
+}
+_bearer = HTTPBearer(auto_error=False, description="the server's STORY_SEARCH_TOKEN")
+MAX_LIST = 1000  # stories per page of GET /api/stories
+StoryIdPath = Annotated[str, Path(description="a story id, as in search hits")]
+
+
+def create_api(service: SearchService, write_token: str | None = None) -> FastAPI:
+    """The API app: routes under /api, docs at /docs and /openapi.json, every error as JSON.
+
+    `write_token` defaults to `$STORY_SEARCH_TOKEN`; empty or unset switches the write endpoints off.
+    """
+    token = write_token if write_token is not None else os.environ.get("STORY_SEARCH_TOKEN", "")
+    app = FastAPI(title="story-search", version="1", summary="Semantic search over IOM news stories.",
+                  description="Every error answers `{\"error\": {\"code\", \"message\"}}`. The web UI is at `/`.")
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit)
+    app.include_router(_router(service, WriterCheck(token)))
+    return app
+
+
+class WriterCheck:
+    """The write endpoints' dependency: a constant-time comparison with the configured token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token.encode("utf-8")
+
+    def __call__(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+        if not self.token:
+            raise ApiError(403, "writes_disabled", "writes are switched off: the server has no STORY_SEARCH_TOKEN")
+        given = credentials.credentials.encode("utf-8") if credentials else b""
+        if not hmac.compare_digest(given, self.token):
+            raise ApiError(401, "unauthorized", "send `Authorization: Bearer <token>` with the server's token",
+                           {"WWW-Authenticate": "Bearer"})
+
+
+def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
+    api = APIRouter(prefix="/api", responses=_ERRORS)
+
+    @api.get("/health", tags=["status"])
+    def health() -> HealthOut:
+        """Liveness and what is being served: story count, model, index type."""
+        index = service.index
+        return HealthOut(status="ok", stories=len(index), model=index.model_id, dim=index.dim,
+                         index_type=index.store.kind, built_at=index.manifest.get("built_at"))
+
+    def run_search(params: SearchQuery) -> dict[str, Any]:
+        filters = Filters(tuple(params.country), params.date_from, params.date_to)
+        return service.search(params.q, params.k, params.mode, filters).to_dict()
+
+    @api.get("/search", tags=["search"])
+    def search_get(params: Annotated[SearchQuery, Query()]) -> SearchOut:
+        """Stories that answer the question, best first. `country` may be repeated."""
+        return SearchOut.model_validate(run_search(params))
+
+    @api.post("/search", tags=["search"])
+    def search_post(body: SearchBody) -> SearchOut:
+        """The same search with the fields as a JSON body."""
+        return SearchOut.model_validate(run_search(body))
+
+    @api.get("/stories", tags=["stories"])
+    def stories(offset: Annotated[int, Query(ge=0)] = 0,
+                limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100) -> StoryListOut:
+        """Every story's id and title, a page at a time, in index order."""
+        everything = service.index.stories
+        page = [StorySummary(id=s.id, title=s.title, date=s.date, place=s.place) for s in everything[offset:offset + limit]]
+        return StoryListOut(total=len(everything), stories=page)
+
+    @api.get("/stories/{story_id}", tags=["stories"])
+    def story(story_id: StoryIdPath) -> StoryOut:
+        """One story in full."""
+        return StoryOut.model_validate(service.story(story_id).to_dict())
+
+    @api.get("/stories/{story_id}/similar", tags=["stories"])
+    def similar(story_id: StoryIdPath, k: Annotated[int, Query(ge=1, le=MAX_K)] = 5) -> SimilarOut:
+        """Related stories: the nearest others by meaning (never the story itself)."""
+        me = service.story(story_id)
+        return SimilarOut(id=me.id, title=me.title, hits=[h.to_dict() for h in service.related(story_id, k)])
+
+    @api.post("/similarity", tags=["vectors"], response_model=PairScore | Scores)
+    def similarity(body: SimilarityIn) -> PairScore | Scores:
+        """`{"a", "b"}` gives one score; `{"query", "texts"}` gives one score per text."""
+        pair, many = body.a is not None or body.b is not None, body.query is not None or body.texts is not None
+        if pair == many or (pair and (body.a is None or body.b is None)) or (many and (body.query is None or body.texts is None)):
+            raise ApiError(422, "invalid_request", "send either {\"a\", \"b\"} or {\"query\", \"texts\"}")
+        if pair:
+            return PairScore(score=service.similarity(body.a, body.b))  # type: ignore[arg-type]
+        return Scores(scores=service.similarities(body.query, body.texts))  # type: ignore[arg-type]
+
+    @api.post("/embed", tags=["vectors"])
+    def embed(body: EmbedIn) -> EmbedOut:
+        """Vectors of the index's model for your texts (as passages), e.g. for your own comparisons."""
+        vectors = service.embed(body.texts)
+        return EmbedOut(model=service.index.model_id, dim=int(vectors.shape[1]), vectors=vectors.tolist())
+
+    @api.post("/stories", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
+    def add_stories(body: StoriesIn) -> WriteOut:
+        """Add stories, or update those with the same id (or a near-duplicate text); one story or a list."""
+        given = body if isinstance(body, list) else [body]
+        index = service.add([_to_story(s) for s in given])
+        return WriteOut(ids=[_final_id(index, s) for s in given], story_count=len(index))
+
+    @api.delete("/stories/{story_id}", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
+    def delete_story(story_id: StoryIdPath) -> WriteOut:
+        """Remove a story from the index."""
+        index = service.delete([story_id])
+        return WriteOut(ids=[story_id], story_count=len(index))
+
+    @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(request: Request) -> None:
+        """Unknown /api paths answer in the API's error format (not the web UI's), with 405 for a wrong method."""
+        allowed = sorted({m for route in api.routes if route.endpoint is not unknown  # type: ignore[attr-defined]
+                          and route.path_regex.match(request.url.path) for m in route.methods})  # type: ignore[attr-defined]
+        if allowed:
+            raise ApiError(405, "method_not_allowed", f"use {' or '.join(allowed)} here", {"Allow": ", ".join(allowed)})
+        raise ApiError(404, "not_found", "no such endpoint; the API is documented at /docs")
+
+    return api
+
+
+def _to_story(s: StoryIn) -> Story:
+    return make_story(s.title, s.body, id=s.id, date=s.date, place=s.place, source="api")
+
+
+def _final_id(index: StoryIndex, posted: StoryIn) -> str:
+    """The id under which the index holds a posted story: its own, or that of the story it was merged into."""
+    story = _to_story(posted)
+    try:
+        return index.stories[index.row(story.id)].id
+    except UnknownStoryError:
+        pass
+    title = fold(story.title)
+    return next((s.id for s in index.stories if title in {fold(t) for t in s.titles}), story.id)

@@ -1,0 +1,138 @@
+"""Every HTTP error as `{"error": {"code", "message"}}`, and the request-body size cap.
+
+Handlers cover FastAPI's validation errors, HTTP errors (404, 405, ...), the service's own
+`StorySearchError`s and, last, anything unexpected: that one is logged with its traceback and answered
+with a plain 500, so no stack trace or internal detail ever reaches a client.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._errors import (CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, InvalidQueryError,
+                      ModelError, StorySearchError, UnknownStoryError)
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1_000_000
+_STATUS_OF_ERROR: Sequence[tuple[type[StorySearchError], int]] = (
+    (InvalidQueryError, 422), (CorpusError, 422), (UnknownStoryError, 404),
+    (IndexMissingError, 503), (IndexCorruptError, 503), (IndexMismatchError, 503), (ModelError, 503),
+)
+_CODE_OF_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                   405: "method_not_allowed", 413: "body_too_large"}
+# Framework errors carry terse reasons ("Not Found"); these say what to do instead.
+_MESSAGE_OF_STATUS = {404: "no such endpoint; the API is documented at /docs"}
+
+
+class ApiError(HTTPException):
+    """An HTTP error raised by our own endpoints, with its stable code."""
+
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(status, message, dict(headers) if headers else None)
+        self.code = code
+
+
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _where(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [str(p) for p in loc]
+    return ".".join(parts) or ("request body" if loc and loc[0] == "body" else "request")
+
+
+def describe_validation(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """(code, message) for pydantic's error list: the first few problems, each with where it is."""
+    for e in errors:
+        if e.get("type") == "json_invalid":
+            return "invalid_json", f"the request body is not valid JSON ({e.get('ctx', {}).get('error', 'parse error')})"
+    shown = [f"{_where(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:3]]
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return "invalid_request", "; ".join(shown) + more
+
+
+async def _on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    return error_response(422, *describe_validation(exc.errors()))
+
+
+async def _on_http(_: Request, exc: HTTPException) -> JSONResponse:
+    if isinstance(exc, ApiError):
+        return error_response(exc.status_code, exc.code, exc.detail, exc.headers)
+    code = _CODE_OF_STATUS.get(exc.status_code, "http_error")
+    message = _MESSAGE_OF_STATUS.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) else code)
+    return error_response(exc.status_code, code, message, exc.headers)
+
+
+async def _on_story_search(_: Request, exc: StorySearchError) -> JSONResponse:
+    status = next((s for cls, s in _STATUS_OF_ERROR if isinstance(exc, cls)), 400)
+    return error_response(status, exc.code, str(exc))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "the server failed to answer this request; it has been logged")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _on_http)  # type: ignore[arg-type]
+    app.add_exception_handler(StorySearchError, _on_story_search)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes under `prefix` with a JSON 413, before any endpoint reads them.
+
+    The body is read here (at most `limit` plus one chunk) and replayed to the app, so a client that sends
+    no Content-Length, or lies in it, is capped all the same. (FastAPI's own `max_body_size` answers an
+    over-long declared Content-Length in plain text, which would break the one error format.)
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES, prefix: str = "/api/") -> None:
+        self.app, self.limit, self.prefix = app, limit, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(413, "body_too_large", f"the request body is over {self.limit:,} bytes; "
+                                                          "send fewer or shorter texts per request")
+        await response(scope, receive, send)

@@ -1,0 +1,186 @@
+"""Request and response schemas of the JSON API: validation at the edge, and what /docs documents.
+
+Each limit here is part of the contract: a request over it is refused with 422 before any work is done,
+so one client cannot make the model embed a megabyte or a thousand texts in one call.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+
+from .service import MAX_K, MAX_QUERY_CHARS
+
+MAX_BATCH = 64  # texts per /api/embed or /api/similarity call
+MAX_TEXT_CHARS = 20_000  # per text to embed or compare; the model reads only the first ~512 tokens anyway
+MAX_STORIES_PER_POST = 100
+MAX_STORY_CHARS = 200_000
+
+
+def _utf8(text: str) -> str:
+    """Refuse lone surrogates (JSON "\\ud800" escapes): the model cannot encode them, so they'd be a 500."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("holds invalid Unicode (a lone surrogate); send UTF-8 text") from None
+    return text
+
+
+def _real_date(text: str) -> str:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("is not a real date (YYYY-MM-DD)") from None
+    return text
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("is empty")
+    return text
+
+
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS), AfterValidator(_utf8), AfterValidator(_not_blank)]
+IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date),
+                    Field(json_schema_extra={"format": "date"})]
+StoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+Mode = Literal["hybrid", "dense", "lexical"]
+
+
+class _Strict(BaseModel):
+    """Unknown fields are an error: a misspelt `date_form` must not silently search without its filter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SearchQuery(_Strict):
+    """The search fields, as query parameters of GET /api/search."""
+
+    q: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the question, in words",
+                            examples=["training for police against migrant smuggling"])]
+    k: Annotated[int, Field(ge=1, le=MAX_K, description="number of hits")] = 10
+    mode: Annotated[Mode, Field(description="hybrid (default): meaning and words; dense: meaning; lexical: words")] = "hybrid"
+    country: Annotated[list[str], Field(max_length=50, description="only stories about these countries (any of them)")] = []
+    date_from: Annotated[IsoDate | None, Field(description="only stories dated on or after, YYYY-MM-DD")] = None
+    date_to: Annotated[IsoDate | None, Field(description="only stories dated on or before, YYYY-MM-DD")] = None
+
+
+class SearchBody(SearchQuery):
+    """The same fields as a JSON body; `k` must be a JSON number here (query strings are always text)."""
+
+    k: Annotated[int, Field(strict=True, ge=1, le=MAX_K, description="number of hits")] = 10
+
+
+class HitOut(BaseModel):
+    id: str
+    title: str
+    score: float = Field(description="higher is closer; comparable within one result list")
+    date: str | None
+    place: str | None
+    countries: list[str]
+    snippet: str = Field(description="the passage that matched best")
+    highlights: list[list[int]] = Field(description="[start, end) character offsets of matched terms in snippet")
+    why: dict[str, float] = Field(description="per-channel scores and ranks behind `score`")
+
+
+class SearchOut(BaseModel):
+    query: str
+    mode: Mode
+    answerable: bool = Field(description="false when no story really answers; the hits are then only the nearest")
+    hits: list[HitOut]
+    took_ms: float
+
+
+class StoryOut(BaseModel):
+    id: str
+    title: str
+    body: str
+    date: str | None
+    place: str | None
+    countries: list[str]
+    sources: list[str]
+    titles: list[str] = Field(description="every title the story appeared under, this one first")
+
+
+class StorySummary(BaseModel):
+    id: str
+    title: str
+    date: str | None
+    place: str | None
+
+
+class StoryListOut(BaseModel):
+    total: int
+    stories: list[StorySummary]
+
+
+class SimilarOut(BaseModel):
+    id: str
+    title: str
+    hits: list[HitOut]
+
+
+class SimilarityIn(_Strict):
+    """Either `a` and `b` (one score), or `query` and `texts` (one score per text)."""
+
+    a: Text | None = None
+    b: Text | None = None
+    query: Text | None = None
+    texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_BATCH)] | None = None
+
+
+class PairScore(BaseModel):
+    score: float = Field(description="cosine similarity, -1..1")
+
+
+class Scores(BaseModel):
+    scores: list[float] = Field(description="cosine similarity of `query` to each text, in order")
+
+
+class EmbedIn(_Strict):
+    texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class EmbedOut(BaseModel):
+    model: str
+    dim: int
+    vectors: list[list[float]] = Field(description="unit-length vectors, one per text, in order")
+
+
+class StoryIn(_Strict):
+    title: Annotated[str, StringConstraints(max_length=1000), AfterValidator(_utf8)] = ""
+    body: Annotated[str, StringConstraints(max_length=MAX_STORY_CHARS), AfterValidator(_utf8), AfterValidator(_not_blank)]
+    id: StoryId | None = Field(None, description="keep this id (default: derived from the title)")
+    date: IsoDate | None = None
+    place: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+# Tagged by shape, so a bad body is explained for the shape sent ("stories.3.body: Field required"), not both.
+StoriesIn = Annotated[
+    Annotated[StoryIn, Tag("story")] | Annotated[list[StoryIn], Field(min_length=1, max_length=MAX_STORIES_PER_POST), Tag("stories")],
+    Discriminator(lambda body: "stories" if isinstance(body, list) else "story"),
+]
+
+
+class WriteOut(BaseModel):
+    ids: list[str] = Field(description="the stories written (or deleted), as the index now knows them")
+    story_count: int
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    stories: int
+    model: str
+    dim: int
+    index_type: str
+    built_at: str | None
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, for programs: invalid_request, invalid_query, unknown_story, ...")
+    message: str = Field(description="for people: what was wrong and how to fix it")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail

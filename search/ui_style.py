@@ -1,0 +1,54 @@
+"""The web UI's look: a Gradio theme and the CSS for the cards (Gradio 6 takes both at mount time).
+
+Kept in Python rather than a .css file so an installed package always carries it. System fonts only:
+the page must render offline and without fetching anything from a font CDN.
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+
+
+def theme() -> gr.themes.Base:
+    return gr.themes.Soft(primary_hue="blue", neutral_hue="slate", radius_size="md", font=FONTS,
+                          font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+
+
+CSS = """
+.gradio-container { max-width: 1180px !important; margin: 0 auto; }
+.masthead { padding: 8px 0 4px; }
+.masthead h1 { font-size: 1.9rem; font-weight: 700; letter-spacing: -0.01em; margin: 0 0 4px; }
+.masthead p { color: var(--body-text-color-subdued); margin: 0; font-size: 1rem; }
+.masthead a { color: var(--color-accent); }
+#question textarea, #question input { font-size: 1.1rem; }
+.filters-title { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.06em; margin: 4px 0 0;
+                 color: var(--body-text-color-subdued); }
+.status { padding: 8px 12px; border-radius: 8px; font-size: 0.95rem; margin: 2px 0; }
+.status-info { color: var(--body-text-color-subdued); padding-left: 2px; }
+.status-warn { background: #fff7e6; color: #7a4b00; border: 1px solid #f3d19c; }
+.status-error { background: #fdecec; color: #8a1c1c; border: 1px solid #f2b8b8; }
+.cards { display: flex; flex-direction: column; gap: 12px; }
+.card { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 14px 16px;
+        background: var(--background-fill-primary); box-shadow: 0 1px 2px rgba(15, 23, 42, 0.04); }
+.card:hover { border-color: var(--color-accent-soft); box-shadow: 0 2px 8px rgba(15, 23, 42, 0.08); }
+.card-title { font-size: 1.08rem; line-height: 1.35; font-weight: 650; margin: 0 0 4px; }
+.meta { font-size: 0.85rem; color: var(--body-text-color-subdued); display: flex; flex-wrap: wrap; gap: 6px; }
+.meta .score { font-variant-numeric: tabular-nums; }
+.snippet { margin: 8px 0 10px; line-height: 1.55; font-size: 0.97rem; }
+.snippet mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }
+.related-btn { font: inherit; font-size: 0.88rem; font-weight: 600; color: var(--color-accent);
+               background: transparent; border: 1px solid var(--color-accent-soft); border-radius: 999px;
+               padding: 4px 12px; cursor: pointer; }
+.related-btn:hover { background: var(--color-accent-soft); }
+.related-btn:focus-visible { outline: 2px solid var(--color-accent); outline-offset: 2px; }
+.related-kicker { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.06em; margin: 0;
+                  color: var(--body-text-color-subdued); }
+.related-title { font-size: 1.1rem; line-height: 1.35; margin: 2px 0 12px; }
+#related .card { padding: 12px; }
+@media (max-width: 720px) {
+  .masthead h1 { font-size: 1.5rem; }
+  #layout { flex-direction: column; }
+  .card { padding: 12px; }
+}
+"""
