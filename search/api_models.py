@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
 from .service import MAX_K, MAX_QUERY_CHARS
+from .story import clean_text
 
 MAX_BATCH = 64  # texts per /api/embed or /api/similarity call
 MAX_TEXT_CHARS = 20_000  # per text to embed or compare; the model reads only the first ~512 tokens anyway
@@ -36,7 +37,7 @@ def _real_date(text: str) -> str:
 
 
 def _not_blank(text: str) -> str:
-    if not text.strip():
+    if not clean_text(text):  # control characters alone (a NUL) are as empty as spaces
         raise ValueError("is empty")
     return text
 

@@ -16,3 +16,15 @@ def assert_clean_error(stderr: str, *needles: str) -> None:
     assert "Traceback" not in stderr, stderr
     for needle in needles:
         assert needle in stderr, stderr
+
+
+def assert_api_error(response, status: int, code: str | None = None) -> dict:
+    """A refusal in the API's one error format: the status, JSON `{"error": {"code", "message"}}`, no trace."""
+    assert response.status_code == status, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    error = response.json()["error"]
+    assert isinstance(error["code"], str) and isinstance(error["message"], str) and error["message"].strip()
+    assert code is None or error["code"] == code, error
+    assert len(error["message"]) < 500, error  # a message, not an echo of the request
+    return error
