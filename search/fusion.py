@@ -1,14 +1,48 @@
-"""Rank fusion of dense and lexical result lists: plain functions over numpy arrays."""
+"""Fusion of dense and lexical scores: plain functions over numpy arrays.
+
+The default is a convex combination of min-max normalised scores (Bruch et al., "An Analysis of Fusion
+Functions for Hybrid Retrieval", 2023). Measured on the dev set it beats reciprocal rank fusion at every
+setting tried (hybrid nDCG@10 0.957 against at best 0.949 for RRF with k=10 and the dense list weighted 2x;
+0.925 with the classic k=60), because it keeps how far apart the scores are, which ranks throw away: a
+story that BM25 scores far above the rest (an acronym, a rare name) moves up more than one that barely
+leads. When the lexical channel finds nothing the lexical part is zero everywhere, so the ranking is
+exactly the dense one.
+"""
 from __future__ import annotations
 
 import numpy as np
 
+# Dense weight for a question. 0.6-0.8 all measured within 0.005 nDCG@10 of each other on the dev set.
+DENSE_WEIGHT = 0.7
+# Dense weight when a whole story is the query (related stories): a long query gives BM25 hundreds of terms
+# of evidence, so it deserves more say; 0.3-0.5 measured alike (related nDCG@10 0.866-0.868), 0.7 gave 0.844.
+RELATED_DENSE_WEIGHT = 0.5
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the very first ranks
+
+
+def minmax(scores: np.ndarray) -> np.ndarray:
+    """Scores rescaled to [0, 1]; all zeros when they are all equal (no evidence to tell rows apart)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if not len(scores):
+        return scores
+    low, high = scores.min(), scores.max()
+    return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
+
+
+def convex_fusion(dense: np.ndarray, lexical: np.ndarray, dense_weight: float = DENSE_WEIGHT) -> np.ndarray:
+    """Fused score of each candidate: dense_weight * minmax(dense) + (1 - dense_weight) * minmax(lexical).
+
+    `dense` and `lexical` are the two channels' scores of the same candidates, in the same order.
+    """
+    return dense_weight * minmax(dense) + (1.0 - dense_weight) * minmax(lexical)
 
 
 def reciprocal_rank_fusion(ranked_rows: list[np.ndarray], k: int = RRF_K,
                            weights: list[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, scores) ordered by sum of weight / (k + rank) over the lists each row appears in."""
+    """(rows, scores) ordered by sum of weight / (k + rank) over the lists each row appears in.
+
+    Kept as the measured alternative (`benchmarks/quality.py` reports it beside the convex default).
+    """
     weights = weights or [1.0] * len(ranked_rows)
     total: dict[int, float] = {}
     for rows, weight in zip(ranked_rows, weights):

@@ -1,7 +1,6 @@
 """BM25 over title and body (bm25s), for names, acronyms and exact phrases that embeddings blur."""
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -15,13 +14,28 @@ a an and are as at be but by for from has have in into is it its of on or that t
 what which who will with how why when where do does did about after can our we they them there these those
 de la el en y los las del que por para con una un al se su sus como lo es o sobre entre
 """.split())
+# Words are cut to their first PREFIX characters ("truncation stemming", McNamee & Mayfield): one rule for
+# every language that joins "migrant"/"migration"/"migratoria" and "persons"/"personas" without a
+# per-language stemmer. Five measured best on the dev set (4: 0.955, 5: 0.957, 6: 0.956, none: 0.936 hybrid
+# nDCG@10), and Spanish lexical nDCG@10 goes from 0.45 uncut to 0.69.
+PREFIX = 5
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-case, accent-folded words minus stopwords: "Migración" and "migracion" are one term."""
+def words(text: str) -> list[str]:
+    """Lower-case, accent-folded words minus stopwords: "Migración" and "migracion" are one word."""
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))
     return [w for w in _WORD.findall(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def term(word: str) -> str:
+    """The index term of one folded word (digits are kept whole: years and counts are exact)."""
+    return word if word.isdigit() else word[:PREFIX]
+
+
+def tokenize(text: str) -> list[str]:
+    """The BM25 terms of a text, in order: folded words cut to their prefix."""
+    return [term(w) for w in words(text)]
 
 
 class LexicalIndex:
@@ -30,6 +44,8 @@ class LexicalIndex:
     def __init__(self, retriever: "bm25s.BM25", size: int) -> None:  # noqa: F821
         self._bm25 = retriever
         self.size = size
+        # Documents per term, from the sparse score matrix (one column per term, one entry per document).
+        self._df = np.diff(np.asarray(retriever.scores["indptr"]))
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":
@@ -48,18 +64,15 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)[: self.size]
 
+    def idf(self, terms: list[str]) -> np.ndarray:
+        """BM25's idf of each term; a term no story holds gets the highest idf there is (df = 0)."""
+        vocab = self._bm25.vocab_dict
+        df = np.array([self._df[vocab[t]] if t in vocab else 0 for t in terms], dtype=np.float64)
+        return np.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+
     def search(self, query: str, k: int, allowed_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(scores, rows) of the k best rows with a positive score, best first."""
-        scores = self.scores(query)
-        if allowed_rows is not None:
-            mask = np.zeros_like(scores, dtype=bool)
-            mask[allowed_rows] = True
-            scores = np.where(mask, scores, 0.0)
-        candidates = np.flatnonzero(scores > 0)
-        if len(candidates) > k:
-            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-        order = candidates[np.argsort(-scores[candidates], kind="stable")]
-        return scores[order], order
+        return top_positive(self.scores(query), k, allowed_rows)
 
     def save(self, directory: Path) -> list[str]:
         self._bm25.save(str(directory / "bm25"), show_progress=False)
@@ -70,3 +83,16 @@ class LexicalIndex:
         import bm25s
 
         return cls(bm25s.BM25.load(str(directory / "bm25"), mmap=True, show_progress=False), size)
+
+
+def top_positive(scores: np.ndarray, k: int, allowed_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rows) of the k highest positive scores among `allowed_rows` (all rows when None), best first."""
+    if allowed_rows is not None:
+        mask = np.zeros_like(scores, dtype=bool)
+        mask[allowed_rows] = True
+        scores = np.where(mask, scores, 0.0)
+    candidates = np.flatnonzero(scores > 0)
+    if len(candidates) > k:
+        candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+    order = candidates[np.argsort(-scores[candidates], kind="stable")]
+    return scores[order], order

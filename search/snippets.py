@@ -1,4 +1,11 @@
-"""Snippets that explain a hit: the sentences of the story that best match the question, terms highlighted."""
+"""Snippets that explain a hit: the sentences of the story that best match the question, terms highlighted.
+
+Matching uses the lexical index's terms (folded words cut to their first letters), so "smuggling" lights up
+"smuggled" and a Spanish question's cognates ("migrantes", "crisis", "personas") light up the English
+story's "migrants", "crisis", "persons". Embedding every sentence of every hit would match meaning
+across languages too, but costs a model call per sentence on each search; when no sentence shares a term
+the story's opening is shown, which in a news story is its summary.
+"""
 from __future__ import annotations
 
 import re
@@ -15,17 +22,15 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
 
 
-def _stem(word: str) -> str:
-    """A crude shared prefix: enough for "smuggling" to light up "smuggle" in a highlight."""
-    return word[:5] if len(word) > 5 else word
-
-
 def make_snippet(question: str, title: str, body: str, max_chars: int = MAX_CHARS) -> Snippet:
-    """The body's best-matching run of sentences (its opening when nothing matches), terms highlighted."""
-    terms = {_stem(t) for t in tokenize(question)}
+    """The body's best-matching run of sentences (its opening when nothing matches), terms highlighted.
+
+    A sentence scores by how many distinct question terms it holds; the earliest wins a tie.
+    """
+    terms = set(tokenize(question))
     parts = sentences(body) or [title]
-    scores = [len(terms & {_stem(t) for t in tokenize(s)}) for s in parts]
-    best = max(range(len(parts)), key=lambda i: (scores[i], -i)) if parts else 0
+    scores = [len(terms.intersection(tokenize(s))) for s in parts]
+    best = max(range(len(parts)), key=lambda i: (scores[i], -i))
     text = parts[best]
     nxt = best + 1
     while nxt < len(parts) and len(text) + len(parts[nxt]) + 1 <= max_chars:
@@ -35,10 +40,11 @@ def make_snippet(question: str, title: str, body: str, max_chars: int = MAX_CHAR
     return Snippet(text, highlight(text, terms))
 
 
-def highlight(text: str, stems: set[str]) -> tuple[tuple[int, int], ...]:
+def highlight(text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
+    """[start, end) offsets of the words in `text` whose lexical term is one of `terms`."""
     spans = []
     for m in _WORD.finditer(text):
         token = tokenize(m.group())
-        if token and _stem(token[0]) in stems:
+        if token and token[0] in terms:
             spans.append((m.start(), m.end()))
     return tuple(spans)

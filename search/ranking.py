@@ -1,0 +1,93 @@
+"""One ranking for every way of asking: a question (search) or a whole story (related stories).
+
+Each channel proposes its best candidates (over the rows a filter allows), then every candidate gets its
+exact score from both channels, so fusion compares like with like: a story that only BM25 proposed still
+gets its true cosine, and one that only the embedding proposed its true BM25 score (often 0).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fusion import DENSE_WEIGHT, convex_fusion, reciprocal_rank_fusion
+from .lexical import top_positive
+from .story_index import StoryIndex
+
+CANDIDATES = 100  # per channel, before fusion
+FUSIONS: tuple[str, ...] = ("convex", "rrf")
+
+
+@dataclass(frozen=True)
+class Ranking:
+    rows: np.ndarray  # index rows, best first
+    scores: np.ndarray  # the score each row was ranked by (fused, cosine or BM25 by mode)
+    why: list[dict[str, float]]  # per row: the channels' scores and ranks behind its score
+    dense_top: float | None  # best cosine among the allowed rows; None when the dense channel did not run
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _dense(index: StoryIndex, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> np.ndarray:
+    """Rows the vector store proposes, best first."""
+    _, keys = index.store.search(vector[None, :], n, None if allowed is None else index.keys[allowed])
+    rows = index.rows_of_keys(keys[0])
+    return rows[rows >= 0]
+
+
+def _drop(rows: np.ndarray, exclude: np.ndarray | None) -> np.ndarray:
+    return rows if exclude is None or not len(exclude) else rows[~np.isin(rows, exclude)]
+
+
+def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, *,
+         allowed: np.ndarray | None = None, exclude: np.ndarray | None = None,
+         dense_weight: float = DENSE_WEIGHT, fusion: str = "convex") -> Ranking:
+    """Rank the index's stories for `text` (and its embedding `vector`, needed unless mode is lexical).
+
+    `allowed` restricts the candidates before any top-n is taken (filters); `exclude` rows are never
+    returned (a story's own row when it is the query).
+    """
+    if fusion not in FUSIONS:
+        raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
+    extra = 0 if exclude is None else len(exclude)
+    dense_rows = lexical_rows = np.zeros(0, dtype=np.int64)
+    lexical_all = None
+    if mode in ("dense", "hybrid"):
+        assert vector is not None, "dense ranking needs the query vector"
+        dense_rows = _drop(_dense(index, vector, CANDIDATES + extra, allowed), exclude)[:CANDIDATES]
+    if mode in ("lexical", "hybrid"):
+        lexical_all = index.lexical.scores(text)
+        if exclude is not None and len(exclude):
+            lexical_all = lexical_all.copy()
+            lexical_all[exclude] = 0.0
+        lexical_rows = top_positive(lexical_all, CANDIDATES, allowed)[1]
+    candidates = np.unique(np.concatenate([dense_rows, lexical_rows])).astype(np.int64)
+    dense = (np.asarray(index.vectors[candidates], dtype=np.float32) @ vector if vector is not None and len(candidates)
+             else np.zeros(len(candidates)))
+    lexical = lexical_all[candidates] if lexical_all is not None else np.zeros(len(candidates))
+    if mode == "dense":
+        score = dense
+    elif mode == "lexical":
+        score = lexical
+    elif fusion == "rrf":
+        fused_rows, fused = reciprocal_rank_fusion([dense_rows, lexical_rows])
+        score = np.zeros(len(candidates))
+        score[np.searchsorted(candidates, fused_rows)] = fused
+    else:
+        score = convex_fusion(dense, lexical, dense_weight)
+    order = np.lexsort((candidates, -dense, -score))  # ties: nearer in meaning first, then by row for stability
+    ranks = {name: {int(r): i for i, r in enumerate(rows.tolist(), 1)}
+             for name, rows in (("dense_rank", dense_rows), ("lexical_rank", lexical_rows)) if len(rows)}
+    why = []
+    for i in order.tolist():
+        row = int(candidates[i])
+        detail = {}
+        if mode != "lexical":
+            detail["dense"] = float(dense[i])
+        if mode != "dense":
+            detail["lexical"] = float(lexical[i])
+        detail.update({name: r[row] for name, r in ranks.items() if row in r})
+        why.append(detail)
+    dense_top = float(dense.max()) if mode != "lexical" and len(candidates) else None
+    return Ranking(candidates[order], np.asarray(score, dtype=np.float64)[order], why, dense_top)
