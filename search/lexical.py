@@ -1,6 +1,8 @@
 """BM25 over title and body (bm25s), for names, acronyms and exact phrases that embeddings blur."""
 from __future__ import annotations
 
+import logging
+
 import re
 import unicodedata
 from pathlib import Path
@@ -38,6 +40,14 @@ def tokenize(text: str) -> list[str]:
     return [term(w) for w in words(text)]
 
 
+def _bm25s():  # noqa: ANN202 - the module
+    """bm25s, imported on first use (it pulls scipy) and with its import-time DEBUG logging turned down."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 class LexicalIndex:
     """Rows are the index's story rows, so lexical and dense results speak of the same stories."""
 
@@ -49,9 +59,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":
-        import bm25s
-
-        retriever = bm25s.BM25()
+        retriever = _bm25s().BM25()
         # An empty token list would be dropped by bm25s and shift every later row; a placeholder keeps rows aligned.
         retriever.index([tokenize(t) or ["\x00"] for t in texts] or [["\x00"]], show_progress=False)
         return cls(retriever, len(texts))
@@ -80,9 +88,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, directory: Path, size: int) -> "LexicalIndex":
-        import bm25s
-
-        return cls(bm25s.BM25.load(str(directory / "bm25"), mmap=True, show_progress=False), size)
+        return cls(_bm25s().BM25.load(str(directory / "bm25"), mmap=True, show_progress=False), size)
 
 
 def top_positive(scores: np.ndarray, k: int, allowed_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
