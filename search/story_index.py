@@ -26,7 +26,7 @@ from .filters import FilterColumns
 from .index_dir import FORMAT_VERSION, REBUILD_HINT, generation_dir, read_manifest, write_generation, writer_lock
 from .lexical import LexicalIndex
 from .story import Story
-from .vectorstore import VectorStore, create_store, store_class
+from .vectorstore import VectorStore, choose, compatible, create_store, store_class
 
 log = logging.getLogger(__name__)
 PROGRESS_BATCH = 64  # texts per model call: small enough for a live rate and ETA, large enough to batch well
@@ -99,10 +99,11 @@ class StoryIndex:
     def _updated_store(stories: Sequence[Story], keys: np.ndarray, vectors: np.ndarray, dim: int, config: Config,
                        previous: "StoryIndex | None") -> VectorStore:
         """Apply only the difference to a reusable previous store; build a new one otherwise."""
-        reusable = (previous is not None and previous.store.kind == config.index_type
-                    and previous.store.params == config.index_params and previous.dim == dim)
+        kind, params = choose(config.index_type, config.index_params, len(stories),
+                              previous.store if previous is not None else None)
+        reusable = previous is not None and previous.dim == dim and compatible(previous.store, kind, params)
         if not reusable:
-            store = create_store(config.index_type, dim, config.index_params)
+            store = create_store(kind, dim, params)
             store.add(keys, vectors)
             return store
         assert previous is not None

@@ -1,0 +1,105 @@
+"""Approximate search with a FAISS inverted file (IVF): vectors bucketed by a trained coarse quantiser.
+
+A query scans only the `nprobe` buckets nearest to it. Unlike HNSW, IVF deletes for real (`remove_ids`)
+and files vectors under the story keys directly, so updates need no bookkeeping here. The quantiser is
+trained on the first vectors added (the number of buckets follows the collection size then and is
+recorded in the parameters); optional SQ8 stores one byte per dimension.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from ._exact import EXACT_BELOW, id_selector
+from .base import VectorStore
+
+SAMPLES_PER_LIST = 50  # k-means training points per bucket: enough for stable centroids, cheap to train
+
+
+class FaissIVFStore(VectorStore):
+    kind = "faiss-ivf"
+    # nlist None: about 2 x sqrt(first batch size); nprobe chosen by `python -m benchmarks` for recall@10 >= 0.95.
+    defaults: dict[str, Any] = {"nlist": None, "nprobe": 32, "sq8": False}
+
+    def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
+        super().__init__(dim, {**self.defaults, **(params or {})})
+        self._index: faiss.Index | None = None  # made on the first add, when the collection size is known
+
+    def _trained(self, sample: np.ndarray) -> faiss.Index:
+        nlist = self.params["nlist"] or max(1, min(int(2 * math.sqrt(len(sample))), len(sample) // 39 or 1))
+        self.params["nlist"] = int(nlist)
+        index = faiss.index_factory(self.dim, f"IVF{nlist}," + ("SQ8" if self.params["sq8"] else "Flat"),
+                                    faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)
+        train = sample if len(sample) <= nlist * SAMPLES_PER_LIST else \
+            sample[np.sort(rng.choice(len(sample), nlist * SAMPLES_PER_LIST, replace=False))]
+        index.train(np.ascontiguousarray(train, dtype=np.float32))
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct by story key
+        return index
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if not len(ids):
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self._index is None:
+            self._index = self._trained(vectors)
+        self.remove(ids)
+        self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids: np.ndarray) -> None:
+        if self._index is not None and len(ids):
+            ids = np.ascontiguousarray(ids, dtype=np.int64)  # the key lookup only takes a plain id array:
+            self._index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        k = max(1, min(k, len(self) or 1))
+        if self._index is None:
+            return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
+        nprobe, selector = int(self.params["nprobe"]), None
+        if allowed is not None:
+            selector = id_selector(allowed)
+            if len(allowed) <= EXACT_BELOW:  # a narrow filter: visit every bucket, so the few allowed are all seen
+                nprobe = self._index.nlist
+        params = faiss.SearchParametersIVF(nprobe=nprobe, sel=selector) if selector is not None \
+            else faiss.SearchParametersIVF(nprobe=nprobe)
+        return self._index.search(queries, k, params=params)
+
+    def vector(self, id: int) -> np.ndarray:
+        try:
+            if self._index is None:
+                raise RuntimeError
+            return self._index.reconstruct(int(id))
+        except RuntimeError:
+            raise KeyError(id) from None
+
+    def copy(self) -> "FaissIVFStore":
+        twin = FaissIVFStore(self.dim, self.params)
+        twin._index = faiss.clone_index(self._index) if self._index is not None else None
+        return twin
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal) if self._index is not None else 0
+
+    def save(self, directory: Path) -> list[str]:
+        if self._index is None:
+            return []
+        faiss.write_index(self._index, str(directory / "ivf.faiss"))
+        return ["ivf.faiss"]
+
+    @classmethod
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> "FaissIVFStore":
+        """Open the saved index; rebuild it from the index's vectors if it is missing or holds other stories."""
+        store = cls(dim, params)
+        path = directory / "ivf.faiss"
+        if path.is_file():
+            store._index = faiss.read_index(str(path))
+            if store._index.ntotal == len(ids):
+                return store
+        store = cls(dim, params)
+        store.add(ids, vectors)
+        return store

@@ -1,0 +1,139 @@
+"""The vector store on Milvus, for collections that outgrow one machine: same interface, engine by URI.
+
+`index_params` name the server and collection: `{"uri": "http://milvus.internal:19530", "collection":
+"stories"}` for a Milvus server or cluster, or a local file path (`"index/milvus.db"`) for milvus-lite.
+A token, when the cluster wants one, comes from `$STORY_SEARCH_MILVUS_TOKEN`, never from the manifest.
+Filters are pushed down as `id in [...]` expressions, in slices short enough for the server's expression
+limit; the slices' top-k lists are merged, which is exact because each slice's top k is.
+
+The collection is the live state, shared by every `StoryIndex` that opens it: `copy()` returns another
+handle on the same collection (a server-side engine cannot be snapshotted per request), and `load()`
+re-syncs the collection from the index's own vectors when it holds a different set of stories, which
+is what makes an index directory safe to copy to another machine or point at a new cluster.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import VectorStore
+
+FILTER_SLICE = 4_096  # ids per `id in [...]` expression (each id is up to 20 characters)
+WRITE_BATCH = 2_000  # rows per upsert call: under the server's 64 MB message limit at any common dimension
+TOKEN_ENV = "STORY_SEARCH_MILVUS_TOKEN"
+
+
+class MilvusStore(VectorStore):
+    kind = "milvus"
+    # FLAT keeps results identical to FAISS's exact search; on a cluster name e.g. {"index_type": "HNSW",
+    # "params": {"M": 32, "efConstruction": 200}} and search_params {"ef": 96}.
+    defaults: dict[str, Any] = {"uri": "milvus.db", "collection": "stories", "index": {"index_type": "FLAT"},
+                                "search_params": {}}
+
+    def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
+        super().__init__(dim, {**self.defaults, **(params or {})})
+        try:
+            from pymilvus import MilvusClient
+        except ImportError:
+            raise ImportError("index type 'milvus' needs pymilvus: pip install 'story-search[milvus]'") from None
+        uri = str(self.params["uri"])
+        self._client = MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""))
+        self._name = str(self.params["collection"])
+        if not self._client.has_collection(self._name):
+            self._create()
+
+    def _create(self) -> None:
+        from pymilvus import DataType, MilvusClient
+
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
+        index = self._client.prepare_index_params()
+        spec = dict(self.params["index"])
+        index.add_index(field_name="vector", index_type=spec.pop("index_type", "FLAT"), metric_type="IP", **spec)
+        # Strong consistency: a search right after an update sees it, as with the embedded FAISS stores.
+        self._client.create_collection(self._name, schema=schema, index_params=index, consistency_level="Strong")
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        for start in range(0, len(ids), WRITE_BATCH):
+            rows = [{"id": int(i), "vector": v.tolist()}
+                    for i, v in zip(ids[start:start + WRITE_BATCH], vectors[start:start + WRITE_BATCH])]
+            self._client.upsert(self._name, rows)
+
+    def remove(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        for start in range(0, len(ids), FILTER_SLICE):
+            self._client.delete(self._name, ids=ids[start:start + FILTER_SLICE].tolist())
+
+    def _search(self, queries: np.ndarray, k: int, expression: str) -> tuple[np.ndarray, np.ndarray]:
+        results = self._client.search(self._name, data=queries.tolist(), limit=k, filter=expression,
+                                      output_fields=["id"],
+                                      search_params={"metric_type": "IP", "params": dict(self.params["search_params"])})
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        for row, hits in enumerate(results):
+            for col, hit in enumerate(hits[:k]):
+                scores[row, col], ids[row, col] = hit["distance"], hit["id"]
+        return scores, ids
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.asarray(queries, dtype=np.float32)
+        k = max(1, k)
+        if allowed is None:
+            return self._search(queries, k, "")
+        allowed = np.asarray(allowed, dtype=np.int64)
+        parts = [self._search(queries, k, f"id in [{','.join(map(str, allowed[s:s + FILTER_SLICE].tolist()))}]")
+                 for s in range(0, len(allowed), FILTER_SLICE)]
+        if not parts:
+            return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
+        scores, ids = np.hstack([p[0] for p in parts]), np.hstack([p[1] for p in parts])
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
+
+    def vector(self, id: int) -> np.ndarray:
+        rows = self._client.get(self._name, ids=[int(id)], output_fields=["vector"])
+        if not rows:
+            raise KeyError(id)
+        return np.asarray(rows[0]["vector"], dtype=np.float32)
+
+    def copy(self) -> "MilvusStore":
+        twin = MilvusStore.__new__(MilvusStore)
+        VectorStore.__init__(twin, self.dim, self.params)
+        twin._client, twin._name = self._client, self._name
+        return twin
+
+    def __len__(self) -> int:
+        rows = self._client.query(self._name, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def ids(self) -> np.ndarray:
+        """Every id in the collection (to check it against an index's stories)."""
+        found: list[int] = []
+        iterator = self._client.query_iterator(self._name, batch_size=10_000, filter="", output_fields=["id"])
+        while batch := iterator.next():
+            found.extend(int(row["id"]) for row in batch)
+        iterator.close()
+        return np.asarray(found, dtype=np.int64)
+
+    def drop(self) -> None:
+        """Delete the collection on the server (tests and benchmarks clean up with it)."""
+        self._client.drop_collection(self._name)
+
+    def save(self, directory: Path) -> list[str]:
+        return []  # the collection lives on the server; the index directory keeps vectors.npy to re-sync from
+
+    @classmethod
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> "MilvusStore":
+        """Connect; if the collection holds other stories than `ids` (a new cluster, a copied index), re-sync it."""
+        store = cls(dim, params)
+        held = store.ids()
+        wanted = np.asarray(ids, dtype=np.int64)
+        if not np.array_equal(np.sort(held), np.sort(wanted)):
+            store.remove(np.setdiff1d(held, wanted))
+            store.add(wanted, vectors)
+        return store

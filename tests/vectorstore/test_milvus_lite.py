@@ -1,0 +1,61 @@
+"""The Milvus store against milvus-lite: the interface's behaviour and FAISS's exact top 10 on the seeds.
+
+milvus-lite re-implements the Milvus API in-process, so this checks what we send and how we read the
+answers; `test_milvus_server.py` (slow) runs the same comparison against the real engine.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pymilvus")
+pytest.importorskip("milvus_lite")
+
+from search.config import Config  # noqa: E402
+from search.story_index import StoryIndex  # noqa: E402
+from search.vectorstore import FaissFlatStore, create_store, store_class  # noqa: E402
+from tests.vectorstore.seed_vectors import assert_same_top, seed_case  # noqa: E402
+from tests.vectorstore.synthetic import clustered, keys  # noqa: E402
+
+
+def lite(tmp_path: Path, dim: int, collection: str = "stories"):
+    return create_store("milvus", dim, {"uri": str(tmp_path / "milvus.db"), "collection": collection})
+
+
+def test_add_replace_remove_and_round_trip(tmp_path: Path):
+    ids, vectors = keys(300), clustered(300, 16)
+    store = lite(tmp_path, 16)
+    store.add(ids, vectors)
+    store.add(ids[:1], vectors[1:2])
+    assert len(store) == 300
+    np.testing.assert_allclose(store.vector(ids[0]), vectors[1], atol=1e-6)
+    store.remove(ids[:10])
+    assert len(store) == 290 and len(store.copy()) == 290
+    with pytest.raises(KeyError):
+        store.vector(ids[0])
+    _, found = store.search(vectors[10:12], 1)
+    assert found[:, 0].tolist() == ids[10:12].tolist()
+    assert store.save(tmp_path) == []
+    reopened = store_class("milvus").load(tmp_path, 16, store.params, ids[50:], vectors[50:])  # re-synced
+    assert len(reopened) == 250 and sorted(reopened.ids().tolist()) == sorted(ids[50:].tolist())
+
+
+def test_dev_questions_get_faiss_exact_top10_with_filters_pushed_down(service, dev_queries, tmp_path: Path):
+    case = seed_case(service, dev_queries)
+    flat, milvus = FaissFlatStore(case["vectors"].shape[1]), lite(tmp_path, case["vectors"].shape[1])
+    for store in (flat, milvus):
+        store.add(case["keys"], case["vectors"])
+    for allowed in (None, case["country"], case["alternate"]):
+        assert_same_top(milvus.search(case["queries"], 10, allowed), flat.search(case["queries"], 10, allowed))
+
+
+def test_an_index_can_be_built_on_milvus_by_configuration(service, tmp_path: Path):
+    seeds = service.index
+    config = Config(model=seeds.model_id, index_type="milvus",
+                    index_params={"uri": str(tmp_path / "milvus.db"), "collection": "seeds"})
+    index = StoryIndex.build(seeds.stories, service.embedder, config, previous=seeds)  # vectors reused
+    assert index.store.kind == "milvus" and len(index.store) == len(seeds)
+    index.save(tmp_path / "index")
+    assert StoryIndex.load(tmp_path / "index").manifest["index"]["params"]["collection"] == "seeds"
