@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from .api import create_api
 from .index_dir import default_index_dir
@@ -25,8 +26,17 @@ WARM_UP_QUESTION = "migrants"
 
 
 def create_app(service: SearchService) -> FastAPI:
-    """The API first (its routes, including the /api catch-all, win), then the UI mounted at /."""
-    return mount_ui(create_api(service), service, path="/")
+    """The API first (its routes, including the /api catch-all, win), then the UI mounted at /.
+
+    CORS is closed unless $STORY_SEARCH_CORS_ORIGINS lists origins (comma-separated). Configuring it here
+    also matters for the UI: without a CORS middleware on this app, Gradio installs its own, which allows
+    any origin (with credentials) whenever the server is reached by a name other than localhost.
+    """
+    app = mount_ui(create_api(service), service, path="/")
+    origins = [o.strip() for o in os.environ.get("STORY_SEARCH_CORS_ORIGINS", "").split(",") if o.strip()]
+    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                       allow_headers=["Content-Type"])
+    return app
 
 
 def load_service(index_dir: Path | str | None = None) -> SearchService:
