@@ -100,9 +100,9 @@ def create_ui(service: SearchService) -> gr.Blocks:
         return search(question, *rest) if (question or "").strip() else (gr.skip(), gr.skip())
 
     with gr.Blocks(title="Story search") as ui:
-        stats = service.index
         gr.HTML(f'<header class="masthead"><h1>Story search</h1><p>Ask in your own words across '
-                f'{len(stats):,} IOM news stories. Programs can use the <a href="/docs">JSON API</a>.</p></header>')
+                f'{len(service.index):,} IOM news stories &middot; <a href="/docs">JSON API for programs</a></p></header>',
+                js_on_load=None)
         with gr.Row(equal_height=False, elem_id="layout"):
             with gr.Column(scale=3, min_width=300):
                 question = gr.Textbox(label="Your question", placeholder="e.g. training for police against migrant smuggling",

@@ -16,7 +16,6 @@ def theme() -> gr.themes.Base:
 
 
 CSS = """
-.gradio-container { max-width: 1180px !important; margin: 0 auto; }
 .masthead { padding: 8px 0 4px; }
 .masthead h1 { font-size: 1.9rem; font-weight: 700; letter-spacing: -0.01em; margin: 0 0 4px; }
 .masthead p { color: var(--body-text-color-subdued); margin: 0; font-size: 1rem; }

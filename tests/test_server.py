@@ -1,0 +1,101 @@
+"""The real server on a loopback port: the page, the API and the UI's Gradio endpoints, served concurrently."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from search.cli import main
+from search.service import SearchService
+from tests.live_server import running_server
+
+SMUGGLING = "training for police against migrant smuggling"
+AT_ONCE = 3  # requests that must all be in the service together
+
+
+@pytest.fixture(scope="module")
+def base_url(service: SearchService) -> Iterator[str]:
+    with running_server(service) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def ui_client(base_url: str) -> Client:
+    return Client(base_url + "/", verbose=False)
+
+
+def search_ui(client: Client, question: str, k: int = 5) -> tuple[str, str]:
+    return client.predict(question, [], None, None, k, "hybrid", api_name="/search")
+
+
+def test_one_server_answers_the_page_the_api_and_the_docs(base_url: str, service: SearchService) -> None:
+    assert httpx.get(f"{base_url}/api/health").json()["stories"] == len(service.index)
+    page = httpx.get(f"{base_url}/")
+    assert page.status_code == 200 and "Story search" in page.text
+    assert "/api/search" in httpx.get(f"{base_url}/openapi.json").json()["paths"]
+    assert httpx.get(f"{base_url}/docs").status_code == 200
+    missing = httpx.get(f"{base_url}/api/no-such-endpoint")  # the API's 404, not the web UI's
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_gradio_client_calls_the_ui_search(ui_client: Client) -> None:
+    assert {"/search", "/related"} <= set(ui_client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    status, cards = search_ui(ui_client, SMUGGLING)
+    assert "5 stories" in status
+    assert cards.count('class="card"') == 5 and "smuggling" in cards.lower()
+
+
+def test_gradio_client_calls_related_stories(ui_client: Client, service: SearchService) -> None:
+    top = service.search(SMUGGLING, 1).hits[0].story
+    panel = ui_client.predict(top.id, api_name="/related")
+    assert "Related to" in panel and panel.count('class="card"') == 5
+    assert f'data-id="{top.id}"' not in panel  # never the story itself
+
+
+def test_ui_shows_errors_as_messages(ui_client: Client) -> None:
+    status, cards = search_ui(ui_client, "")
+    assert "Type a question" in status and cards == ""
+    status, cards = search_ui(ui_client, "x" * 2001)
+    assert 'role="alert"' in status and "limit is 2,000" in status and "Traceback" not in status
+    panel = ui_client.predict("no-such-story", api_name="/related")
+    assert 'role="alert"' in panel and "no story with id" in panel
+
+
+def _in_step(service: SearchService, monkeypatch: pytest.MonkeyPatch) -> threading.Barrier:
+    """Make every search wait until AT_ONCE of them are running: served one at a time, they would time out."""
+    barrier = threading.Barrier(AT_ONCE, timeout=20)
+    search = service.search
+
+    def waiting_search(*args, **kwargs):
+        barrier.wait()
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(service, "search", waiting_search)
+    return barrier
+
+
+def test_api_serves_clients_concurrently(base_url: str, service: SearchService,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    _in_step(service, monkeypatch)
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        responses = list(pool.map(lambda i: httpx.get(f"{base_url}/api/search", params={"q": f"migrants {i}"},
+                                                      timeout=30), range(AT_ONCE)))
+    assert [r.status_code for r in responses] == [200] * AT_ONCE
+
+
+def test_ui_serves_clients_concurrently(ui_client: Client, service: SearchService,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _in_step(service, monkeypatch)
+    jobs = [ui_client.submit(f"migrants {i}", [], None, None, 3, "hybrid", api_name="/search") for i in range(AT_ONCE)]
+    statuses = [job.result(timeout=30)[0] for job in jobs]
+    assert all("3 stories" in s for s in statuses), statuses
+
+
+def test_serve_without_an_index_says_how_to_build_one(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["serve", "--index-dir", str(tmp_path / "missing")]) == 1
+    assert "python -m search build" in capsys.readouterr().err
