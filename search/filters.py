@@ -11,6 +11,7 @@ from datetime import date
 import numpy as np
 
 from ._errors import InvalidQueryError
+from .places import canonical_country
 from .story import Story, fold
 
 
@@ -59,6 +60,6 @@ class FilterColumns:
             if filters.date_to:
                 mask &= self.dates <= filters.date_to
         if filters.countries:
-            wanted = {fold(c) for c in filters.countries}
+            wanted = {fold(canonical_country(c) or c) for c in filters.countries}  # "México" is Mexico
             mask &= np.fromiter((bool(c & wanted) for c in self.countries), dtype=bool, count=len(self.countries))
         return np.flatnonzero(mask)

@@ -13,13 +13,15 @@ import re
 from .hits import Snippet
 from .lexical import tokenize
 
-_SENTENCE = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)]*\s+(?=[\"'\u201c(]?[A-Z0-9\u00C0-\u00DD])")
+# A sentence ends at . ! or ? plus any closing quotes or brackets, before white space and a capital or digit.
+_END = re.compile(r"[.!?][\"'\u201d\u2019)]*(?=\s+[\"'\u201c(]?[A-Z0-9\u00C0-\u00DD])")
 _WORD = re.compile(r"\w+")
 MAX_CHARS = 320
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+    cuts = [0, *(m.end() for m in _END.finditer(text)), len(text)]
+    return [part for a, b in zip(cuts, cuts[1:]) if (part := text[a:b].strip())]
 
 
 def make_snippet(question: str, title: str, body: str, max_chars: int = MAX_CHARS) -> Snippet:

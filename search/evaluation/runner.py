@@ -54,7 +54,7 @@ def title_resolver(service: SearchService) -> Callable[[str], str | None]:
 
 
 def evaluate(service: SearchService, questions: list[Question], resolve: Callable[[str], str | None],
-             mode: str = "hybrid") -> dict[str, Any]:
+             mode: str = "hybrid", diversify: bool = False) -> dict[str, Any]:
     per_query, by_category = [], defaultdict(list)
     none_scores, answerable_flags = [], []
     lowest_answerable_top = None
@@ -64,10 +64,11 @@ def evaluate(service: SearchService, questions: list[Question], resolve: Callabl
             story_id = resolve(label)
             if story_id is not None:
                 grades[story_id] = max(grades.get(story_id, 0), int(grade))
-        result = service.search(q.query, k=10, mode=mode)
-        top = result.hits[0].why.get("dense", result.hits[0].score) if result.hits else 0.0
+        result = service.search(q.query, k=10, mode=mode, diversify=diversify)
+        # The dense evidence behind the answerable decision: the best cosine among the hits (top score in lexical mode).
+        top = max((h.why.get("dense", h.score) for h in result.hits), default=0.0)
         row: dict[str, Any] = {"qid": q.qid, "category": q.category, "answerable": result.answerable,
-                               "top": [h.story.id for h in result.hits[:3]]}
+                               "top_score": round(top, 4), "top": [h.story.id for h in result.hits[:3]]}
         if not q.relevant:
             none_scores.append({"qid": q.qid, "top_score": round(top, 4), "flagged": not result.answerable})
         else:
@@ -79,7 +80,8 @@ def evaluate(service: SearchService, questions: list[Question], resolve: Callabl
         per_query.append(row)
     scored = [m for rows in by_category.values() for m in rows]
     return {
-        "mode": mode, "model": service.index.model_id, "questions": len(questions),
+        "mode": mode, "diversify": diversify, "fusion": service.fusion, "model": service.index.model_id,
+        "questions": len(questions),
         "metrics": mean(scored),
         "per_category": {c: {**mean(rows), "questions": len(rows)} for c, rows in sorted(by_category.items())},
         "no_answer": {"questions": len(none_scores), "flagged": sum(n["flagged"] for n in none_scores),

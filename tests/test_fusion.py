@@ -1,0 +1,97 @@
+"""Fusion functions and the ranking that uses them, on the real seed index."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from search.fusion import convex_fusion, minmax, reciprocal_rank_fusion
+from search.lexical import tokenize
+from search.ranking import rank
+
+
+def test_minmax_rescales_and_flat_scores_carry_no_evidence():
+    assert minmax(np.array([2.0, 4.0, 3.0])).tolist() == [0.0, 1.0, 0.5]
+    assert minmax(np.array([0.0, 0.0])).tolist() == [0.0, 0.0]
+    assert minmax(np.array([])).tolist() == []
+
+
+def test_convex_fusion_without_lexical_evidence_keeps_the_dense_order():
+    dense = np.array([0.81, 0.86, 0.79, 0.84])
+    fused = convex_fusion(dense, np.zeros(4))
+    assert np.argsort(-fused).tolist() == np.argsort(-dense).tolist()
+
+
+def test_convex_fusion_keeps_score_gaps_that_ranks_lose():
+    """A lexical outlier (a rare name only one story has) overtakes a slightly better dense match."""
+    dense = np.array([0.86, 0.85, 0.70])
+    lexical = np.array([1.0, 12.0, 0.0])
+    assert int(np.argmax(convex_fusion(dense, lexical, 0.7))) == 1
+    assert int(np.argmax(convex_fusion(dense, lexical, 1.0))) == 0  # weight 1: dense alone
+
+
+def test_reciprocal_rank_fusion_orders_by_summed_reciprocal_ranks():
+    rows, scores = reciprocal_rank_fusion([np.array([3, 1, 2]), np.array([1, 2])], k=60)
+    assert rows.tolist() == [1, 2, 3]
+    assert scores[0] == pytest.approx(1 / 62 + 1 / 61)
+    rows, _ = reciprocal_rank_fusion([np.array([3, 1]), np.array([1, 3])], weights=[2.0, 1.0])
+    assert rows[0] == 3
+
+
+def test_hybrid_candidates_carry_both_channels_exact_scores(service):
+    index = service.index
+    question = "migrant smuggling police training"
+    vector = service.query_vector(question)
+    ranking = rank(index, question, vector, "hybrid")
+    lexical = index.lexical.scores(question)
+    for row, why in zip(ranking.rows.tolist(), ranking.why):
+        assert why["dense"] == pytest.approx(float(np.asarray(index.vectors[row]) @ vector), abs=1e-5)
+        assert why["lexical"] == pytest.approx(float(lexical[row]), rel=1e-5)
+    assert np.all(np.diff(ranking.scores) <= 1e-12)  # best first
+
+
+def acronyms_only_one_story_has(index) -> list[tuple[str, int]]:
+    """(acronym, row) for every all-capitals word of the corpus whose term occurs in one story only."""
+    stories_of: dict[str, set[int]] = {}
+    for row, story in enumerate(index.stories):
+        for t in tokenize(story.text):
+            stories_of.setdefault(t, set()).add(row)
+    found = {}
+    for row, story in enumerate(index.stories):
+        for word in re.findall(r"\b[A-Z]{4,}\b", story.body):
+            if stories_of.get(tokenize(word)[0]) == {row}:
+                found.setdefault(word, row)
+    return sorted(found.items())
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_an_acronym_only_one_story_has_finds_that_story_first(service, mode):
+    """Names and acronyms are what embeddings blur: the words channel must bring their story to the top."""
+    cases = acronyms_only_one_story_has(service.index)
+    assert len(cases) >= 5
+    misses = [(word, service.search(word, k=1, mode=mode).hits[0].story.title) for word, row in cases
+              if service.search(word, k=1, mode=mode).hits[0].story.id != service.index.stories[row].id]
+    assert not misses, misses
+
+
+def test_modes_report_their_own_scores(service):
+    q = "crisis communication"
+    dense = service.search(q, k=3, mode="dense").hits
+    lexical = service.search(q, k=3, mode="lexical").hits
+    hybrid = service.search(q, k=3).hits
+    assert all(h.score == pytest.approx(h.why["dense"]) and "lexical" not in h.why for h in dense)
+    assert all(h.score == pytest.approx(h.why["lexical"]) and "dense" not in h.why for h in lexical)
+    assert all(0.0 <= h.score <= 1.0 and {"dense", "lexical"} <= set(h.why) for h in hybrid)
+
+
+def test_rrf_fusion_is_selectable(service):
+    q = "crisis communication"
+    try:
+        service.fusion = "rrf"
+        rrf_scores = [h.score for h in service.search(q, k=3).hits]
+    finally:
+        service.fusion = "convex"
+    assert all(s < 2 / 61 for s in rrf_scores)  # reciprocal-rank scale, not [0, 1]
+    with pytest.raises(ValueError):
+        rank(service.index, q, service.query_vector(q), "hybrid", fusion="median")
