@@ -25,7 +25,7 @@ from .story_index import StoryIndex
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
-    for code, text in ((404, "unknown story"), (413, "request body too large"),
+    for code, text in ((400, "request body not UTF-8"), (404, "unknown story"), (413, "request body too large"),
                        (422, "invalid request: empty or too long query, k out of range, malformed JSON, ...."))
 }
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -29,7 +29,8 @@ _STATUS_OF_ERROR: Sequence[tuple[type[StorySearchError], int]] = (
 _CODE_OF_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                    405: "method_not_allowed", 413: "body_too_large"}
 # Framework errors carry terse reasons ("Not Found"); these say what to do instead.
-_MESSAGE_OF_STATUS = {404: "no such endpoint; the API is documented at /docs"}
+_MESSAGE_OF_STATUS = {404: "no such endpoint; the API is documented at /docs",
+                      400: "the request body could not be decoded; send JSON encoded as UTF-8"}
 
 
 class ApiError(HTTPException):

@@ -17,7 +17,7 @@ from typing import Any
 
 from ._errors import CorpusError
 from .dates import parse_date, parse_date_line, split_lead_dateline
-from .story import Story, make_story
+from .story import Story, clean_text, make_story
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,10 @@ def _lines(path: Path, text: str) -> list[str]:
 
 
 def _record(path: Path, line: int, title: str, body: str, **meta: Any) -> Story | None:
-    if not title.strip() and not body.strip():
+    if not clean_text(title) and not clean_text(body):  # control characters alone are no text either
         log.warning("%s:%d: story with neither title nor body skipped", path, line)
         return None
-    if not body.strip():
+    if not clean_text(body):
         log.warning("%s:%d: story %r has no body; indexed by its title only", path, line, title[:60])
     return make_story(title, body, source=f"{path.name}:{line}", **meta)
 
