@@ -48,17 +48,17 @@ def _meta(story: Story, score: float, score_hint: str) -> str:
 def card(hit: Hit, score_hint: str) -> str:
     s = hit.story
     title = escape(s.title or "(untitled)")
-    return (f'<article class="card" data-id="{escape(s.id)}">'
+    return (f'<li><article class="card" data-id="{escape(s.id)}">'
             f'<h3 class="card-title">{title}</h3>'
             f'<div class="meta">{_meta(s, hit.score, score_hint)}</div>'
             f'<p class="snippet">{marked(hit.snippet)}</p>'
             f'<button type="button" class="related-btn" data-story="{escape(s.id)}" '
             f'aria-label="Related stories for: {title}">Related stories &rarr;</button>'
-            f'</article>')
+            f'</article></li>')
 
 
 def cards(hits: Sequence[Hit], score_hint: str) -> str:
-    return f'<div class="cards" role="list">{"".join(card(h, score_hint) for h in hits)}</div>' if hits else ""
+    return f'<ol class="cards">{"".join(card(h, score_hint) for h in hits)}</ol>' if hits else ""
 
 
 def status(kind: str, text: str) -> str:

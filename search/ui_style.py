@@ -27,7 +27,8 @@ CSS = """
 .status-info { color: var(--body-text-color-subdued); padding-left: 2px; }
 .status-warn { background: #fff7e6; color: #7a4b00; border: 1px solid #f3d19c; }
 .status-error { background: #fdecec; color: #8a1c1c; border: 1px solid #f2b8b8; }
-.cards { display: flex; flex-direction: column; gap: 12px; }
+.cards { display: flex; flex-direction: column; gap: 12px; list-style: none; margin: 0; padding: 0; }
+.cards > li { margin: 0; padding: 0; }
 .card { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 14px 16px;
         background: var(--background-fill-primary); box-shadow: 0 1px 2px rgba(15, 23, 42, 0.04); }
 .card:hover { border-color: var(--color-accent-soft); box-shadow: 0 2px 8px rgba(15, 23, 42, 0.08); }

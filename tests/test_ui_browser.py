@@ -21,6 +21,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 QUESTION = "training for police against migrant smuggling"
+# Gradio pads the page by --overlap-amount (with a CSS transition) while the side panel is open.
+PANEL_SETTLED = """() => getComputedStyle(document.querySelector('.sidebar-parent')).paddingRight
+    === getComputedStyle(document.documentElement).getPropertyValue('--overlap-amount').trim()"""
 WAIT_MS = 30_000  # generous: a slow CI machine must not fail the test, only make it slower
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs Playwright's Python package "
@@ -34,8 +37,7 @@ def page(service: SearchService) -> Iterator["sync_api.Page"]:
                     "`apt-get install chromium` (as root, `make test` does this)")
     with running_server(service) as url, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        # Reduced motion: the side panel opens without a slide, so the screenshot never catches it half way.
-        page = browser.new_page(viewport={"width": 1600, "height": 1000}, reduced_motion="reduce")
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.set_default_timeout(WAIT_MS)
         page.goto(url + "/")
         yield page
@@ -59,6 +61,7 @@ def test_search_then_related_stories(page: "sync_api.Page", tmp_path: Path) -> N
     assert found[smuggling] not in related
     assert any("smuggling" in t.lower() for t in related), related
 
+    page.wait_for_function(PANEL_SETTLED)  # the page slides aside for the panel: shoot once it has
     page.screenshot(path=str(tmp_path / "related.png"))
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         shutil.copy(tmp_path / "related.png", ROOT / "docs" / "screenshot.png")
