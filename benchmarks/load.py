@@ -1,0 +1,199 @@
+"""Load test of the HTTP API: many concurrent clients for a fixed time against a server on loopback.
+
+    python -m benchmarks.load [--index-dir index] [--clients 32] [--duration 30] [--max-requests 100000]
+    python -m benchmarks.load --url http://127.0.0.1:7860   # a server started with `python -m search serve`
+
+Without --url the real app (API and UI, as `serve` builds it) runs under uvicorn on 127.0.0.1 in this
+process, on a free port. Each client is a thread with its own keep-alive connection sending a mix of reads
+(searches by GET and POST, story lookups, related stories, health) until the time or the request budget is
+spent, whichever comes first. Reports requests/s, latency percentiles overall and per endpoint, and every
+error (any non-2xx answer or failed connection); writes JSON to benchmarks/results/load.json. Only loopback
+addresses are accepted: this is a test of our server, not a tool to load anyone else's.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import json
+import random
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results" / "load.json"
+FIXED_QUESTIONS = ("migrant smuggling training for police", "returns of migrants from Libya",
+                   "floods displaced families shelter", "labour migration remittances", "tráfico de migrantes",
+                   "health screening at the border", "climate change and migration", "counter trafficking hotline")
+# (name, weight): the share of each kind of request in the mix, searches first as in real use.
+MIX = (("search_get", 45), ("search_post", 20), ("story", 15), ("similar", 10), ("health", 10))
+
+
+@dataclass
+class Tally:
+    """One client's results; merged after the run so the clients share no lock while measuring."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def require_loopback(url: str) -> str:
+    """The URL, if it names a loopback address literally (no DNS lookup that could point elsewhere)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise SystemExit(f"refusing to load {url}: only loopback servers (127.0.0.0/8, ::1, localhost) are tested")
+    return url.rstrip("/")
+
+
+@contextlib.contextmanager
+def serving(service: Any) -> Iterator[str]:
+    """The app `serve` runs, under uvicorn on 127.0.0.1 and a free port, for the duration of the block."""
+    import uvicorn
+
+    from search.server import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=0, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def _workload(base: str) -> tuple[list[str], list[str]]:
+    """Questions (fixed ones plus words from real titles) and story ids, read from the server itself."""
+    with httpx.Client(base_url=base, timeout=30) as http:
+        stories = http.get("/api/stories", params={"limit": 1000}).raise_for_status().json()["stories"]
+    titles = [" ".join(s["title"].split()[:6]) for s in stories if s["title"]]
+    return [*FIXED_QUESTIONS, *titles], [s["id"] for s in stories]
+
+
+def _client(base: str, seed: int, questions: list[str], ids: list[str], stop_at: float, budget: "_Budget",
+            tally: Tally) -> None:
+    rng = random.Random(seed)
+    names, weights = zip(*MIX)
+    with httpx.Client(base_url=base, timeout=30) as http:
+        while time.monotonic() < stop_at and budget.take():
+            kind = rng.choices(names, weights)[0]
+            q, story_id = rng.choice(questions), rng.choice(ids)
+            request = {
+                "search_get": ("GET", "/api/search", dict(params={"q": q, "k": 10})),
+                "search_post": ("POST", "/api/search", dict(json={"q": q, "k": 5, "mode": rng.choice(["hybrid", "dense", "lexical"])})),
+                "story": ("GET", f"/api/stories/{story_id}", {}),
+                "similar": ("GET", f"/api/stories/{story_id}/similar", dict(params={"k": 5})),
+                "health": ("GET", "/api/health", {}),
+            }[kind]
+            started = time.perf_counter()
+            try:
+                response = http.request(request[0], request[1], **request[2])
+                ok, detail = response.is_success, f"{response.status_code} {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                ok, detail = False, repr(exc)
+            tally.latencies.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+            if not ok:
+                tally.errors.append(f"{request[0]} {request[1]}: {detail}")
+
+
+class _Budget:
+    """The run's request count cap, shared by the clients."""
+
+    def __init__(self, total: int) -> None:
+        self._left, self._lock = total, threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            self._left -= 1
+            return self._left >= 0
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"count": 0}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {"count": len(values), "p50_ms": round(float(p50), 2), "p95_ms": round(float(p95), 2),
+            "p99_ms": round(float(p99), 2), "max_ms": round(max(values), 2)}
+
+
+def run_load(base: str, clients: int = 32, duration: float = 30.0, max_requests: int = 100_000) -> dict[str, Any]:
+    """Drive the API at `base` with `clients` concurrent clients; the report as a dict."""
+    base = require_loopback(base)
+    questions, ids = _workload(base)
+    tallies = [Tally() for _ in range(clients)]
+    budget = _Budget(max_requests)
+    started = time.monotonic()
+    threads = [threading.Thread(target=_client, args=(base, i, questions, ids, started + duration, budget, tallies[i]))
+               for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=duration + 120)  # a request in flight at the deadline may take its full timeout
+    elapsed = time.monotonic() - started
+    by_kind: dict[str, list[float]] = {}
+    for tally in tallies:
+        for kind, values in tally.latencies.items():
+            by_kind.setdefault(kind, []).extend(values)
+    everything = [v for values in by_kind.values() for v in values]
+    errors = [e for tally in tallies for e in tally.errors]
+    return {"clients": clients, "duration_s": round(elapsed, 2), "requests": len(everything),
+            "requests_per_s": round(len(everything) / elapsed, 1), "errors": len(errors), "error_samples": errors[:5],
+            "latency": _percentiles(everything), "by_endpoint": {k: _percentiles(v) for k, v in sorted(by_kind.items())},
+            "stories": len(ids), "questions": len(questions)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default=None, help="a running server on loopback (default: start one here)")
+    parser.add_argument("--index-dir", type=Path, default=None, help="index to serve when starting one here")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds (at most 600)")
+    parser.add_argument("--max-requests", type=int, default=100_000, help="stop after this many requests")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if not (1 <= args.clients <= 256 and 0 < args.duration <= 600 and args.max_requests >= 1):
+        parser.error("clients must be 1-256, duration 0-600 s, max-requests at least 1")
+    if args.url:
+        report = run_load(args.url, args.clients, args.duration, args.max_requests)
+        report["server"] = args.url
+    else:
+        from search.server import load_service
+
+        service = load_service(args.index_dir)
+        with serving(service) as url:
+            report = run_load(url, args.clients, args.duration, args.max_requests)
+        report["server"] = "in-process uvicorn on 127.0.0.1 (create_app, one process)"
+        report["index"] = {"model": service.index.model_id, "index_type": service.index.store.kind}
+    report["generated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    lat = report["latency"]
+    print(f"{report['requests']} requests in {report['duration_s']} s from {report['clients']} clients: "
+          f"{report['requests_per_s']} req/s, p50 {lat.get('p50_ms')} ms, p99 {lat.get('p99_ms')} ms, "
+          f"{report['errors']} errors -> {args.out}", file=sys.stderr)
+    for sample in report["error_samples"]:
+        print(f"  error: {sample}", file=sys.stderr)
+    return 0 if report["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
