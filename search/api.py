@@ -112,10 +112,7 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     @api.post("/similarity", tags=["vectors"], response_model=PairScore | Scores)
     def similarity(body: SimilarityIn) -> PairScore | Scores:
         """`{"a", "b"}` gives one score; `{"query", "texts"}` gives one score per text."""
-        pair, many = body.a is not None or body.b is not None, body.query is not None or body.texts is not None
-        if pair == many or (pair and (body.a is None or body.b is None)) or (many and (body.query is None or body.texts is None)):
-            raise ApiError(422, "invalid_request", "send either {\"a\", \"b\"} or {\"query\", \"texts\"}")
-        if pair:
+        if body.is_pair:
             return PairScore(score=service.similarity(body.a, body.b))  # type: ignore[arg-type]
         return Scores(scores=service.similarities(body.query, body.texts))  # type: ignore[arg-type]
 

@@ -55,7 +55,8 @@ def describe_validation(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     for e in errors:
         if e.get("type") == "json_invalid":
             return "invalid_json", f"the request body is not valid JSON ({e.get('ctx', {}).get('error', 'parse error')})"
-    shown = [f"{_where(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:3]]
+    shown = [f"{_where(e.get('loc', ()))}: {str(e.get('msg', 'invalid')).removeprefix('Value error, ')}"
+             for e in errors[:3]]
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     return "invalid_request", "; ".join(shown) + more
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag,
+                      model_validator)
 
 from .service import MAX_K, MAX_QUERY_CHARS
 from .story import clean_text
@@ -129,6 +130,18 @@ class SimilarityIn(_Strict):
     b: Text | None = None
     query: Text | None = None
     texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_BATCH)] | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> "SimilarityIn":
+        pair, many = (self.a, self.b), (self.query, self.texts)
+        if not (all(v is not None for v in pair) and all(v is None for v in many)
+                or all(v is not None for v in many) and all(v is None for v in pair)):
+            raise ValueError('send either {"a", "b"} or {"query", "texts"}')
+        return self
+
+    @property
+    def is_pair(self) -> bool:
+        return self.a is not None
 
 
 class PairScore(BaseModel):

@@ -3,7 +3,7 @@
 The service is loaded once and warmed with a throw-away query before the port opens, so the first person
 does not wait for the model. Concurrency comes from request workers (FastAPI's thread pool for the API,
 Gradio's queue for the UI), so FAISS is held to one thread per search instead of each search fanning out
-over every core and the searches fighting each other for them.
+over every core and the searches fighting each other for them (`use_serving_threads`).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from .api import create_api
 from .index_dir import default_index_dir
 from .service import SearchService
 from .ui import mount_ui
+from .vectorstore.threads import use_serving_threads
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,7 @@ def create_app(service: SearchService) -> FastAPI:
 
 def load_service(index_dir: Path | str | None = None) -> SearchService:
     """Open the index and run one throw-away search so the model and caches are hot."""
-    import faiss
-
-    faiss.omp_set_num_threads(1)
+    use_serving_threads()
     service = SearchService.open(Path(index_dir) if index_dir else default_index_dir())
     service.search(WARM_UP_QUESTION, 1)
     return service

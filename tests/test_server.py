@@ -1,6 +1,7 @@
 """The real server on a loopback port: the page, the API and the UI's Gradio endpoints, served concurrently."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,16 @@ def test_gradio_client_calls_related_stories(ui_client: Client, service: SearchS
     panel = ui_client.predict(top.id, api_name="/related")
     assert "Related to" in panel and panel.count('class="card"') == 5
     assert f'data-id="{top.id}"' not in panel  # never the story itself
+
+
+def test_ui_says_when_no_story_answers(ui_client: Client, service: SearchService,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service decides (the quality work owns that); the page must give the decision its place."""
+    search = service.search
+    monkeypatch.setattr(service, "search", lambda *a, **kw: dataclasses.replace(search(*a, **kw), answerable=False))
+    status, cards = search_ui(ui_client, "recipes for chocolate cake")
+    assert "No story answers this closely; the nearest stories are shown." in status
+    assert cards.count('class="card"') == 5  # the nearest stories are still shown
 
 
 def test_ui_shows_errors_as_messages(ui_client: Client) -> None:

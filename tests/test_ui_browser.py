@@ -7,6 +7,7 @@ this code path sees.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ def page(service: SearchService) -> Iterator["sync_api.Page"]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.set_default_timeout(WAIT_MS)
+        sync_api.expect.set_options(timeout=WAIT_MS)
         page.goto(url + "/")
         yield page
         browser.close()
@@ -70,6 +72,14 @@ def test_search_then_related_stories(page: "sync_api.Page", tmp_path: Path) -> N
     page.locator("#related .related-btn").first.click()
     page.locator("#related .related-title").filter(has_text=onward).wait_for()
     assert page.locator("#related .card").count() > 0
+
+
+def test_an_example_question_searches_on_click(page: "sync_api.Page") -> None:
+    example = page.locator("#examples button").first
+    text = example.inner_text().rstrip(".…")  # long examples are shown cut short
+    example.click()
+    sync_api.expect(page.get_by_label("Your question")).to_have_value(re.compile("^" + re.escape(text)))
+    sync_api.expect(page.locator("#results .card-title").first).to_contain_text(text[:20])
 
 
 def test_errors_show_as_messages(page: "sync_api.Page") -> None:

@@ -1,0 +1,32 @@
+"""The UI's HTML: story text is escaped, matched words are marked, and each state says what it means."""
+from __future__ import annotations
+
+from search.hits import Hit, Snippet
+from search.story import make_story
+from search.ui_render import NOT_ANSWERABLE, card, count_line, marked, related_panel, status
+
+
+def test_marked_escapes_text_and_wraps_each_highlight() -> None:
+    snippet = Snippet("Police <b>training</b> & smuggling", ((0, 6), (25, 34)))
+    assert marked(snippet) == "<mark>Police</mark> &lt;b&gt;training&lt;/b&gt; &amp; <mark>smuggling</mark>"
+
+
+def test_marked_ignores_overlapping_or_out_of_range_spans() -> None:
+    assert marked(Snippet("abc def", ((0, 3), (1, 5), (4, 99)))) == "<mark>abc</mark> def"
+
+
+def test_card_escapes_every_story_field() -> None:
+    story = make_story('<img src=x onerror="alert(1)">', "body", id="a-1", date="2021-09-24",
+                       place="<script>Georgetown</script>")
+    html = card(Hit(story, 0.5, Snippet("body")), 'hint "quoted"')
+    assert "<img" not in html and "<script>" not in html and "&lt;img" in html
+    assert 'data-story="a-1"' in html and "24 Sep 2021" in html and "score 0.500" in html
+    assert 'title="hint &quot;quoted&quot;"' in html
+
+
+def test_states_say_what_they_mean() -> None:
+    assert NOT_ANSWERABLE in count_line(3, 12.0, answerable=False)
+    assert NOT_ANSWERABLE not in count_line(3, 12.0, answerable=True) and "3 stories" in count_line(3, 12.0, True)
+    assert "1 story ·" in count_line(1, 1.0, True)
+    assert 'role="alert"' in status("error", "broken <here>") and "&lt;here&gt;" in status("error", "broken <here>")
+    assert "No other stories" in related_panel(make_story("Alone", "text"), [])
