@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import ipaddress
 import json
+import os
 import random
 import sys
 import threading
@@ -138,6 +139,7 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 def run_load(base: str, clients: int = 32, duration: float = 30.0, max_requests: int = 100_000) -> dict[str, Any]:
     """Drive the API at `base` with `clients` concurrent clients; the report as a dict."""
     base = require_loopback(base)
+    load_before = os.getloadavg()[0]  # other work on the machine shows up in the latencies: record it
     questions, ids = _workload(base)
     tallies = [Tally() for _ in range(clients)]
     budget = _Budget(max_requests)
@@ -158,7 +160,8 @@ def run_load(base: str, clients: int = 32, duration: float = 30.0, max_requests:
     return {"clients": clients, "duration_s": round(elapsed, 2), "requests": len(everything),
             "requests_per_s": round(len(everything) / elapsed, 1), "errors": len(errors), "error_samples": errors[:5],
             "latency": _percentiles(everything), "by_endpoint": {k: _percentiles(v) for k, v in sorted(by_kind.items())},
-            "stories": len(ids), "questions": len(questions)}
+            "stories": len(ids), "questions": len(questions),
+            "machine": {"cpus": os.cpu_count(), "load_avg_1m_before": round(load_before, 2)}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,8 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default="hybrid")
     p.add_argument("--model", default=None, help="model for the throw-away BEIR index")
     p = sub.add_parser("serve", parents=[common], help="serve the web UI and the JSON API")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--host", default=None,  # None lets serve() fall back to $STORY_SEARCH_HOST, then 127.0.0.1
+                   help="address to bind (default $STORY_SEARCH_HOST, else 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=None, help="port (default $STORY_SEARCH_PORT, else 7860)")
     return parser
 
 

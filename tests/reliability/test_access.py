@@ -121,18 +121,25 @@ def test_token_comes_from_the_environment(service: SearchService, monkeypatch: p
     assert response.status_code == (422 if allowed else 403)
 
 
-def test_server_binds_to_this_machine_by_default(monkeypatch: pytest.MonkeyPatch, service: SearchService):
+@pytest.mark.parametrize("env, args, host", [
+    ({}, [], "127.0.0.1"), ({"STORY_SEARCH_HOST": "0.0.0.0"}, [], "0.0.0.0"),
+    ({"STORY_SEARCH_HOST": "0.0.0.0"}, ["--host", "127.0.0.2"], "127.0.0.2"),
+], ids=["default", "environment", "flag-wins"])
+def test_server_binds_to_this_machine_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch, service: SearchService,
+                                                            env: dict, args: list[str], host: str):
     import uvicorn
 
     from search import cli, server
 
     bound = {}
-    monkeypatch.delenv("STORY_SEARCH_HOST", raising=False)
+    for name in ("STORY_SEARCH_HOST", "STORY_SEARCH_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setattr(server, "load_service", lambda index_dir: service)
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: bound.update(host=host, port=port))
-    server.serve("index")
-    assert bound["host"] == "127.0.0.1"
-    assert cli._parser().parse_args(["serve"]).host == "127.0.0.1"
+    assert cli.main(["serve", "-q", *args]) == 0
+    assert bound == {"host": host, "port": 7860}
 
 
 EVIL = "https://evil.example"
