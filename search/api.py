@@ -13,11 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ._errors import UnknownStoryError
 from .api_errors import ApiError, BodyLimit, install_error_handlers
 from .api_models import (EmbedIn, EmbedOut, ErrorOut, HealthOut, PairScore, Scores, SearchBody, SearchOut,
                          SearchQuery, SimilarityIn, SimilarOut, StoriesIn, StoryIn, StoryListOut, StoryOut, StorySummary,
                          WriteOut)
-from ._errors import UnknownStoryError
 from .filters import Filters
 from .service import MAX_K, SearchService
 from .story import Story, fold, make_story
@@ -135,7 +135,10 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         index = service.delete([story_id])
         return WriteOut(ids=[story_id], story_count=len(index))
 
-    @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    @api.api_route("", methods=every_method, include_in_schema=False)
+    @api.api_route("/{path:path}", methods=every_method, include_in_schema=False)
     def unknown(request: Request) -> None:
         """Unknown /api paths answer in the API's error format (not the web UI's), with 405 for a wrong method."""
         allowed = sorted({m for route in api.routes if route.endpoint is not unknown  # type: ignore[attr-defined]

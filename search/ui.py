@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 RELATED_K = 5
 UI_CONCURRENCY = 16  # UI events run at once (searches are short and CPU-bound; the thread pool holds 40)
 MODE_CHOICES = [("Meaning and words", "hybrid"), ("Meaning only", "dense"), ("Exact words", "lexical")]
-SCORE_HINT = {"hybrid": "rank fusion of meaning and word matches; higher is better",
+SCORE_HINT = {"hybrid": "meaning and word matches combined; higher is better",
               "dense": "similarity of meaning, 0 to 1", "lexical": "BM25 word-match score"}
 # Delegated from the component's root, so it keeps working however often the cards are re-rendered.
 CARD_CLICKS = """
@@ -144,7 +144,7 @@ def _picked_story(event: gr.EventData) -> str:
 
 def _day(value: str | None) -> str | None:
     """A DateTime box's value as YYYY-MM-DD (it may carry a time part), or None when empty."""
-    return value.strip()[:10] or None if value else None
+    return (value or "").strip()[:10] or None
 
 
 def mount_ui(app: FastAPI, service: SearchService, path: str = "/") -> FastAPI:

@@ -183,7 +183,9 @@ def test_bodies_over_the_cap_are_413(client: TestClient) -> None:
 
 
 def test_unknown_paths_and_methods_answer_in_the_error_format(client: TestClient) -> None:
-    assert_error(client.get("/api/nothing/here"), 404, "not_found")
+    for path in ("/api/nothing/here", "/api", "/api/"):
+        assert_error(client.get(path), 404, "not_found")
+    assert client.head("/api/health").headers["allow"] == "GET"
     response = client.put("/api/search")
     assert_error(response, 405, "method_not_allowed")
     assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
