@@ -16,8 +16,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ._errors import UnknownStoryError
 from .api_errors import ApiError, BodyLimit, install_error_handlers
 from .api_models import (EmbedIn, EmbedOut, ErrorOut, HealthOut, PairScore, Scores, SearchBody, SearchOut,
-                         SearchQuery, SimilarityIn, SimilarOut, StoriesIn, StoryIn, StoryListOut, StoryOut, StorySummary,
-                         WriteOut)
+                         SearchQuery, SimilarityIn, SimilarOut, StoriesIn, StoryIn, StoryListOut, StoryOut,
+                         StorySummary, WriteOut)
 from .filters import Filters
 from .service import MAX_K, SearchService
 from .story import Story, fold, make_story
@@ -95,8 +95,9 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
                 limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100) -> StoryListOut:
         """Every story's id and title, a page at a time, in index order."""
         everything = service.index.stories
-        page = [StorySummary(id=s.id, title=s.title, date=s.date, place=s.place) for s in everything[offset:offset + limit]]
-        return StoryListOut(total=len(everything), stories=page)
+        page = everything[offset:offset + limit]
+        return StoryListOut(total=len(everything), stories=[StorySummary(id=s.id, title=s.title, date=s.date,
+                                                                          place=s.place) for s in page])
 
     @api.get("/stories/{story_id}", tags=["stories"])
     def story(story_id: StoryIdPath) -> StoryOut:
@@ -141,8 +142,9 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     @api.api_route("/{path:path}", methods=every_method, include_in_schema=False)
     def unknown(request: Request) -> None:
         """Unknown /api paths answer in the API's error format (not the web UI's), with 405 for a wrong method."""
+        path = request.url.path
         allowed = sorted({m for route in api.routes if route.endpoint is not unknown  # type: ignore[attr-defined]
-                          and route.path_regex.match(request.url.path) for m in route.methods})  # type: ignore[attr-defined]
+                          and route.path_regex.match(path) for m in route.methods})  # type: ignore[attr-defined]
         if allowed:
             raise ApiError(405, "method_not_allowed", f"use {' or '.join(allowed)} here", {"Allow": ", ".join(allowed)})
         raise ApiError(404, "not_found", "no such endpoint; the API is documented at /docs")

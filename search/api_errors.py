@@ -46,7 +46,7 @@ def error_response(status: int, code: str, message: str, headers: Mapping[str, s
 
 
 def _where(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [str(p) for p in loc]
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)]
     return ".".join(parts) or ("request body" if loc and loc[0] == "body" else "request")
 
 
@@ -54,7 +54,8 @@ def describe_validation(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     """(code, message) for pydantic's error list: the first few problems, each with where it is."""
     for e in errors:
         if e.get("type") == "json_invalid":
-            return "invalid_json", f"the request body is not valid JSON ({e.get('ctx', {}).get('error', 'parse error')})"
+            reason = e.get("ctx", {}).get("error", "parse error")
+            return "invalid_json", f"the request body is not valid JSON ({reason})"
     shown = [f"{_where(e.get('loc', ()))}: {str(e.get('msg', 'invalid')).removeprefix('Value error, ')}"
              for e in errors[:3]]
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""

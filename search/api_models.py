@@ -62,8 +62,8 @@ class SearchQuery(_Strict):
     q: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the question, in words",
                             examples=["training for police against migrant smuggling"])]
     k: Annotated[int, Field(ge=1, le=MAX_K, description="number of hits")] = 10
-    mode: Annotated[Mode, Field(description="hybrid (default): meaning and words; dense: meaning; lexical: words")] = "hybrid"
-    country: Annotated[list[str], Field(max_length=50, description="only stories about these countries (any of them)")] = []
+    mode: Annotated[Mode, Field(description="hybrid: meaning and words; dense: meaning; lexical: words")] = "hybrid"
+    country: Annotated[list[str], Field(max_length=50, description="only stories about any of these countries")] = []
     date_from: Annotated[IsoDate | None, Field(description="only stories dated on or after, YYYY-MM-DD")] = None
     date_to: Annotated[IsoDate | None, Field(description="only stories dated on or before, YYYY-MM-DD")] = None
 
@@ -164,7 +164,8 @@ class EmbedOut(BaseModel):
 
 class StoryIn(_Strict):
     title: Annotated[str, StringConstraints(max_length=1000), AfterValidator(_utf8)] = ""
-    body: Annotated[str, StringConstraints(max_length=MAX_STORY_CHARS), AfterValidator(_utf8), AfterValidator(_not_blank)]
+    body: Annotated[str, StringConstraints(max_length=MAX_STORY_CHARS), AfterValidator(_utf8),
+                    AfterValidator(_not_blank)]
     id: StoryId | None = Field(None, description="keep this id (default: derived from the title)")
     date: IsoDate | None = None
     place: Annotated[str, StringConstraints(max_length=200)] | None = None
@@ -172,7 +173,8 @@ class StoryIn(_Strict):
 
 # Tagged by shape, so a bad body is explained for the shape sent ("stories.3.body: Field required"), not both.
 StoriesIn = Annotated[
-    Annotated[StoryIn, Tag("story")] | Annotated[list[StoryIn], Field(min_length=1, max_length=MAX_STORIES_PER_POST), Tag("stories")],
+    Annotated[StoryIn, Tag("story")]
+    | Annotated[list[StoryIn], Field(min_length=1, max_length=MAX_STORIES_PER_POST), Tag("stories")],
     Discriminator(lambda body: "stories" if isinstance(body, list) else "story"),
 ]
 

@@ -101,11 +101,13 @@ def create_ui(service: SearchService) -> gr.Blocks:
 
     with gr.Blocks(title="Story search") as ui:
         gr.HTML(f'<header class="masthead"><h1>Story search</h1><p>Ask in your own words across '
-                f'{len(service.index):,} IOM news stories &middot; <a href="/docs">JSON API for programs</a></p></header>',
+                f'{len(service.index):,} IOM news stories &middot; '
+                '<a href="/docs">JSON API for programs</a></p></header>',
                 js_on_load=None)
         with gr.Row(equal_height=False, elem_id="layout"):
             with gr.Column(scale=3, min_width=300):
-                question = gr.Textbox(label="Your question", placeholder="e.g. training for police against migrant smuggling",
+                question = gr.Textbox(label="Your question",
+                                      placeholder="e.g. training for police against migrant smuggling",
                                       max_length=MAX_QUERY_CHARS, submit_btn="Search", autofocus=True,
                                       elem_id="question")
                 examples = gr.Dataset(components=[question], samples=[[q] for q in example_questions(service)],

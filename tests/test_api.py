@@ -222,7 +222,8 @@ AUTH = {"Authorization": "Bearer s3cret-token"}
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-token"},
-                                     {"Authorization": "Basic s3cret-token"}, [(b"Authorization", "Bearer s3crét".encode())]])
+                                     {"Authorization": "Basic s3cret-token"},
+                                     [(b"Authorization", "Bearer s3crét".encode())]])
 def test_writes_need_the_right_bearer_token(writer: TestClient, headers) -> None:
     response = writer.post("/api/stories", json=NEW_STORY, headers=headers)
     assert_error(response, 401, "unauthorized")
