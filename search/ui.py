@@ -129,14 +129,18 @@ def create_ui(service: SearchService) -> gr.Blocks:
         picked = gr.Textbox(visible=False, label="Story id")
 
         inputs = [question, countries, date_from, date_to, k, mode]
-        question.submit(search, inputs, [status, results], api_name="search", concurrency_id="search")
+        searching = {"show_progress_on": results, "concurrency_id": "search"}
+        question.submit(search, inputs, [status, results], api_name="search", **searching)
         examples.click(lambda sample: sample[0], examples, question, api_visibility="private").then(
-            search, inputs, [status, results], api_visibility="private", concurrency_id="search")
+            search, inputs, [status, results], api_visibility="private", **searching)
         gr.on([countries.change, date_from.change, date_to.change, k.release, mode.change], refine, inputs,
-              [status, results], api_visibility="private", concurrency_id="search")
+              [status, results], api_visibility="private", **searching)
         # Onward: the related cards have "Related stories" buttons of their own.
         gr.on([results.click, related_view.click], _picked_story, None, picked, api_visibility="private").then(
-            related, picked, [sidebar, related_view], api_name="related")
+            related, picked, [sidebar, related_view], api_name="related", show_progress_on=related_view)
+        # Stories added through the API since start-up may name new countries: offer them on each page load.
+        ui.load(lambda: gr.Dropdown(choices=service.countries()), None, countries, api_visibility="private",
+                show_progress="hidden")
     return ui
 
 
