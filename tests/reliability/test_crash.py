@@ -8,6 +8,7 @@ file-system call of the save (each fsync and rename), which timing alone hits on
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -115,35 +116,48 @@ def _check_next_writer(root: Path, expected: list) -> None:
     assert not list(root.glob(".tmp-*")) and len(list(root.glob("gen-*"))) <= 2
 
 
+class Scenarios:
+    """`build` of a larger corpus and `add` of one more file, both from a one-file index; each made when first used."""
+
+    def __init__(self, tmp: Path, seed_files: list[Path]) -> None:
+        self.tmp, self.seed_files = tmp, seed_files
+        corpus = tmp / "a"
+        corpus.mkdir()
+        shutil.copy(seed_files[0], corpus)
+        self.before = tmp / "before"
+        subprocess.run(_search_cli("build", "--corpus", str(corpus), "--index-dir", str(self.before)), cwd=ROOT,
+                       env=_env(), check=True, capture_output=True)
+
+    @functools.cached_property
+    def build(self) -> Scenario:
+        corpus = self.tmp / "b"
+        corpus.mkdir()
+        for f in self.seed_files[:3]:
+            shutil.copy(f, corpus)
+        return Scenario(self.tmp / "build", self.before, ["build", "--corpus", str(corpus), "--index-dir", "{root}"])
+
+    @functools.cached_property
+    def add(self) -> Scenario:
+        return Scenario(self.tmp / "add", self.before, ["add", str(self.seed_files[1]), "--index-dir", "{root}"])
+
+
 @pytest.fixture(scope="module")
-def scenarios(tmp_path_factory: pytest.TempPathFactory, seed_files: list[Path]) -> dict[str, Scenario]:
-    """`build` of a larger corpus and `add` of one more file, both starting from a one-file index."""
-    tmp = tmp_path_factory.mktemp("crash")
-    corpus_a, corpus_b = tmp / "a", tmp / "b"
-    corpus_a.mkdir(), corpus_b.mkdir()
-    shutil.copy(seed_files[0], corpus_a)
-    for f in seed_files[:3]:
-        shutil.copy(f, corpus_b)
-    before = tmp / "before"
-    subprocess.run(_search_cli("build", "--corpus", str(corpus_a), "--index-dir", str(before)), cwd=ROOT,
-                   env=_env(), check=True, capture_output=True)
-    return {"build": Scenario(tmp / "build", before, ["build", "--corpus", str(corpus_b), "--index-dir", "{root}"]),
-            "add": Scenario(tmp / "add", before, ["add", str(seed_files[1]), "--index-dir", "{root}"])}
+def scenarios(tmp_path_factory: pytest.TempPathFactory, seed_files: list[Path]) -> Scenarios:
+    return Scenarios(tmp_path_factory.mktemp("crash"), seed_files)
 
 
-@pytest.mark.parametrize("command, fractions", [("build", [0.5, 0.95]), ("add", [0.9])])
-def test_killed_write_leaves_old_or_new_index(scenarios: dict[str, Scenario], command: str, fractions: list[float]):
-    """Short version: a build killed mid-way and near its end, an add near its end (saving)."""
-    for run, fraction in enumerate(fractions):
-        scenarios[command].kill_and_check(run, fraction)
+def test_killed_add_leaves_old_or_new_index(scenarios: Scenarios):
+    """Short version: an add killed mid-way (embedding) and near its end (saving)."""
+    for run, fraction in enumerate([0.5, 0.95]):
+        scenarios.add.kill_and_check(run, fraction)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", ["build", "add"])
-def test_killed_write_at_many_delays(scenarios: dict[str, Scenario], command: str):
+def test_killed_write_at_many_delays(scenarios: Scenarios, command: str):
     """12 kills per command, spread over the whole run and denser near the end, where the save happens."""
     fractions = [0.05, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.86, 0.9, 0.94, 0.98, 1.02]
-    outcomes = [scenarios[command].kill_and_check(run, f) for run, f in enumerate(fractions)]
+    outcomes = [getattr(scenarios, command).kill_and_check(run, f) for run, f in enumerate(fractions)]
     assert "old" in outcomes, outcomes  # some kills did land before the commit
 
 
@@ -165,13 +179,13 @@ def _kill_save_at_steps(scenario: Scenario, steps: list[int] | None) -> list[str
     return outcomes
 
 
-def test_save_killed_before_the_manifest_commit_keeps_the_old_index(scenarios: dict[str, Scenario]):
+def test_save_killed_before_the_manifest_commit_keeps_the_old_index(scenarios: Scenarios):
     """Short version of the step loop: dying at the first fsync, and half way through the file-system calls."""
-    assert _kill_save_at_steps(scenarios["build"], [1, 5]) == ["old", "old"]
+    assert _kill_save_at_steps(scenarios.add, [1, 5]) == ["old", "old"]
 
 
 @pytest.mark.slow
-def test_save_killed_before_every_file_system_call(scenarios: dict[str, Scenario]):
-    outcomes = _kill_save_at_steps(scenarios["build"], None)
+def test_save_killed_before_every_file_system_call(scenarios: Scenarios):
+    outcomes = _kill_save_at_steps(scenarios.build, None)
     commit = outcomes.index("new")  # the first call after which the new index is live: the manifest's rename
     assert commit > 0 and set(outcomes[:commit]) == {"old"} and set(outcomes[commit:]) == {"new"}, outcomes
