@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +50,14 @@ def test_gradio_client_calls_the_ui_search(ui_client: Client) -> None:
     status, cards = search_ui(ui_client, SMUGGLING)
     assert "5 stories" in status
     assert cards.count('class="card"') == 5 and "smuggling" in cards.lower()
+
+
+def test_ui_filters_reach_the_search(ui_client: Client, service: SearchService) -> None:
+    status, cards = ui_client.predict(SMUGGLING, ["Belize"], "2020-01-01", "2021-12-31", 5, "dense", api_name="/search")
+    ids = re.findall(r'data-id="([^"]+)"', cards)
+    assert ids, status
+    for story in map(service.story, ids):
+        assert "Belize" in story.countries and story.date and "2020-01-01" <= story.date <= "2021-12-31"
 
 
 def test_gradio_client_calls_related_stories(ui_client: Client, service: SearchService) -> None:
