@@ -50,6 +50,12 @@ class IndexMismatchError(StorySearchError):
     code = "index_mismatch"
 
 
+class IndexChangedError(StorySearchError):
+    """Another writer committed to the index since this process loaded it; writing now would undo its work."""
+
+    code = "index_changed"
+
+
 class IndexCorruptError(StorySearchError):
     code = "index_corrupt"
 

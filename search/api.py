@@ -30,6 +30,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **_ERRORS, 401: {"model": ErrorOut, "description": "missing or wrong bearer token"},
+    409: {"model": ErrorOut, "description": "the index on disk was changed by another writer; restart the server"},
     403: {"model": ErrorOut, "description": "writes are switched off (no STORY_SEARCH_TOKEN on the server)"},
 }
 _bearer = HTTPBearer(auto_error=False, description="the server's STORY_SEARCH_TOKEN")

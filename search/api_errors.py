@@ -16,14 +16,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._errors import (CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, InvalidQueryError,
-                      ModelError, StorySearchError, UnknownStoryError)
+from ._errors import (CorpusError, IndexChangedError, IndexCorruptError, IndexMismatchError, IndexMissingError,
+                      InvalidQueryError, ModelError, StorySearchError, UnknownStoryError)
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
 _STATUS_OF_ERROR: Sequence[tuple[type[StorySearchError], int]] = (
-    (InvalidQueryError, 422), (CorpusError, 422), (UnknownStoryError, 404),
+    (InvalidQueryError, 422), (CorpusError, 422), (UnknownStoryError, 404), (IndexChangedError, 409),
     (IndexMissingError, 503), (IndexCorruptError, 503), (IndexMismatchError, 503), (ModelError, 503),
 )
 _CODE_OF_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ._errors import IndexCorruptError, IndexMissingError, StorySearchError
+from ._errors import IndexChangedError, IndexCorruptError, IndexMissingError, StorySearchError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -101,9 +101,18 @@ def generation_dir(root: Path, manifest: dict[str, Any], verify: bool = True) ->
     return gen
 
 
-def write_generation(root: Path, write: Callable[[Path], list[str]], manifest: dict[str, Any]) -> dict[str, Any]:
-    """Write a new generation with `write(folder) -> file names` and commit it; returns the manifest."""
+def write_generation(root: Path, write: Callable[[Path], list[str]], manifest: dict[str, Any],
+                     builds_on: str | None = None) -> dict[str, Any]:
+    """Write a new generation with `write(folder) -> file names` and commit it; returns the manifest.
+
+    `builds_on` is the generation the new one was derived from (a server's loaded index plus an update);
+    if another writer has committed since, the write is refused rather than silently dropping that work.
+    Callers hold `writer_lock`, so the check and the commit cannot interleave with another writer.
+    """
     root.mkdir(parents=True, exist_ok=True)
+    if builds_on is not None and (current := _current_generation(root)) != builds_on:
+        raise IndexChangedError(f"the index at {root}/ was changed by another writer ({current} is live, this "
+                                f"process loaded {builds_on}); restart it to load the current index, then retry")
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
     tmp.chmod(0o755)  # mkdtemp's 0700 would make a copied index unreadable to other users
     try:

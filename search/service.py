@@ -198,6 +198,6 @@ class SearchService:
 
     def _commit(self, index: StoryIndex) -> None:
         if self.index_dir:
-            index.save(self.index_dir)
+            index.save(self.index_dir, builds_on=self._index.manifest.get("generation"))
             clear_cache(self.index_dir / "cache", index.model_id)
         self._index = index

@@ -132,7 +132,9 @@ class StoryIndex:
         return StoryIndex.build([s for s in self.stories if s.id not in drop], embedder, self.config, previous=self)
 
     # --- persistence ---------------------------------------------------------------------------------------
-    def save(self, root: Path) -> dict[str, Any]:
+    def save(self, root: Path, builds_on: str | None = None) -> dict[str, Any]:
+        """Persist as a new generation; `builds_on` (the generation this index was derived from) guards
+        against overwriting another writer's commit."""
         def write(folder: Path) -> list[str]:
             with (folder / "stories.jsonl").open("w", encoding="utf-8") as f:
                 for story in self.stories:
@@ -149,7 +151,7 @@ class StoryIndex:
             "config": self.config.to_dict(),
         }
         with writer_lock(root):
-            self.manifest = write_generation(root, write, manifest)
+            self.manifest = write_generation(root, write, manifest, builds_on)
         return self.manifest
 
     @classmethod

@@ -95,6 +95,15 @@ def test_write_with_the_token_is_persisted_and_visible_to_the_next_search(writab
     assert story_id not in {s.id for s in StoryIndex.load(index_copy).stories}
 
 
+def test_write_after_another_writer_changed_the_index_is_a_conflict(writable, index_copy: Path):
+    """The server's index is stale once the command line has written: 409, and the other write is kept."""
+    _, api = writable
+    SearchService.open(index_copy).delete([StoryIndex.load(index_copy).stories[0].id])
+    on_disk = (index_copy / "manifest.json").read_bytes()
+    assert_api_error(api.post("/api/stories", json=STORY, headers=AUTH), 409, "index_changed")
+    assert (index_copy / "manifest.json").read_bytes() == on_disk
+
+
 @pytest.mark.parametrize("body, status", [
     ([STORY | {"title": f"Story {i}"} for i in range(101)], 422),  # over the batch cap
     ([STORY | {"title": f"Story {i}", "body": "x" * 150_000} for i in range(8)], 413),  # over the body cap

@@ -11,7 +11,10 @@ import threading
 import time
 from pathlib import Path
 
-from search import SearchService
+import pytest
+
+from search import SearchService, StoryIndex
+from search._errors import IndexChangedError
 from search.story import make_story
 
 from .helpers import PROBES
@@ -74,3 +77,14 @@ def test_searches_during_add_and_delete_see_one_whole_index(index_copy: Path):
     phases = {i for probe, answer in seen for i, state in enumerate(states) if state[probe] == answer}
     assert {0, 1} <= phases, "readers must have run both before and after the add"
     assert len(seen) > 10 * READERS
+
+
+def test_write_over_an_index_changed_by_another_writer_is_refused_not_lost(index_copy: Path):
+    """A server holds its loaded index; an `add` from the command line meanwhile must not be overwritten
+    by the server's next write (which would derive from the stale index and drop the other writer's story)."""
+    server, command_line = SearchService.open(index_copy), SearchService.open(index_copy)
+    command_line.add([NEWS])
+    with pytest.raises(IndexChangedError, match="changed by another writer.*restart"):
+        server.add([make_story("Another story", "About something else entirely.", source="test")])
+    assert NEWS.id in {s.id for s in StoryIndex.load(index_copy).stories}
+    assert NEWS.id not in {s.id for s in server.index.stories}  # the refused write did not swap anything in
