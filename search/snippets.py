@@ -8,6 +8,7 @@ the story's opening is shown, which in a news story is its summary.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from .hits import Snippet
@@ -44,9 +45,11 @@ def make_snippet(question: str, title: str, body: str, max_chars: int = MAX_CHAR
 
 def highlight(text: str, terms: set[str]) -> tuple[tuple[int, int], ...]:
     """[start, end) offsets of the words in `text` whose lexical term is one of `terms`."""
-    spans = []
-    for m in _WORD.finditer(text):
-        token = tokenize(m.group())
-        if token and token[0] in terms:
-            spans.append((m.start(), m.end()))
-    return tuple(spans)
+    return tuple((m.start(), m.end()) for m in _WORD.finditer(text) if _term(m.group()) in terms)
+
+
+@functools.lru_cache(maxsize=65536)
+def _term(word: str) -> str | None:
+    """The lexical term of one word (None for a stopword); cached, since news prose repeats its words."""
+    token = tokenize(word)
+    return token[0] if token else None
