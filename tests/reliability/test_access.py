@@ -210,14 +210,13 @@ SECRET = "clientpath-6f1c"  # a name no real file has: seeing it opened means a 
     ("GET", f"/file=/tmp/{SECRET}", {}), ("GET", f"/{SECRET}", {}), ("GET", f"/static/..%2F{SECRET}", {}),
 ], ids=["story-id", "absolute-id", "similar-id", "question", "embed-text", "gradio-file", "gradio-file-relative",
         "file-route", "ui-path", "static-traversal"])
-def test_no_client_sent_path_is_opened(client, opened_files: _OpenedFiles, tmp_path: Path, method: str, path: str,
-                                       kwargs: dict):
-    bait = Path("/tmp") / SECRET
+def test_no_client_sent_path_is_opened(client, opened_files: _OpenedFiles, method: str, path: str, kwargs: dict):
+    bait = Path("/tmp") / SECRET  # exists, so a server that did follow the path would succeed in opening it
     bait.write_text("secret")
     try:
         with opened_files as paths:
             response = client.request(method, path, **kwargs)
-        assert "secret" != response.text
+        assert response.text != "secret"
         assert not [p for p in paths if SECRET in p], paths
     finally:
         bait.unlink()
@@ -228,3 +227,14 @@ def test_gradio_does_not_serve_index_files(client, service: SearchService):
     for path in (f"/gradio_api/file={manifest}", f"/file={manifest}"):
         response = client.get(path)
         assert response.status_code >= 400 and "corpus_fingerprint" not in response.text
+
+
+def test_the_open_recorder_sees_other_threads(opened_files: _OpenedFiles, tmp_path: Path):
+    """Guards the guard: the server answers in worker threads, so the recorder must see opens made there."""
+    target = tmp_path / "seen.txt"
+    target.write_text("x")
+    with opened_files as paths:
+        worker = threading.Thread(target=target.read_text)
+        worker.start()
+        worker.join()
+    assert str(target) in paths
