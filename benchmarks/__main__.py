@@ -7,7 +7,8 @@
 Writes benchmarks/results/perf-<UTC time>.json (and perf-latest.json) and scale.png (latency and recall
 against collection size). Never run by `make test`. Sections: seeds (cold start, latency on the shipped
 index), build (Reuters build throughput against the naive approach), embedding (backends, threads,
-batch sizes), scale (synthetic collections up to 1M), milvus (the real engine beside FAISS).
+batch sizes), scale (synthetic collections up to 1M), milvus (the real engine beside FAISS), variants
+(IVF, HNSW, each with and without SQ8, at one size).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from .common import RESULTS, ROOT
 
-SECTIONS = ("scale", "seeds", "milvus", "build", "embedding")
+SECTIONS = ("scale", "seeds", "milvus", "build", "embedding", "variants")
 REUTERS_SIZE = 21_578
 
 
@@ -109,11 +110,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--embed-stories", type=int, default=64, help="Reuters stories per embedding measurement")
     parser.add_argument("--base-stories", type=int, default=300, help="Reuters stories embedded as synthetic bases")
     parser.add_argument("--milvus-size", type=int, default=100_000)
+    parser.add_argument("--variants-size", type=int, default=100_000, help="collection size for the engine comparison")
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the harness, not the machine")
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.build_stories, args.embed_stories, args.base_stories, args.milvus_size = \
-            [5_000, 20_000], 40, 16, 40, 5_000
+        args.sizes, args.build_stories, args.embed_stories, args.base_stories, args.milvus_size, args.variants_size = \
+            [5_000, 20_000], 40, 16, 40, 5_000, 5_000
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     report: dict[str, Any] = {"started": stamp, "cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         (RESULTS / "perf-latest.json").write_text(text)
 
     base = embedder = None
-    if {"scale", "milvus"} & set(args.sections):
+    if {"scale", "milvus", "variants"} & set(args.sections):
         base, embedder = base_vectors(index_dir, args.base_stories)
     for section in SECTIONS:  # the headline figures first: a run cut short keeps them
         if section not in args.sections:
@@ -147,6 +149,9 @@ def main(argv: list[str] | None = None) -> None:
         elif section == "embedding":
             from . import embedding
             report["embedding"] = embedding.run(args.embed_stories)
+        elif section == "variants":
+            from . import variants
+            report["variants"] = variants.run(base, args.variants_size, embedder)
         save()
     report["finished"] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     save()

@@ -23,7 +23,7 @@ MAX_EF = 2048  # widest beam a filtered search may use before exact scoring woul
 
 class FaissHNSWStore(VectorStore):
     kind = "faiss-hnsw"
-    # Chosen by `python -m benchmarks` for recall@10 >= 0.95 against exact search up to 1M stories.
+    # Recall@10 >= 0.95 against exact on the synthetic test collections; see README.performance.md for 100k.
     defaults: dict[str, Any] = {"M": 32, "ef_construction": 80, "ef_search": 96, "sq8": False, "rebuild_at": 0.2}
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
