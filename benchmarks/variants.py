@@ -23,6 +23,17 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+def sweep(graph: Any, queries: np.ndarray, truth: np.ndarray) -> list[dict[str, Any]]:
+    """Recall and latency of the HNSW graph as its search beam widens (what set the efSearch default)."""
+    chosen, rows = graph.params["ef_search"], []
+    for ef in (96, 256, 512, 1024):
+        graph.params["ef_search"] = ef
+        ms = side_by_side({"q": lambda i: graph.search(queries[i:i + 1], K)}, len(queries), ROUNDS)["q"]
+        rows.append({"ef_search": ef, "recall_at_10": round(recall(graph.search(queries, K)[1], truth), 4), **summary(ms)})
+    graph.params["ef_search"] = chosen
+    return rows
+
+
 def run(base: np.ndarray, size: int, embedder: Any) -> dict[str, Any]:
     from search.vectorstore import create_store, use_serving_threads
 
@@ -42,4 +53,5 @@ def run(base: np.ndarray, size: int, embedder: Any) -> dict[str, Any]:
     truth = stores["flat (exact)"].search(queries, K)[1]
     for name, store in stores.items():
         out[name].update(summary(times[name]), recall_at_10=round(recall(store.search(queries, K)[1], truth), 4))
+    out["hnsw"]["ef_search_sweep"] = sweep(stores["hnsw"], queries, truth)
     return {"stories": size, "vectors": "synthetic (mixtures of real e5 vectors)", "engines": out}
