@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-12)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup index run test test-all bench browser clean
+BENCH_STAMP := $(STAMP)-bench
+
+.PHONY: setup setup-bench index run test test-slow test-all bench browser clean
 
 setup: $(STAMP)
 
@@ -13,8 +15,15 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0   # first, so nothing else can pull a CUDA build
-	$(PY) -m pip install -q -e ".[test,milvus]"
+	$(PY) -m pip install -q -e ".[test,milvus,onnx]"
 	rm -f $(VENV)/.installed-* && touch $@
+
+# Plots and the embedded Milvus 2.3 standalone server: for benchmarks and the slow real-Milvus test.
+setup-bench: $(BENCH_STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[bench]"
+	touch $@
 
 # Rebuilds only when the corpus, model or settings changed; unchanged stories are never re-embedded.
 index: setup
@@ -32,10 +41,13 @@ browser:
 test: setup browser
 	$(PY) -m pytest -m "not slow" -q
 
-test-all: setup browser
-	$(PY) -m pytest -q
+# The long runs: kill loops, the 30 s load test, the real Milvus engine in a loopback-only netns.
+test-slow: setup-bench
+	$(PY) -m pytest -m slow -q
 
-bench: index
+test-all: test test-slow
+
+bench: index setup-bench
 	$(PY) -m benchmarks
 
 clean:

@@ -79,7 +79,7 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
 
     def run_search(params: SearchQuery) -> dict[str, Any]:
         filters = Filters(tuple(params.country), params.date_from, params.date_to)
-        return service.search(params.q, params.k, params.mode, filters).to_dict()
+        return service.search(params.q, params.k, params.mode, filters, diversify=params.diversify).to_dict()
 
     @api.get("/search", tags=["search"])
     def search_get(params: Annotated[SearchQuery, Query()]) -> SearchOut:

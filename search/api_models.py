@@ -66,6 +66,7 @@ class SearchQuery(_Strict):
     country: Annotated[list[str], Field(max_length=50, description="only stories about any of these countries")] = []
     date_from: Annotated[IsoDate | None, Field(description="only stories dated on or after, YYYY-MM-DD")] = None
     date_to: Annotated[IsoDate | None, Field(description="only stories dated on or before, YYYY-MM-DD")] = None
+    diversify: Annotated[bool, Field(description="reorder by MMR so near-repeats of one topic spread out")] = False
 
 
 class SearchBody(SearchQuery):

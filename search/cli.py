@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("text")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--mode", choices=MODES, default="hybrid")
+    p.add_argument("--diversify", action="store_true", help="reorder by MMR so near-repeats of one topic spread out")
     p.add_argument("--country", action="append", default=[], help="only stories about this country (repeatable)")
     p.add_argument("--date-from", default=None, metavar="YYYY-MM-DD")
     p.add_argument("--date-to", default=None, metavar="YYYY-MM-DD")
@@ -98,7 +99,8 @@ def run(args: argparse.Namespace) -> None:
         from .service import SearchService
 
         filters = Filters(tuple(args.country), args.date_from, args.date_to)
-        result = SearchService.open(root).search(args.text, args.k, args.mode, filters).to_dict()
+        result = SearchService.open(root).search(args.text, args.k, args.mode, filters,
+                                                diversify=args.diversify).to_dict()
         note = "" if result["answerable"] else "no story answers this closely; the nearest stories are:\n"
         _emit(args, result, note + _hit_lines(result["hits"]))
     elif args.command == "similar":

@@ -1,43 +1,113 @@
 """One server: the JSON API under /api (docs at /docs) and the web UI at /, over one `SearchService`.
 
 The service is loaded once and warmed with a throw-away query before the port opens, so the first person
-does not wait for the model. Concurrency comes from request workers (FastAPI's thread pool for the API,
+does not wait for the model; the API answers from then on, while the UI's Gradio loads in the background. Concurrency comes from request workers (FastAPI's thread pool for the API,
 Gradio's queue for the UI), so FAISS is held to one thread per search instead of each search fanning out
 over every core and the searches fighting each other for them (`use_serving_threads`).
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
+from starlette.routing import Route
 
 from .api import create_api
 from .index_dir import default_index_dir
 from .service import SearchService
-from .ui import mount_ui
 from .vectorstore.threads import use_serving_threads
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 WARM_UP_QUESTION = "migrants"
+STARTING_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="1">
+<title>Story search</title></head><body style="font-family:system-ui,sans-serif;margin:3rem auto;max-width:36rem">
+<h1>Story search</h1><p role="status">Starting: this page reloads by itself in a moment.
+The <a href="/docs">JSON API</a> is already answering.</p></body></html>"""
+FAILED_PAGE = STARTING_PAGE.replace('<meta http-equiv="refresh" content="1">', "").replace(
+    "Starting: this page reloads by itself in a moment.", "The web page failed to start (see the server log).")
 
 
-def create_app(service: SearchService) -> FastAPI:
-    """The API first (its routes, including the /api catch-all, win), then the UI mounted at /.
+def create_app(service: SearchService, *, ui_in_background: bool = False) -> FastAPI:
+    """The API first (its routes, including the /api catch-all, win), then the UI at /.
 
-    CORS is closed unless $STORY_SEARCH_CORS_ORIGINS lists origins (comma-separated). Configuring it here
-    also matters for the UI: without a CORS middleware on this app, Gradio installs its own, which allows
-    any origin (with credentials) whenever the server is reached by a name other than localhost.
+    With `ui_in_background` the API answers as soon as the port opens while Gradio (about 5 s of imports
+    on these machines, most of a cold start) loads in a worker thread; `/` shows a self-reloading
+    "starting" page until the UI is mounted. `serve` does this; tests that need the page at once don't.
     """
-    app = mount_ui(create_api(service), service, path="/")
+    app = _with_closed_cors(create_api(service))
+    if ui_in_background:
+        _mount_ui_when_loaded(app, service)
+    else:
+        from .ui import mount_ui
+
+        mount_ui(app, service, path="/")
+    return app
+
+
+def _with_closed_cors(app: FastAPI) -> FastAPI:
+    """CORS is closed unless $STORY_SEARCH_CORS_ORIGINS lists origins (comma-separated).
+
+    Configuring it matters for the UI too: on an app without a CORS middleware, Gradio installs its own,
+    which allows any origin (with credentials) whenever the server is reached by a name other than localhost.
+    """
     origins = [o.strip() for o in os.environ.get("STORY_SEARCH_CORS_ORIGINS", "").split(",") if o.strip()]
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                        allow_headers=["Content-Type"])
     return app
+
+
+def _mount_ui_when_loaded(app: FastAPI, service: SearchService) -> None:
+    """Serve the starting page at / and, once the app runs, build the UI in a thread and swap it in.
+
+    The UI gets its own small app (with the same CORS policy) so Gradio's own lifespan, which starts its
+    queue, can be entered here after start-up; it is mounted behind the API routes, as in `create_app`.
+    """
+    failed = False
+
+    async def placeholder(_request: object) -> HTMLResponse:
+        return HTMLResponse(FAILED_PAGE if failed else STARTING_PAGE, status_code=503, headers={"Retry-After": "1"})
+
+    starting = Route("/", placeholder, methods=["GET"])
+    app.router.routes.append(starting)
+    outer_lifespan = app.router.lifespan_context
+
+    def build_ui() -> FastAPI:
+        from .ui import mount_ui
+
+        return mount_ui(_with_closed_cors(FastAPI(openapi_url=None, docs_url=None, redoc_url=None)), service)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        async with outer_lifespan(app_), contextlib.AsyncExitStack() as stack:
+            async def mount() -> None:
+                nonlocal failed
+                try:
+                    ui_app = await asyncio.to_thread(build_ui)
+                    await stack.enter_async_context(ui_app.router.lifespan_context(ui_app))
+                except Exception:
+                    log.exception("the web UI failed to start; the JSON API keeps serving")
+                    failed = True
+                    return
+                app.mount("/", ui_app)
+                app.router.routes.remove(starting)
+                log.info("web UI ready")
+
+            task = asyncio.create_task(mount())
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.router.lifespan_context = lifespan
 
 
 def load_service(index_dir: Path | str | None = None) -> SearchService:
@@ -57,4 +127,4 @@ def serve(index_dir: Path | str | None = None, host: str | None = None, port: in
     port = port or int(os.environ.get("STORY_SEARCH_PORT") or DEFAULT_PORT)
     service = load_service(index_dir)
     log.info("serving %d stories on http://%s:%d/ (API docs at /docs)", len(service.index), host, port)
-    uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(service, ui_in_background=True), host=host, port=port, log_level="info")

@@ -76,12 +76,12 @@ def create_ui(service: SearchService) -> gr.Blocks:
 
     @_safely(lambda message: (message, ""))
     def search(question: str, countries: list[str] | None, date_from: str | None, date_to: str | None,
-               k: float, mode: str) -> SearchOutput:
+               k: float, mode: str, diversify: bool = False) -> SearchOutput:
         """Search the stories; returns (status HTML, result cards HTML)."""
         if not (question or "").strip():
             return render.status("info", "Type a question above and press Enter."), ""
         filters = Filters(tuple(countries or ()), _day(date_from), _day(date_to))
-        result = service.search(question, int(k), mode or "hybrid", filters)
+        result = service.search(question, int(k), mode or "hybrid", filters, diversify=bool(diversify))
         if not result.hits:
             note = "No stories match these filters; widen the dates or clear the country." if filters.active \
                 else "No stories found."
@@ -123,18 +123,20 @@ def create_ui(service: SearchService) -> gr.Blocks:
                 date_to = gr.DateTime(include_time=False, type="string", label="To date", elem_id="date-to")
                 k = gr.Slider(1, min(MAX_K, 50), value=10, step=1, label="Number of results", elem_id="k")
                 mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Match by", elem_id="mode")
+                diversify = gr.Checkbox(False, label="Spread topics", elem_id="diversify",
+                                        info="fewer near-repeats of one initiative")
         with gr.Sidebar(open=False, position="right", width=420, elem_id="related-panel") as sidebar:
             related_view = gr.HTML(render.status("info", "Choose “Related stories” on any result."),
                                    elem_id="related", js_on_load=CARD_CLICKS)
         picked = gr.Textbox(visible=False, label="Story id")
 
-        inputs = [question, countries, date_from, date_to, k, mode]
+        inputs = [question, countries, date_from, date_to, k, mode, diversify]
         searching = {"show_progress_on": results, "concurrency_id": "search"}
         question.submit(search, inputs, [status, results], api_name="search", **searching)
         examples.click(lambda sample: sample[0], examples, question, api_visibility="private").then(
             search, inputs, [status, results], api_visibility="private", **searching)
-        gr.on([countries.change, date_from.change, date_to.change, k.release, mode.change], refine, inputs,
-              [status, results], api_visibility="private", **searching)
+        refiners = [countries.change, date_from.change, date_to.change, k.release, mode.change, diversify.change]
+        gr.on(refiners, refine, inputs, [status, results], api_visibility="private", **searching)
         # Onward: the related cards have "Related stories" buttons of their own.
         gr.on([results.click, related_view.click], _picked_story, None, picked, api_visibility="private").then(
             related, picked, [sidebar, related_view], api_name="related", show_progress_on=related_view)

@@ -17,6 +17,7 @@ SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
 DEV_QUERIES = SHARED / "eval" / "dev_queries.jsonl"
 DEV_RELATED = SHARED / "eval" / "dev_related.jsonl"
+TOPIC_QUESTION = "labour migration programmes and initiatives in the region"  # many stories answer it: MMR reorders them
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from search.api import create_api
 from search.api_errors import MAX_BODY_BYTES
 from search.api_models import MAX_BATCH, MAX_STORIES_PER_POST
 from search.service import MAX_K, MAX_QUERY_CHARS, SearchService
+from tests.conftest import TOPIC_QUESTION
 
 SMUGGLING = "training for police against migrant smuggling"
 JSON = {"content-type": "application/json"}
@@ -59,6 +60,15 @@ def test_search_post_gives_the_same_hits_as_get(client: TestClient) -> None:
     got = client.get("/api/search", params={"q": SMUGGLING, "k": 5, "mode": "dense"}).json()
     posted = client.post("/api/search", json={"q": SMUGGLING, "k": 5, "mode": "dense"}).json()
     assert [h["id"] for h in posted["hits"]] == [h["id"] for h in got["hits"]]
+
+
+def test_search_diversify_reaches_the_service(client: TestClient, service: SearchService) -> None:
+    q = TOPIC_QUESTION
+    want = [h.story.id for h in service.search(q, 10, diversify=True).hits]
+    assert want != [h.story.id for h in service.search(q, 10).hits]
+    for answer in (client.get("/api/search", params={"q": q, "diversify": "true"}),
+                   client.post("/api/search", json={"q": q, "diversify": True})):
+        assert [h["id"] for h in answer.json()["hits"]] == want
 
 
 def test_search_filters_by_country_and_date(client: TestClient, service: SearchService) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEV_RELATED, ROOT
+from tests.conftest import DEV_RELATED, ROOT, TOPIC_QUESTION
 
 SMUGGLING = {
     "Costa Rica, Panama, and the Dominican Republic Strengthened their Tools to Combat Migrant Smuggling",
@@ -34,6 +34,13 @@ def test_query_json_lists_the_smuggling_stories_first(seed_index: Path):
     assert {h["title"] for h in result["hits"][:3]} == SMUGGLING
     assert set(result) >= {"query", "answerable", "hits", "took_ms"}
     assert set(result["hits"][0]) >= {"id", "title", "score", "date", "place", "snippet"}
+
+
+def test_query_diversify_is_the_services_mmr_order(seed_index: Path, service):
+    run = cli("query", TOPIC_QUESTION, "--diversify", "--json", index=seed_index)
+    assert run.returncode == 0, run.stderr
+    want = [h.story.id for h in service.search(TOPIC_QUESTION, 10, diversify=True).hits]
+    assert [h["id"] for h in json.loads(run.stdout)["hits"]] == want
 
 
 def test_similar_excludes_the_story(seed_index: Path):

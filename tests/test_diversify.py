@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from search.diversify import mmr
+from tests.conftest import TOPIC_QUESTION
 
 
 def test_mmr_skips_a_near_copy_of_what_is_already_picked():
@@ -16,7 +17,7 @@ def test_mmr_skips_a_near_copy_of_what_is_already_picked():
 
 
 def test_diversified_search_returns_the_same_kind_of_hits_without_repeats(service):
-    q = "labour migration programmes and initiatives in the region"
+    q = TOPIC_QUESTION
     plain = service.search(q, k=10)
     diverse = service.search(q, k=10, diversify=True)
     ids = [h.story.id for h in diverse.hits]

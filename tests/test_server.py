@@ -4,7 +4,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from gradio_client import Client
 
 from search.cli import main
 from search.service import SearchService
+from tests.conftest import TOPIC_QUESTION
 from tests.live_server import running_server
 
 SMUGGLING = "training for police against migrant smuggling"
@@ -58,6 +60,12 @@ def test_ui_filters_reach_the_search(ui_client: Client, service: SearchService) 
     assert ids, status
     for story in map(service.story, ids):
         assert "Belize" in story.countries and story.date and "2020-01-01" <= story.date <= "2021-12-31"
+
+
+def test_ui_spread_topics_reaches_the_search(ui_client: Client, service: SearchService) -> None:
+    _, cards = ui_client.predict(TOPIC_QUESTION, [], None, None, 10, "hybrid", True, api_name="/search")
+    want = [h.story.id for h in service.search(TOPIC_QUESTION, 10, diversify=True).hits]
+    assert re.findall(r'data-id="([^"]+)"', cards) == want
 
 
 def test_gradio_client_calls_related_stories(ui_client: Client, service: SearchService) -> None:
@@ -119,3 +127,53 @@ def test_ui_serves_clients_concurrently(ui_client: Client, service: SearchServic
 def test_serve_without_an_index_says_how_to_build_one(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["serve", "--index-dir", str(tmp_path / "missing")]) == 1
     assert "python -m search build" in capsys.readouterr().err
+
+
+def _ui_loading_until(released: threading.Event, monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> None:
+    """Hold the background UI build (Gradio's imports, in production) until `released` is set."""
+    from search import ui
+
+    mount_ui = ui.mount_ui
+
+    def slow_mount_ui(*args, **kwargs):
+        released.wait(30)
+        if fail:
+            raise RuntimeError("broken UI")
+        return mount_ui(*args, **kwargs)
+
+    monkeypatch.setattr(ui, "mount_ui", slow_mount_ui)
+
+
+def _page_when(url: str, ready: Callable[[httpx.Response], bool], timeout: float = 30) -> httpx.Response:
+    """GET the page until `ready` says so (the UI is mounted by a background task), or the time is up."""
+    deadline = time.monotonic() + timeout
+    while not ready(page := httpx.get(url + "/")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return page
+
+
+def test_api_answers_while_the_page_is_still_starting(service: SearchService,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    released = threading.Event()
+    _ui_loading_until(released, monkeypatch)
+    with running_server(service, wait_for_ui=False) as url:
+        page = httpx.get(url + "/")
+        assert page.status_code == 503 and "Starting" in page.text and page.headers["retry-after"] == "1"
+        assert httpx.get(f"{url}/api/search", params={"q": SMUGGLING}).status_code == 200
+        released.set()
+        page = _page_when(url, lambda page: page.status_code == 200)
+        assert page.status_code == 200 and "gradio" in page.text.lower()
+        status, _ = Client(url + "/", verbose=False).predict(SMUGGLING, [], None, None, 2, "hybrid",
+                                                            api_name="/search")
+        assert "2 stories" in status
+
+
+def test_a_page_that_fails_to_start_leaves_the_api_serving(service: SearchService,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    released = threading.Event()
+    released.set()
+    _ui_loading_until(released, monkeypatch, fail=True)
+    with running_server(service, wait_for_ui=False) as url:
+        page = _page_when(url, lambda page: "failed" in page.text)
+        assert page.status_code == 503 and "failed to start" in page.text and "Traceback" not in page.text
+        assert httpx.get(f"{url}/api/search", params={"q": SMUGGLING}).status_code == 200
