@@ -38,21 +38,28 @@ class Filters:
 
 
 class FilterColumns:
-    """Per-row metadata as arrays, built once per index so a filter costs a few vector operations."""
+    """Per-row metadata as arrays, built once per index so a filter costs a few vector operations.
+
+    Countries are an inverted index (folded name -> sorted rows), so a country filter touches only the rows
+    of the countries asked for, not every story.
+    """
 
     def __init__(self, stories: list[Story]) -> None:
+        self.size = len(stories)
         self.dates = np.array([s.date or "" for s in stories], dtype="U10")
-        self.countries = [frozenset(fold(c) for c in s.countries) for s in stories]
+        rows: dict[str, list[int]] = {}
         names: dict[str, str] = {}
-        for s in stories:
+        for row, s in enumerate(stories):
             for c in s.countries:
+                rows.setdefault(fold(c), []).append(row)
                 names.setdefault(fold(c), c)
+        self.country_rows = {key: np.array(r, dtype=np.int64) for key, r in rows.items()}
         self.country_names = sorted(names.values())
 
     def allowed_rows(self, filters: Filters) -> np.ndarray | None:
         if not filters.active:
             return None
-        mask = np.ones(len(self.dates), dtype=bool)
+        mask = np.ones(self.size, dtype=bool)
         if filters.date_from or filters.date_to:
             mask &= self.dates != ""  # an undated story can't be shown to fall inside a date range
             if filters.date_from:
@@ -61,5 +68,8 @@ class FilterColumns:
                 mask &= self.dates <= filters.date_to
         if filters.countries:
             wanted = {fold(canonical_country(c) or c) for c in filters.countries}  # "México" is Mexico
-            mask &= np.fromiter((bool(c & wanted) for c in self.countries), dtype=bool, count=len(self.countries))
+            about = np.zeros(self.size, dtype=bool)
+            for key in wanted & self.country_rows.keys():
+                about[self.country_rows[key]] = True
+            mask &= about
         return np.flatnonzero(mask)

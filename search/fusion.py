@@ -22,12 +22,13 @@ RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the v
 
 
 def minmax(scores: np.ndarray) -> np.ndarray:
-    """Scores rescaled to [0, 1]; all zeros when they are all equal (no evidence to tell rows apart)."""
+    """Scores rescaled to [0, 1]. Equal scores can't be told apart: each is then 1 if it is evidence (> 0),
+    so a filter that leaves one candidate still shows it as the best match, and 0 if not (no word matched)."""
     scores = np.asarray(scores, dtype=np.float64)
     if not len(scores):
         return scores
     low, high = scores.min(), scores.max()
-    return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
+    return (scores - low) / (high - low) if high > low else (scores > 0).astype(np.float64)
 
 
 def convex_fusion(dense: np.ndarray, lexical: np.ndarray, dense_weight: float = DENSE_WEIGHT) -> np.ndarray:

@@ -47,6 +47,12 @@ def test_a_narrow_filter_still_returns_every_matching_story(service, mode):
     assert sorted(ids(result)) == sorted(index.stories[r].id for r in rows_about)
 
 
+def test_a_filter_that_leaves_one_story_scores_it_as_the_best_match(service):
+    only = next(c for c in service.countries() if sum(c in s.countries for s in service.index.stories) == 1)
+    (hit,) = service.search("migrant workers", k=5, filters=Filters((only,))).hits
+    assert hit.score == 1.0  # not 0: one candidate can't be min-max scaled, but it is the best there is
+
+
 @pytest.mark.parametrize("mode", ["dense", "lexical"])
 def test_filtered_ranking_is_the_unfiltered_ranking_restricted(service, mode):
     everything = ids(service.search(QUESTION, k=100, mode=mode))

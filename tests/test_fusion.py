@@ -11,9 +11,10 @@ from search.lexical import tokenize
 from search.ranking import rank
 
 
-def test_minmax_rescales_and_flat_scores_carry_no_evidence():
+def test_minmax_rescales_and_equal_scores_are_all_or_nothing():
     assert minmax(np.array([2.0, 4.0, 3.0])).tolist() == [0.0, 1.0, 0.5]
     assert minmax(np.array([0.0, 0.0])).tolist() == [0.0, 0.0]
+    assert minmax(np.array([0.83])).tolist() == [1.0]  # a lone candidate with evidence is the best one
     assert minmax(np.array([])).tolist() == []
 
 
