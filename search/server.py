@@ -1,9 +1,10 @@
 """One server: the JSON API under /api (docs at /docs) and the web UI at /, over one `SearchService`.
 
 The service is loaded once and warmed with a throw-away query before the port opens, so the first person
-does not wait for the model; the API answers from then on, while the UI's Gradio loads in the background. Concurrency comes from request workers (FastAPI's thread pool for the API,
-Gradio's queue for the UI), so FAISS is held to one thread per search instead of each search fanning out
-over every core and the searches fighting each other for them (`use_serving_threads`).
+does not wait for the model; the API answers from then on, while the UI's Gradio loads in the background.
+Concurrency comes from request workers (FastAPI's thread pool for the API, Gradio's queue for the UI), so
+FAISS is held to one thread per search instead of each search fanning out over every core and the
+searches fighting each other for them (`use_serving_threads`).
 """
 from __future__ import annotations
 
@@ -28,12 +29,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 WARM_UP_QUESTION = "migrants"
-STARTING_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="1">
-<title>Story search</title></head><body style="font-family:system-ui,sans-serif;margin:3rem auto;max-width:36rem">
-<h1>Story search</h1><p role="status">Starting: this page reloads by itself in a moment.
-The <a href="/docs">JSON API</a> is already answering.</p></body></html>"""
-FAILED_PAGE = STARTING_PAGE.replace('<meta http-equiv="refresh" content="1">', "").replace(
-    "Starting: this page reloads by itself in a moment.", "The web page failed to start (see the server log).")
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">{head}<title>Story search</title></head>
+<body style="font-family:system-ui,sans-serif;margin:3rem auto;max-width:36rem"><h1>Story search</h1>
+<p role="status">{message} The <a href="/docs">JSON API</a> is answering.</p></body></html>"""
+STARTING_PAGE = PAGE.format(head='<meta http-equiv="refresh" content="1">',
+                            message="Starting: this page reloads by itself in a moment.")
+FAILED_PAGE = PAGE.format(head="", message="The web page failed to start (see the server log).")
 
 
 def create_app(service: SearchService, *, ui_in_background: bool = False) -> FastAPI:
@@ -74,7 +75,9 @@ def _mount_ui_when_loaded(app: FastAPI, service: SearchService) -> None:
     failed = False
 
     async def placeholder(_request: object) -> HTMLResponse:
-        return HTMLResponse(FAILED_PAGE if failed else STARTING_PAGE, status_code=503, headers={"Retry-After": "1"})
+        if failed:
+            return HTMLResponse(FAILED_PAGE, status_code=503)
+        return HTMLResponse(STARTING_PAGE, status_code=503, headers={"Retry-After": "1"})
 
     starting = Route("/", placeholder, methods=["GET"])
     app.router.routes.append(starting)

@@ -47,6 +47,13 @@ def test_one_server_answers_the_page_the_api_and_the_docs(base_url: str, service
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
+def test_the_ui_mounted_after_start_up_keeps_cors_closed(base_url: str) -> None:
+    """Reached by a public name, Gradio's own CORS would let any origin in: the app's closed policy wins."""
+    for path in ("/", "/config", "/gradio_api/info"):
+        answer = httpx.get(base_url + path, headers={"Origin": "https://evil.example", "Host": "stories.example"})
+        assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers, path
+
+
 def test_gradio_client_calls_the_ui_search(ui_client: Client) -> None:
     assert {"/search", "/related"} <= set(ui_client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     status, cards = search_ui(ui_client, SMUGGLING)
