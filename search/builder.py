@@ -5,7 +5,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from ._errors import CorpusError, StorySearchError
+from ._errors import CorpusError, IndexMissingError, StorySearchError
 from .config import Config
 from .corpus import load_corpus
 from .embedding import canonical_model_id, load_embedder
@@ -52,8 +52,10 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     previous = None
     try:
         previous = StoryIndex.load(root, expected_model=model_id, verify=False)
+    except IndexMissingError:
+        log.info("building a new index at %s", root)
     except StorySearchError as exc:
-        log.info("building from scratch (%s)", exc)
+        log.info("building from scratch, the index there can't be reused: %s", exc)
     index = StoryIndex.build(stories, embedder, config, previous=previous, cache_dir=root / "cache", progress=progress)
     manifest = index.save(root)
     clear_cache(root / "cache", model_id)
