@@ -40,6 +40,12 @@ class UnknownStoryError(StorySearchError, KeyError):
         return self.args[0]
 
 
+class ConfigError(StorySearchError, ValueError):
+    """A configuration naming an unknown engine or parameter, or an engine whose optional extra is missing."""
+
+    code = "invalid_config"
+
+
 class IndexMissingError(StorySearchError):
     code = "index_missing"
 

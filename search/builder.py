@@ -1,6 +1,7 @@
 """Build and extend the index on disk: the write side that `build` and `add` share."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,11 +18,12 @@ from .story_index import StoryIndex, clear_cache, fingerprint
 log = logging.getLogger(__name__)
 
 
-def _previous_model(root: Path) -> str | None:
+def _previous_config(root: Path) -> Config:
+    """What the index at `root` was built with, so a rebuild keeps its model and engine; else the defaults."""
     try:
-        return read_manifest(root)["model"]["id"]
+        return Config.from_dict(read_manifest(root)["config"])
     except (StorySearchError, KeyError, TypeError):
-        return None
+        return Config()
 
 
 def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None = None, *,
@@ -29,16 +31,18 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
                 force: bool = False) -> tuple[StoryIndex | None, dict]:
     """(Re)build the index at `root` from corpus files; returns (index or None when up to date, manifest).
 
-    The model is `model`, else the one the existing index was built with, else the default: rebuilding
-    never silently switches models. Vectors of unchanged stories are reused, so a rebuild after editing a
+    The model is `model`, else `config`'s, else the one the existing index was built with, else the
+    default: rebuilding never silently switches models. Without `config`, the existing index's (engine and
+    its parameters) is kept too. Vectors of unchanged stories are reused, so a rebuild after editing a
     few files embeds only those stories.
     """
     paths, root = list(paths), Path(root)
     stories = load_corpus(paths, fields)
     if not stories:
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
-    model_id = canonical_model_id(model or _previous_model(root))
-    config = Config(**{**(config or Config()).__dict__, "model": model_id})
+    previous_config = _previous_config(root)
+    model_id = canonical_model_id(model or (config or previous_config).model or previous_config.model or None)
+    config = dataclasses.replace(config or previous_config, model=model_id)
     if not force:
         try:
             manifest = read_manifest(root)

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import StorySearchError
+from .config import Config
 from .index_dir import default_index_dir
 from .readers import FieldMap
 from .service import MODES
+from .vectorstore import AUTO, INDEX_TYPES
 
 
 def _field_map(spec: str) -> FieldMap:
@@ -25,6 +27,17 @@ def _field_map(spec: str) -> FieldMap:
         return FieldMap.parse(spec)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """--index-params parsed by argparse, so bad JSON is a usage error (exit 2), not a traceback."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"nprobe\": 32}'")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", nargs="+", default=["seeds"], metavar="PATH", help="files or folders (default: seeds/)")
     p.add_argument("--model", default=None, help="model name or path (default: the index's model, else the default)")
     p.add_argument("--force", action="store_true", help="rebuild even when the index is up to date")
+    p.add_argument("--index-type", choices=INDEX_TYPES, default=None,
+                   help="vector engine (default: the existing index's, else auto: exact, then IVF past 50k stories)")
+    p.add_argument("--index-params", type=_json_object, default=None, metavar="JSON",
+                   help='engine parameters, e.g. \'{"nprobe": 32, "sq8": true}\' or Milvus\'s \'{"uri": "http://host:19530"}\'')
     p = sub.add_parser("add", parents=[common, as_json, fields], help="add or update stories in the index")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p = sub.add_parser("query", parents=[common, as_json], help="search the stories")
@@ -84,7 +101,10 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "build":
         from .builder import build_index
 
-        index, manifest = build_index(args.corpus, root, args.model, fields=args.fields,
+        config = None
+        if args.index_type or args.index_params is not None:
+            config = Config(index_type=args.index_type or AUTO, index_params=args.index_params or {})
+        index, manifest = build_index(args.corpus, root, args.model, config=config, fields=args.fields,
                                       progress=not args.quiet, force=args.force)
         state = "up to date" if index is None else "built"
         _emit(args, {"status": state, "index_dir": str(root), **{k: manifest[k] for k in ("story_count", "model", "index", "built_at")}},

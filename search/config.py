@@ -20,3 +20,8 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "model": self.model_id}
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> "Config":
+        """The config a manifest saved; keys of other versions are ignored."""
+        return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})

@@ -2,7 +2,9 @@
 
 Copies of one story differ in small ways (an added word in the title, re-punctuated numbers), so merging
 is by similarity: MinHash over word shingles finds candidate pairs in near-linear time (a million stories
-never meet pairwise), and the exact Jaccard of each candidate pair decides.
+never meet pairwise), and the exact Jaccard of each candidate pair decides. An id the source gave is the
+source saying "same story"; an id derived from a title is not: two stories can share a title ("Weekly
+update"), and they then stay two stories with ids of their own (`distinct_ids`).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .story import Story, fold
+from .story import Story, derive_id, fold, nth_id
 
 SHINGLE = 3
 THRESHOLD = 0.5  # Jaccard of word 3-shingles; copies in the seeds score >= 0.68, distinct stories <= 0.1
@@ -55,8 +57,9 @@ def duplicate_groups(stories: Sequence[Story], threshold: float = THRESHOLD) -> 
         return i
 
     first_with_id: dict[str, int] = {}
-    for i, s in enumerate(stories):  # an explicit shared id is the source saying "same story"
-        parent[i] = first_with_id.setdefault(s.id, i)
+    for i, s in enumerate(stories):
+        if s.id != derive_id(s.title, s.body):  # the source's own id
+            parent[i] = first_with_id.setdefault(s.id, i)
     sig = _signatures(sets)
     for band in range(_BANDS):
         buckets: dict[bytes, list[int]] = defaultdict(list)
@@ -88,4 +91,22 @@ def merge(copies: Sequence[Story]) -> Story:
 
 
 def merge_duplicates(stories: Sequence[Story], threshold: float = THRESHOLD) -> list[Story]:
-    return [merge([stories[i] for i in group]) for group in duplicate_groups(stories, threshold)]
+    return distinct_ids([merge([stories[i] for i in group]) for group in duplicate_groups(stories, threshold)])
+
+
+def distinct_ids(stories: Sequence[Story]) -> list[Story]:
+    """Stories that share a derived id without being copies: the first keeps it, the n-th gets `nth_id`.
+
+    Numbered in corpus order, not by content, so a rebuild gives the same ids and editing one of the
+    stories' bodies keeps its id.
+    """
+    seen: set[str] = set()
+    unique = []
+    for s in stories:
+        story_id, n = s.id, 1
+        while story_id in seen:
+            n += 1
+            story_id = nth_id(s.id, n)
+        seen.add(story_id)
+        unique.append(s if story_id == s.id else s.with_(id=story_id))
+    return unique

@@ -34,6 +34,11 @@ def derive_id(title: str, body: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
+def nth_id(story_id: str, n: int) -> str:
+    """The id of the n-th (n >= 2) distinct story whose derived id is `story_id` (same title, other text)."""
+    return hashlib.sha256(f"{story_id}/{n}".encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Story:
     id: str

@@ -26,7 +26,7 @@ from .filters import FilterColumns
 from .index_dir import FORMAT_VERSION, REBUILD_HINT, generation_dir, read_manifest, write_generation, writer_lock
 from .lexical import LexicalIndex
 from .story import Story
-from .vectorstore import VectorStore, choose, compatible, create_store, store_class
+from .vectorstore import VectorStore, check_config, choose, compatible, create_store, store_class
 
 log = logging.getLogger(__name__)
 PROGRESS_BATCH = 64  # texts per model call: small enough for a live rate and ETA, large enough to batch well
@@ -84,6 +84,7 @@ class StoryIndex:
     def build(cls, stories: Sequence[Story], embedder: Embedder, config: Config = Config(), *,
               previous: "StoryIndex | None" = None, cache_dir: Path | None = None, progress: bool = False) -> "StoryIndex":
         """Index `stories` (already merged), embedding only texts that neither `previous` nor the cache know."""
+        check_config(config.index_type, config.index_params)
         if config.model_id != embedder.model_id:
             raise IndexMismatchError(f"configuration names model {config.model_id!r} but {embedder.model_id!r} was given")
         vectors = embed_with_cache(stories, embedder, previous=previous, cache_dir=cache_dir,
@@ -175,7 +176,7 @@ class StoryIndex:
         if vectors.shape != (len(stories), dim) or manifest.get("story_count") != len(stories):
             raise IndexMismatchError(f"index at {root}/ is inconsistent ({len(stories)} stories, vectors "
                                      f"{vectors.shape}, manifest says {manifest.get('story_count')}); {hint}")
-        config = Config(**{k: v for k, v in manifest.get("config", {}).items() if k in Config.__dataclass_fields__})
+        config = Config.from_dict(manifest.get("config", {}))
         keys = np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=len(stories))
         store = store_class(manifest["index"]["type"]).load(folder, dim, manifest["index"]["params"], keys, vectors)
         return cls(config, model_id, stories, vectors, store, lexical, manifest)

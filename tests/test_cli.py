@@ -68,6 +68,31 @@ def test_build_reports_up_to_date_without_rewriting(index_copy: Path):
     assert (index_copy / "manifest.json").read_text() == manifest
 
 
+def test_build_chooses_the_engine_and_a_rebuild_keeps_it(index_copy: Path):
+    run = cli("build", "--index-type", "faiss-hnsw", "--index-params", '{"ef_search": 64}', "--json",
+              "--index-dir", str(index_copy))
+    assert run.returncode == 0, run.stderr
+    built = json.loads(run.stdout)
+    assert built["status"] == "built" and built["index"]["type"] == "faiss-hnsw"
+    assert built["index"]["params"]["ef_search"] == 64
+    again = json.loads(cli("build", "--json", "--index-dir", str(index_copy)).stdout)
+    assert again["status"] == "up to date" and again["index"] == built["index"]
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (("--index-params", "[1]"), 2, "must be a JSON object"),
+    (("--index-params", "{nprobe: 1}"), 2, "not JSON"),
+    (("--index-type", "annoy"), 2, "invalid choice"),
+    (("--index-type", "faiss-ivf", "--index-params", '{"nprobes": 8}'), 1,
+     "index type faiss-ivf takes no parameter nprobes; it takes: nlist, nprobe, sq8"),
+    (("--index-params", '{"treshold": 10}'), 1, "index type auto takes no parameter treshold"),
+])
+def test_bad_engine_settings_are_refused_before_anything_is_written(tmp_path: Path, args, status, message):
+    run = cli("build", *args, "--index-dir", str(tmp_path / "idx"))
+    assert run.returncode == status and message in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "idx" / "manifest.json").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (("query", "   "), "the question is empty"),
     (("query", "x", "-k", "0"), "k must be a whole number from 1 to 100"),

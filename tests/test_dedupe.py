@@ -33,3 +33,13 @@ def test_same_explicit_id_means_same_story():
     a = make_story("Old title", "Completely different text one.", id="x1")
     b = make_story("New title", "Rewritten from scratch entirely.", id="x1")
     assert duplicate_groups([a, b]) == [[0, 1]]
+
+
+def test_different_stories_under_one_title_stay_two_with_stable_ids():
+    a = make_story("Weekly update", "Coast guards of three island states trained in rescuing migrants at sea.")
+    b = make_story("Weekly update", "Citrus farm workers in Belize signed seasonal contracts with new protections.")
+    first = merge_duplicates([a, b])
+    assert [s.body for s in first] == [a.body, b.body]
+    assert first[0].id == a.id and first[1].id != a.id
+    again = merge_duplicates([a, b.with_(body=b.body + " More to follow.")])  # an edited body keeps its id
+    assert [s.id for s in again] == [s.id for s in first]

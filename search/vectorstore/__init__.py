@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._errors import ConfigError
+
 from .threads import use_serving_threads  # first: bounds OpenMP spinning before FAISS loads
 from .base import VectorStore  # noqa: I001
-from .choice import AUTO, choose, compatible
+from .choice import APPROXIMATE, AUTO, AUTO_PARAMS, choose, compatible
 from .faiss_flat import FaissFlatStore
 from .faiss_hnsw import FaissHNSWStore
 from .faiss_ivf import FaissIVFStore
 
 _STORES: dict[str, type[VectorStore]] = {s.kind: s for s in (FaissFlatStore, FaissHNSWStore, FaissIVFStore)}
 MILVUS = "milvus"
+INDEX_TYPES: tuple[str, ...] = (AUTO, *sorted(_STORES), MILVUS)  # what a configuration may name
 
 
 def store_class(kind: str) -> type[VectorStore]:
@@ -27,13 +30,23 @@ def store_class(kind: str) -> type[VectorStore]:
     try:
         return _STORES[kind]
     except KeyError:
-        known = ", ".join(sorted([*_STORES, MILVUS, AUTO]))
-        raise ValueError(f"unknown index type {kind!r}; known: {known}") from None
+        raise ConfigError(f"unknown index type {kind!r}; known: {', '.join(INDEX_TYPES)}") from None
+
+
+def check_config(kind: str, params: dict[str, Any]) -> None:
+    """Refuse an unknown engine or parameter up front, before a long build embeds anything."""
+    if kind != AUTO:
+        return store_class(kind).check_params(params)
+    unknown = sorted(set(params) - AUTO_PARAMS)
+    if unknown:
+        raise ConfigError(f"index type auto takes no parameter {', '.join(unknown)}; "
+                          f"it takes: {', '.join(sorted(AUTO_PARAMS))}")
+    store_class(params.get("approximate", APPROXIMATE)).check_params(params.get("approximate_params", {}))
 
 
 def create_store(kind: str, dim: int, params: dict[str, Any] | None = None) -> VectorStore:
     return store_class(kind)(dim, params)
 
 
-__all__ = ["AUTO", "FaissFlatStore", "FaissHNSWStore", "FaissIVFStore", "VectorStore", "choose", "compatible",
-           "create_store", "store_class", "use_serving_threads"]
+__all__ = ["AUTO", "INDEX_TYPES", "FaissFlatStore", "FaissHNSWStore", "FaissIVFStore", "VectorStore", "check_config",
+           "choose", "compatible", "create_store", "store_class", "use_serving_threads"]

@@ -12,13 +12,25 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import ConfigError
+
 
 class VectorStore(ABC):
     kind: str  # recorded in the manifest as the index type
+    defaults: dict[str, Any] = {}  # every parameter the engine takes, with its default
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
+        self.check_params(params or {})
         self.dim = dim
-        self.params: dict[str, Any] = dict(params or {})
+        self.params: dict[str, Any] = {**self.defaults, **(params or {})}
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """A misspelt parameter is refused: silently building with the default would hide the mistake."""
+        unknown = sorted(set(params) - set(cls.defaults))
+        if unknown:
+            raise ConfigError(f"index type {cls.kind} takes no parameter {', '.join(unknown)}; "
+                              f"it takes: {', '.join(cls.defaults) or 'none'}")
 
     @abstractmethod
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from .base import VectorStore
 
 AUTO = "auto"
+AUTO_PARAMS = frozenset({"threshold", "approximate", "approximate_params"})
 APPROXIMATE_FROM = 50_000
 EXACT = "faiss-flat"
 APPROXIMATE = "faiss-ivf"

@@ -28,7 +28,7 @@ class FaissHNSWStore(VectorStore):
     defaults: dict[str, Any] = {"M": 32, "ef_construction": 80, "ef_search": 512, "sq8": False, "rebuild_at": 0.2}
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
-        super().__init__(dim, {**self.defaults, **(params or {})})
+        super().__init__(dim, params)
         self._index = self._new_graph()
         self._keys = np.empty(0, dtype=np.int64)  # graph position -> key; -1 marks a tombstone
         self._reindex()

@@ -27,7 +27,7 @@ class FaissIVFStore(VectorStore):
     defaults: dict[str, Any] = {"nlist": None, "nprobe": 64, "sq8": False}
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
-        super().__init__(dim, {**self.defaults, **(params or {})})
+        super().__init__(dim, params)
         self._index: faiss.Index | None = None  # made on the first add, when the collection size is known
 
     def _trained(self, sample: np.ndarray) -> faiss.Index:

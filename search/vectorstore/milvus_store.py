@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import ConfigError
 from .base import VectorStore
 
 FILTER_SLICE = 4_096  # ids per `id in [...]` expression (each id is up to 20 characters)
@@ -36,11 +37,11 @@ class MilvusStore(VectorStore):
                                 "search_params": {}, "consistency": "Session"}
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
-        super().__init__(dim, {**self.defaults, **(params or {})})
+        super().__init__(dim, params)
         try:
             from pymilvus import MilvusClient
         except ImportError:
-            raise ImportError("index type 'milvus' needs pymilvus: pip install 'story-search[milvus]'") from None
+            raise ConfigError("index type milvus needs pymilvus: pip install 'story-search[milvus]'") from None
         uri = str(self.params["uri"])
         self._client = MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""))
         self._name = str(self.params["collection"])

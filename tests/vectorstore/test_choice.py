@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from search._errors import ConfigError
 from search.config import Config
 from search.embedding import Embedder
 from search.index_dir import read_manifest
@@ -73,3 +74,19 @@ def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config
     row = again.row(again.stories[-1].id)
     _, keys = again.store.search(np.asarray(again.vectors[row])[None, :], 1)
     assert again.rows_of_keys(keys[0])[0] == row
+
+
+@pytest.mark.parametrize("kind, params, message", [
+    ("faiss-ivf", {"nprobes": 8}, "faiss-ivf takes no parameter nprobes; it takes: nlist, nprobe, sq8"),
+    ("faiss-flat", {"nprobe": 8}, "faiss-flat takes no parameter nprobe; it takes: none"),
+    ("auto", {"treshold": 10}, "auto takes no parameter treshold"),
+    ("auto", {"approximate": "faiss-hnsw", "approximate_params": {"ef": 64}}, "faiss-hnsw takes no parameter ef"),
+    ("auto", {"approximate": "annoy"}, "unknown index type 'annoy'"),
+    ("annoy", {}, "unknown index type 'annoy'"),
+])
+def test_unknown_engines_and_parameters_are_refused_before_embedding(kind, params, message):
+    embedder = HashEmbedder()
+    with pytest.raises(ConfigError, match=message):
+        StoryIndex.build([make_story("t", "some body text")], embedder, Config(model=embedder.model_id,
+                                                                                 index_type=kind, index_params=params))
+    assert embedder.texts_embedded == 0
