@@ -8,6 +8,7 @@ update"), and they then stay two stories with ids of their own (`distinct_ids`).
 """
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from collections import Counter, defaultdict
@@ -22,6 +23,7 @@ THRESHOLD = 0.5  # Jaccard of word 3-shingles; copies in the seeds score >= 0.68
 _BANDS, _ROWS = 32, 2  # 64 hashes: a pair at Jaccard 0.5 becomes a candidate with probability > 0.9999
 _PRIME = (1 << 61) - 1
 _WORD = re.compile(r"\w+")
+log = logging.getLogger(__name__)
 
 
 def shingles(text: str) -> set[int]:
@@ -59,7 +61,10 @@ def duplicate_groups(stories: Sequence[Story], threshold: float = THRESHOLD) -> 
     first_with_id: dict[str, int] = {}
     for i, s in enumerate(stories):
         if s.id != derive_id(s.title, s.body):  # the source's own id
-            parent[i] = first_with_id.setdefault(s.id, i)
+            parent[i] = first = first_with_id.setdefault(s.id, i)
+            if stories[first].text != s.text:
+                log.warning("%s and %s share the id %r but not their text: they are kept as one story "
+                            "(give them distinct ids to keep both)", _where(stories[first]), _where(s), s.id)
     sig = _signatures(sets)
     for band in range(_BANDS):
         buckets: dict[bytes, list[int]] = defaultdict(list)
@@ -73,6 +78,10 @@ def duplicate_groups(stories: Sequence[Story], threshold: float = THRESHOLD) -> 
     for i in range(len(stories)):
         groups[root(i)].append(i)
     return sorted(groups.values(), key=lambda g: g[0])
+
+
+def _where(story: Story) -> str:
+    return story.sources[0] if story.sources else repr(story.title)
 
 
 def merge(copies: Sequence[Story]) -> Story:

@@ -29,10 +29,11 @@ def test_different_stories_on_one_topic_stay_apart():
     assert duplicate_groups([a, b]) == [[0], [1]]
 
 
-def test_same_explicit_id_means_same_story():
-    a = make_story("Old title", "Completely different text one.", id="x1")
-    b = make_story("New title", "Rewritten from scratch entirely.", id="x1")
+def test_same_explicit_id_means_same_story(caplog):
+    a = make_story("Old title", "Completely different text one.", id="x1", source="a.jsonl:1")
+    b = make_story("New title", "Rewritten from scratch entirely.", id="x1", source="a.jsonl:7")
     assert duplicate_groups([a, b]) == [[0, 1]]
+    assert "a.jsonl:1 and a.jsonl:7 share the id 'x1' but not their text" in caplog.text
 
 
 def test_different_stories_under_one_title_stay_two_with_stable_ids():
