@@ -81,3 +81,9 @@ def test_impossible_filters_are_refused_or_empty(service):
     assert isinstance(service.index.columns.allowed_rows(Filters()), type(None))
     assert np.array_equal(service.index.columns.allowed_rows(Filters(("mexico",))),
                           service.index.columns.allowed_rows(Filters(("MÉXICO",))))
+
+
+def test_other_iso_spellings_of_a_date_mean_the_same_day(service):
+    assert Filters(date_from="20210901", date_to="2021-W45-3").date_from == "2021-09-01"
+    assert ids(service.search(QUESTION, k=50, filters=Filters(date_from="20210901", date_to="2021-W45-3"))) == \
+        ids(service.search(QUESTION, k=50, filters=Filters(date_from="2021-09-01", date_to="2021-11-10")))
