@@ -13,15 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ._errors import UnknownStoryError
 from .api_errors import ApiError, BodyLimit, install_error_handlers
 from .api_models import (EmbedIn, EmbedOut, ErrorOut, HealthOut, PairScore, Scores, SearchBody, SearchOut,
                          SearchQuery, SimilarityIn, SimilarOut, StoriesIn, StoryIn, StoryListOut, StoryOut,
                          StorySummary, WriteOut)
 from .filters import Filters
 from .service import MAX_K, SearchService
-from .story import Story, fold, make_story
-from .story_index import StoryIndex
+from .story import Story, make_story
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
@@ -35,7 +33,7 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _bearer = HTTPBearer(auto_error=False, description="the server's STORY_SEARCH_TOKEN")
 MAX_LIST = 1000  # stories per page of GET /api/stories
-StoryIdPath = Annotated[str, Path(description="a story id, as in search hits")]
+StoryIdPath = Annotated[str, Path(description="a story id, as in search hits (a corpus's own ids may hold `/`)")]
 
 
 def create_api(service: SearchService, write_token: str | None = None) -> FastAPI:
@@ -100,16 +98,16 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         return StoryListOut(total=len(everything), stories=[StorySummary(id=s.id, title=s.title, date=s.date,
                                                                           place=s.place) for s in page])
 
-    @api.get("/stories/{story_id}", tags=["stories"])
-    def story(story_id: StoryIdPath) -> StoryOut:
-        """One story in full."""
-        return StoryOut.model_validate(service.story(story_id).to_dict())
-
-    @api.get("/stories/{story_id}/similar", tags=["stories"])
+    @api.get("/stories/{story_id:path}/similar", tags=["stories"])
     def similar(story_id: StoryIdPath, k: Annotated[int, Query(ge=1, le=MAX_K)] = 5) -> SimilarOut:
         """Related stories: the nearest others by meaning (never the story itself)."""
         me = service.story(story_id)
         return SimilarOut(id=me.id, title=me.title, hits=[h.to_dict() for h in service.related(story_id, k)])
+
+    @api.get("/stories/{story_id:path}", tags=["stories"])
+    def story(story_id: StoryIdPath) -> StoryOut:
+        """One story in full."""
+        return StoryOut.model_validate(service.story(story_id).to_dict())
 
     @api.post("/similarity", tags=["vectors"], response_model=PairScore | Scores)
     def similarity(body: SimilarityIn) -> PairScore | Scores:
@@ -128,10 +126,10 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     def add_stories(body: StoriesIn) -> WriteOut:
         """Add stories, or update those with the same id (or a near-duplicate text); one story or a list."""
         given = body if isinstance(body, list) else [body]
-        index = service.add([_to_story(s) for s in given])
-        return WriteOut(ids=[_final_id(index, s) for s in given], story_count=len(index))
+        ids = service.add([_to_story(s) for s in given])
+        return WriteOut(ids=ids, story_count=len(service.index))
 
-    @api.delete("/stories/{story_id}", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
+    @api.delete("/stories/{story_id:path}", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
     def delete_story(story_id: StoryIdPath) -> WriteOut:
         """Remove a story from the index."""
         index = service.delete([story_id])
@@ -155,14 +153,3 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
 
 def _to_story(s: StoryIn) -> Story:
     return make_story(s.title, s.body, id=s.id, date=s.date, place=s.place, source="api")
-
-
-def _final_id(index: StoryIndex, posted: StoryIn) -> str:
-    """The id under which the index holds a posted story: its own, or that of the story it was merged into."""
-    story = _to_story(posted)
-    try:
-        return index.stories[index.row(story.id)].id
-    except UnknownStoryError:
-        pass
-    title = fold(story.title)
-    return next((s.id for s in index.stories if title in {fold(t) for t in s.titles}), story.id)

@@ -96,7 +96,9 @@ class BodyLimit:
 
     The body is read here (at most `limit` plus one chunk) and replayed to the app, so a client that sends
     no Content-Length, or lies in it, is capped all the same. (FastAPI's own `max_body_size` answers an
-    over-long declared Content-Length in plain text, which would break the one error format.)
+    over-long declared Content-Length in plain text, which would break the one error format.) A Content-Length
+    that is not a number is a malformed request, not a big one: a 400, so the client fixes the header rather
+    than shrinking its body.
     """
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES, prefix: str = "/api/") -> None:
@@ -107,7 +109,12 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.limit:
+        if not declared.isdigit():
+            response = error_response(400, "invalid_content_length",
+                                      "the Content-Length header must be the body's size in bytes, a whole number")
+            await response(scope, receive, send)
+            return
+        if int(declared) > self.limit:
             await self._refuse(scope, receive, send)
             return
         chunks, size = [], 0

@@ -9,8 +9,9 @@ from pathlib import Path
 from ._errors import CorpusError, IndexMissingError, StorySearchError
 from .config import Config
 from .corpus import load_corpus
+from .edits import Edits
 from .embedding import canonical_model_id, load_embedder
-from .index_dir import read_manifest
+from .index_dir import generation_dir, read_manifest
 from .readers import FieldMap, read_stories
 from .service import SearchService
 from .story_index import StoryIndex, clear_cache, fingerprint
@@ -28,12 +29,15 @@ def _previous_config(root: Path) -> Config:
 
 def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None = None, *,
                 config: Config | None = None, fields: FieldMap = FieldMap(), progress: bool = False,
-                force: bool = False) -> tuple[StoryIndex | None, dict]:
+                force: bool = False, discard_edits: bool = False,
+                engine: tuple[str | None, dict | None] = (None, None)) -> tuple[StoryIndex | None, dict]:
     """(Re)build the index at `root` from corpus files; returns (index or None when up to date, manifest).
 
     The model is `model`, else `config`'s, else the one the existing index was built with, else the
     default: rebuilding never silently switches models. Without `config`, the existing index's (engine and
-    its parameters) is kept too. Vectors of unchanged stories are reused, so a rebuild after editing a
+    its parameters) is kept too; `engine` = (index type, its parameters) overrides either: new parameters
+    keep the engine, a new engine starts from its default parameters. Stories that `add` or the write API changed since the last build are
+    kept (`discard_edits` drops them). Vectors of unchanged stories are reused, so a rebuild after editing a
     few files embeds only those stories.
     """
     paths, root = list(paths), Path(root)
@@ -43,27 +47,44 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     previous_config = _previous_config(root)
     model_id = canonical_model_id(model or (config or previous_config).model or previous_config.model or None)
     config = dataclasses.replace(config or previous_config, model=model_id)
-    if not force:
-        try:
-            manifest = read_manifest(root)
-            if (manifest.get("corpus_fingerprint") == fingerprint(stories)
-                    and manifest.get("config") == config.to_dict()):
-                StoryIndex.load(root)  # up to date only if it also loads (checksums, format version)
+    index_type, index_params = engine
+    if index_type or index_params is not None:
+        config = dataclasses.replace(config, index_type=index_type or config.index_type,
+                                     index_params=index_params or {})
+    previous = _previous_index(root)
+    edits = previous.edits if previous is not None and not discard_edits else Edits()
+    if edits:
+        log.info("keeping the edits made by add or the API since the last build (%s); "
+                 "build --discard-edits rebuilds from the corpus alone", edits.summary())
+        stories = edits.replay(stories, {s.id: s for s in previous.stories})  # type: ignore[union-attr]
+    if not force and previous is not None:
+        manifest = previous.manifest
+        if manifest.get("corpus_fingerprint") == fingerprint(stories) and manifest.get("config") == config.to_dict():
+            try:
+                generation_dir(root, manifest)  # up to date only if it also passes its checksums
                 return None, manifest
-        except StorySearchError:
-            pass
+            except StorySearchError:
+                pass
+    if previous is not None and previous.model_id != model_id:
+        log.info("embedding every story again: the index there was built with %s", previous.model_id)
+        previous = None
     embedder = load_embedder(model_id)
-    previous = None
+    index = StoryIndex.build(stories, embedder, config, previous=previous, cache_dir=root / "cache",
+                             progress=progress, edits=edits)
+    manifest = index.save(root)
+    clear_cache(root / "cache", model_id)
+    return index, manifest
+
+
+def _previous_index(root: Path) -> StoryIndex | None:
+    """The index a build replaces, read without its checksums (its vectors are only reused if unchanged)."""
     try:
-        previous = StoryIndex.load(root, expected_model=model_id, verify=False)
+        return StoryIndex.load(root, verify=False)
     except IndexMissingError:
         log.info("building a new index at %s", root)
     except StorySearchError as exc:
         log.info("building from scratch, the index there can't be reused: %s", exc)
-    index = StoryIndex.build(stories, embedder, config, previous=previous, cache_dir=root / "cache", progress=progress)
-    manifest = index.save(root)
-    clear_cache(root / "cache", model_id)
-    return index, manifest
+    return None
 
 
 def add_to_index(paths: Iterable[str | Path], root: str | Path, *, fields: FieldMap = FieldMap(),
@@ -72,4 +93,6 @@ def add_to_index(paths: Iterable[str | Path], root: str | Path, *, fields: Field
     new = read_stories(list(paths), fields)
     if not new:
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
-    return SearchService.open(Path(root)).add(new, progress=progress)
+    service = SearchService.open(Path(root))
+    service.add(new, progress=progress)
+    return service.index

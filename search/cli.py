@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import StorySearchError
-from .config import Config
 from .index_dir import default_index_dir
 from .readers import FieldMap
 from .service import MODES
-from .vectorstore import AUTO, INDEX_TYPES
+from .vectorstore import INDEX_TYPES
 
 
 def _field_map(spec: str) -> FieldMap:
@@ -57,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", nargs="+", default=["seeds"], metavar="PATH", help="files or folders (default: seeds/)")
     p.add_argument("--model", default=None, help="model name or path (default: the index's model, else the default)")
     p.add_argument("--force", action="store_true", help="rebuild even when the index is up to date")
+    p.add_argument("--discard-edits", action="store_true",
+                   help="drop the stories that add or the API added, updated or deleted since the last build")
     p.add_argument("--index-type", choices=INDEX_TYPES, default=None,
                    help="vector engine (default: the existing index's, else auto: exact, then IVF past 50k stories)")
     p.add_argument("--index-params", type=_json_object, default=None, metavar="JSON",
@@ -101,11 +102,9 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "build":
         from .builder import build_index
 
-        config = None
-        if args.index_type or args.index_params is not None:
-            config = Config(index_type=args.index_type or AUTO, index_params=args.index_params or {})
-        index, manifest = build_index(args.corpus, root, args.model, config=config, fields=args.fields,
-                                      progress=not args.quiet, force=args.force)
+        index, manifest = build_index(args.corpus, root, args.model, fields=args.fields, progress=not args.quiet,
+                                      force=args.force, discard_edits=args.discard_edits,
+                                      engine=(args.index_type, args.index_params))
         state = "up to date" if index is None else "built"
         _emit(args, {"status": state, "index_dir": str(root), **{k: manifest[k] for k in ("story_count", "model", "index", "built_at")}},
               f"index {state}: {manifest['story_count']} stories, model {manifest['model']['id']}, {root}/")
@@ -138,15 +137,18 @@ def run(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace, root: Path) -> None:
-    from .evaluation import evaluate, evaluate_beir, evaluate_related, load_questions, title_resolver
+    from .evaluation import evaluate, evaluate_beir, evaluate_related, load_questions, load_related, title_resolver
     from .service import SearchService
 
     if args.beir:
         report = evaluate_beir(args.beir, args.model, args.mode, progress=not args.quiet)
     elif args.queries:
+        questions = load_questions(args.queries)
+        if args.related:
+            load_related(args.related)  # a mistake in either file is reported before the model loads
         service = SearchService.open(root)
         resolve = title_resolver(service)
-        report = evaluate(service, load_questions(args.queries), resolve, args.mode)
+        report = evaluate(service, questions, resolve, args.mode)
         if args.related:
             report["related"] = evaluate_related(service, args.related, resolve)
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from .places import canonical_country
+
 _MONTHS = {
     **{m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july", "august",
                                    "september", "october", "november", "december"), 1)},
@@ -53,24 +55,37 @@ def parse_date(value: str | None) -> str | None:
 
 
 def _place(text: str) -> str | None:
-    """The place words of a dateline: what is left once the date and weekday are gone."""
+    """The place a dateline names before its date ("Georgetown, Guyana"): "" when none, None when `text` is no place.
+
+    Capitalised words alone are not enough, or titles and opening phrases would be taken for datelines
+    ("Weekly Update May 5, 2021", "The Director General - said"): a place is a comma-separated
+    "City, Country", or a single name the gazetteer knows ("San José", "PANAMA CITY").
+    """
     parts = [p.strip(" ,:") for p in _WEEKDAY.sub("", text).split(",")]
-    parts = [p for p in parts if p and _PLACE_WORDS.match(p) and not _MONTHS.get(p.lower())]
-    return ", ".join(parts) or None
+    parts = [p for p in parts if p]
+    if not all(_PLACE_WORDS.match(p) and not _MONTHS.get(p.lower()) for p in parts):
+        return None
+    if len(parts) == 1 and not canonical_country(parts[0]):
+        return None
+    return ", ".join(parts)
+
+
+def _ends_with_date(text: str, m: re.Match[str]) -> bool:
+    """A dateline closes with its date; only punctuation or a weekday may follow it."""
+    return not re.search(r"\w", _WEEKDAY.sub("", text[m.end():]))
 
 
 def parse_date_line(line: str) -> tuple[str | None, str | None] | None:
-    """(date, place) when the whole line is a date or dateline, else None."""
+    """(date, place) when the whole line is a date or a "Place, Date" dateline, else None."""
     if len(line) > 80 or line.rstrip().endswith((".", "!", "?")):
         return None
     m = _match(line)
-    if not m:
+    if not m or not _ends_with_date(line, m):
         return None
-    rest = (line[: m.start()] + " " + line[m.end():]).strip(" ,:-\u2013\u2014")
-    words = " ".join(_WEEKDAY.sub("", rest).replace(",", " ").split())
-    if rest and not _PLACE_WORDS.match(words or "X"):
+    place = _place(line[: m.start()])
+    if place is None:
         return None
-    return _iso(m), _place(line[: m.start()]) if rest else None
+    return _iso(m), place or None
 
 
 def split_lead_dateline(body: str) -> tuple[str | None, str | None, str]:
@@ -80,11 +95,13 @@ def split_lead_dateline(body: str) -> tuple[str | None, str | None, str]:
         return None, None, body
     head = lead.group("head")
     m = _match(head)
+    if m and not _ends_with_date(head, m):
+        return None, None, body
     iso = _iso(m) if m else None
     place_part = head[: m.start()] if m else head
     # A month-and-day without a year ("August 27, Georgetown") is a date we can't state: keep the place only.
     place_part = re.sub(rf"\b{_MONTH}\s+\d{{1,2}}\b", "", place_part, flags=re.I)
     place = _place(place_part)
-    if not (iso or place):
+    if place is None or not (iso or place):
         return None, None, body
-    return iso, place, body[lead.end():]
+    return iso, place or None, body[lead.end():]

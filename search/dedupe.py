@@ -12,7 +12,7 @@ import logging
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -88,15 +88,18 @@ def merge(copies: Sequence[Story]) -> Story:
     """One story from its copies: the title most copies share leads, and nothing any copy knew is lost."""
     counts = Counter(fold(c.title) for c in copies)
     lead = max(copies, key=lambda c: counts[fold(c.title)])  # max keeps the first on ties
-    titles = list(dict.fromkeys(t for c in [lead, *copies] for t in c.titles))
-    seen: set[str] = set()
-    titles = [t for t in titles if not (fold(t) in seen or seen.add(fold(t)))]
     return lead.with_(
         date=lead.date or next((c.date for c in copies if c.date), None),
         place=lead.place or next((c.place for c in copies if c.place), None),
         sources=tuple(dict.fromkeys(src for c in copies for src in c.sources)),
-        titles=tuple(titles),
+        titles=_distinct_titles(t for c in [lead, *copies] for t in c.titles),
     )
+
+
+def _distinct_titles(titles: Iterable[str]) -> tuple[str, ...]:
+    """Titles in order, dropping any that differ from an earlier one only in case, quotes or spacing."""
+    seen: set[str] = set()
+    return tuple(t for t in titles if not (fold(t) in seen or seen.add(fold(t))))
 
 
 def merge_duplicates(stories: Sequence[Story], threshold: float = THRESHOLD) -> list[Story]:
@@ -119,3 +122,44 @@ def distinct_ids(stories: Sequence[Story]) -> list[Story]:
         seen.add(story_id)
         unique.append(s if story_id == s.id else s.with_(id=story_id))
     return unique
+
+
+def resolve_updates(held: Sequence[Story], incoming: Sequence[Story]) -> tuple[list[Story], list[str]]:
+    """File `incoming` stories against the `held` ones: (stories to write, the id of each incoming story).
+
+    An incoming story with its own id is filed under it (replacing that story, if any). Otherwise a copy of
+    a held story updates it: the new text leads, the id stays and every title and source is kept. A story
+    that only shares a title with a held one is a new story with the next free `nth_id`, as in a build.
+    Copies within `incoming` become one story.
+    """
+    taken = {s.id for s in held}
+    filed: list[Story] = []
+    id_of: dict[int, str] = {}
+    for group in duplicate_groups([*held, *incoming]):
+        news = [i - len(held) for i in group if i >= len(held)]
+        if not news:
+            continue
+        story = merge([incoming[j] for j in news])
+        olds = [held[i] for i in group if i < len(held)]
+        if story.id == derive_id(story.title, story.body) and olds:
+            story = _updated(olds[0], story)
+        elif story.id == derive_id(story.title, story.body) and story.id in taken:
+            n = 2
+            while nth_id(story.id, n) in taken:
+                n += 1
+            story = story.with_(id=nth_id(story.id, n))
+        taken.add(story.id)
+        filed.append(story)
+        id_of.update((j, story.id) for j in news)
+    return filed, [id_of[j] for j in range(len(incoming))]
+
+
+def _updated(old: Story, new: Story) -> Story:
+    """`old` with the text of its new copy `new`, remembering everything either knew."""
+    return new.with_(
+        id=old.id,
+        date=new.date or old.date,
+        place=new.place or old.place,
+        sources=tuple(dict.fromkeys([*new.sources, *old.sources])),
+        titles=_distinct_titles([*new.titles, *old.titles]),
+    )

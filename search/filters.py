@@ -22,6 +22,16 @@ class Filters:
     date_to: str | None = None
 
     def __post_init__(self) -> None:
+        # A misspelt country must not look like "no story matches": every country a story can be about
+        # comes from the gazetteer, so a name it doesn't know is refused. Empty values (blank form fields)
+        # mean no country.
+        given = (self.countries,) if isinstance(self.countries, str) else tuple(self.countries)
+        names = [c.strip() for c in given if c and c.strip()]
+        unknown = [c for c in names if canonical_country(c) is None]
+        if unknown:
+            raise InvalidQueryError(f"unknown country {unknown[0]!r}: name a country of the region in English or "
+                                    f"Spanish, e.g. Panama, Panamá, Dominican Republic")
+        object.__setattr__(self, "countries", tuple(dict.fromkeys(canonical_country(c) for c in names)))
         for name in ("date_from", "date_to"):
             value = getattr(self, name)
             if value:
@@ -67,7 +77,7 @@ class FilterColumns:
         if filters.date_to:
             mask &= self.dates <= np.datetime64(filters.date_to, "D")
         if filters.countries:
-            wanted = {fold(canonical_country(c) or c) for c in filters.countries}  # "México" is Mexico
+            wanted = {fold(c) for c in filters.countries}
             about = np.zeros(self.size, dtype=bool)
             for key in wanted & self.country_rows.keys():
                 about[self.country_rows[key]] = True

@@ -27,8 +27,8 @@ REBUILD_HINT = "rebuild it with `python -m search build --index-dir {root}`"
 GENERATION = re.compile(r"gen-\d{6}")
 # Every key a writer puts in the manifest. Anything else means the file was not written by story-search, and
 # since the manifest decides which files are opened, such a file is refused rather than half-trusted.
-MANIFEST_KEYS = frozenset({"built_at", "config", "corpus_fingerprint", "files", "format_version", "generation",
-                           "index", "model", "story_count"})
+MANIFEST_KEYS = frozenset({"built_at", "config", "corpus_fingerprint", "edits", "files", "format_version",
+                           "generation", "index", "model", "story_count"})
 
 
 def default_index_dir() -> Path:

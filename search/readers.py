@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ TEXT_SUFFIXES = {".txt", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 CSV_SUFFIXES = {".csv", ".tsv"}
 _SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
+_MD_HEADING = re.compile(r"^#{1,6}(?:\s+(?P<text>.*?))?(?:\s+#+)?\s*$")  # "## Title ##": ATX marks around the text
+_JSON_KINDS = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,11 @@ def _record(path: Path, line: int, title: str, body: str, **meta: Any) -> Story 
 
 
 def read_text(path: Path) -> Iterator[Story]:
-    """Title/body stories in any of the seed layouts; date lines and datelines attach to their story."""
+    """Title/body stories in any of the seed layouts; date lines and datelines attach to their story.
+
+    In Markdown a heading is a title whatever its punctuation ("# Why migrate?"), and its '#' marks are markup.
+    """
+    markdown = path.suffix.lower() == ".md"
     pending: tuple[str | None, str | None] = (None, None)  # a date line seen before its title
     title, body, line_no, meta = "", [], 0, (None, None)
 
@@ -111,6 +118,9 @@ def read_text(path: Path) -> Iterator[Story]:
 
     for no, raw in enumerate(_lines(path, _decode(path)), 1):
         line = raw.strip()
+        heading = _MD_HEADING.match(line) if markdown else None
+        if heading:
+            line = heading.group("text") or ""
         if not line:
             continue
         dateline = parse_date_line(line)
@@ -124,7 +134,7 @@ def read_text(path: Path) -> Iterator[Story]:
                         yield story
                     title, body = "", []
                 pending = dateline
-        elif len(line) > 160 or _SENTENCE_END.search(line):
+        elif not heading and (len(line) > 160 or _SENTENCE_END.search(line)):
             if not (title or body):
                 line_no, meta, pending = no, pending, (None, None)
             body.append(line)
@@ -140,10 +150,24 @@ def read_text(path: Path) -> Iterator[Story]:
             yield story
 
 
+def _text_field(path: Path, line: int, record: dict[str, Any], part: str, names: tuple[str, ...]) -> str:
+    """A title or body: text, or missing (null). Anything else would be indexed as "nan" or "[1, 2]": refused."""
+    for name in names:
+        value = record.get(name)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str):
+            kind = _JSON_KINDS.get(type(value), type(value).__name__)
+            raise CorpusError(str(path), f"{part} field {name!r} is a JSON {kind}, not a string", line)
+        return value
+    return ""
+
+
 def _from_record(path: Path, line: int, record: Any, fields: FieldMap) -> Story | None:
     if not isinstance(record, dict):
         raise CorpusError(str(path), f"expected a JSON object per line, got {type(record).__name__}", line)
-    title, body = _as_text(_first(record, fields.title)), _as_text(_first(record, fields.body))
+    title = _text_field(path, line, record, "title", fields.title)
+    body = _text_field(path, line, record, "body", fields.body)
     if _first(record, fields.title + fields.body) is None and not any(k in record for k in fields.title + fields.body):
         raise CorpusError(str(path), f"no title or body field (looked for {', '.join(fields.title + fields.body)}; "
                                      f"found {', '.join(map(str, record)) or 'none'}); map them with --fields", line)
@@ -179,7 +203,8 @@ def read_csv(path: Path, fields: FieldMap = FieldMap()) -> Iterator[Story]:
             yield line
 
     csv.field_size_limit(MAX_FIELD_CHARS + 1)
-    reader = csv.DictReader(numbered(_decode(path).splitlines()), delimiter="\t" if path.suffix == ".tsv" else ",")
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    reader = csv.DictReader(numbered(_decode(path).splitlines()), delimiter=delimiter)
     header = reader.fieldnames or []
     if not set(header) & set(fields.title + fields.body):
         raise CorpusError(str(path), f"no title or body column (looked for {', '.join(fields.title + fields.body)}; "
@@ -196,8 +221,21 @@ def read_csv(path: Path, fields: FieldMap = FieldMap()) -> Iterator[Story]:
         raise CorpusError(str(path), f"malformed CSV ({exc})", fed) from None
 
 
+def _walk(folder: Path) -> list[Path]:
+    """Story files under `folder`, leaving out hidden files and hidden folders (.git, .venv) without entering them."""
+    found: list[Path] = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(f for f in map(Path(root).joinpath, names) if not f.name.startswith(".") and f.is_file()
+                     and f.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES | CSV_SUFFIXES)
+    return sorted(found)
+
+
 def corpus_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The story files named by `paths`; a folder holding a BEIR `corpus.jsonl` contributes only that file."""
+    """The story files named by `paths`; a folder holding a BEIR `corpus.jsonl` contributes only that file.
+
+    A path the user names is read even when hidden; only what a folder walk comes across is skipped.
+    """
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -205,8 +243,7 @@ def corpus_files(paths: Iterable[str | Path]) -> list[Path]:
             if beir.is_file():
                 files.append(beir)
                 continue
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in
-                           TEXT_SUFFIXES | JSONL_SUFFIXES | CSV_SUFFIXES and not f.name.startswith("."))
+            found = _walk(p)
             if not found:
                 raise CorpusError(str(p), "folder holds no .txt, .md, .jsonl or .csv story files")
             files.extend(found)

@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from starlette.routing import Route
 
+from ._errors import ConfigError
 from .api import create_api
 from .index_dir import default_index_dir
 from .service import SearchService
@@ -121,13 +122,32 @@ def load_service(index_dir: Path | str | None = None) -> SearchService:
     return service
 
 
+def _listen_address(host: str | None, port: int | None) -> tuple[str, int]:
+    """Host and port, falling back to $STORY_SEARCH_HOST/$STORY_SEARCH_PORT, then 127.0.0.1:7860.
+
+    A bad port is a `ConfigError` naming where it came from, raised before the index and model load (seconds),
+    instead of a traceback from `int()` or from uvicorn once everything has loaded.
+    """
+    host = host or os.environ.get("STORY_SEARCH_HOST") or DEFAULT_HOST
+    if not port:
+        value = os.environ.get("STORY_SEARCH_PORT") or str(DEFAULT_PORT)
+        try:
+            port = int(value)
+        except ValueError:
+            port = 0
+        if not 0 < port < 65536:
+            raise ConfigError(f"STORY_SEARCH_PORT must be a port number from 1 to 65535, got {value!r}")
+    elif not 0 < port < 65536:
+        raise ConfigError(f"port must be from 1 to 65535, got {port}")
+    return host, port
+
+
 def serve(index_dir: Path | str | None = None, host: str | None = None, port: int | None = None) -> None:
     """Run the server until interrupted. Host and port fall back to $STORY_SEARCH_HOST/$STORY_SEARCH_PORT,
     then 127.0.0.1:7860: only this machine can connect unless a wider address is asked for."""
     import uvicorn
 
-    host = host or os.environ.get("STORY_SEARCH_HOST") or DEFAULT_HOST
-    port = port or int(os.environ.get("STORY_SEARCH_PORT") or DEFAULT_PORT)
+    host, port = _listen_address(host, port)
     service = load_service(index_dir)
     log.info("serving %d stories on http://%s:%d/ (API docs at /docs)", len(service.index), host, port)
     uvicorn.run(create_app(service, ui_in_background=True), host=host, port=port, log_level="info")

@@ -19,6 +19,7 @@ from ._errors import InvalidQueryError
 from .embedding import Embedder, canonical_model_id, load_embedder
 from .filters import Filters
 from .answerable import TOP_STORIES, coverage, is_answerable
+from .dedupe import resolve_updates
 from .diversify import mmr
 from .fusion import RELATED_DENSE_WEIGHT
 from .hits import Hit, SearchResult
@@ -182,13 +183,15 @@ class SearchService:
                 "date_range": [dates[0], dates[-1]] if dates else None, "countries": self.countries()}
 
     # --- writing -------------------------------------------------------------------------------------------
-    def add(self, stories: Sequence[Story], progress: bool = False) -> StoryIndex:
-        """Add or update stories, persist atomically (when the service has a directory), then swap in."""
+    def add(self, stories: Sequence[Story], progress: bool = False) -> list[str]:
+        """Add or update stories, persist atomically (when the service has a directory), then swap in.
+
+        Returns the id each story is filed under: its own, or that of the story it updated."""
         with self._write_lock:
+            filed, ids = resolve_updates(self._index.stories, stories)
             cache = self.index_dir / "cache" if self.index_dir else None
-            index = self._index.with_stories(stories, self.embedder, cache_dir=cache, progress=progress)
-            self._commit(index)
-            return index
+            self._commit(self._index.with_stories(filed, self.embedder, cache_dir=cache, progress=progress))
+            return ids
 
     def delete(self, story_ids: Sequence[str]) -> StoryIndex:
         with self._write_lock:

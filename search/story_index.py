@@ -20,11 +20,12 @@ import numpy as np
 
 from ._errors import IndexCorruptError, IndexMismatchError, UnknownStoryError
 from .config import Config
-from .corpus import prepare
+from .edits import Edits
 from .embedding import Embedder
 from .filters import FilterColumns
 from .index_dir import FORMAT_VERSION, REBUILD_HINT, generation_dir, read_manifest, write_generation, writer_lock
 from .lexical import LexicalIndex
+from .places import tag_countries
 from .story import Story
 from .vectorstore import VectorStore, check_config, choose, compatible, create_store, store_class
 
@@ -44,7 +45,8 @@ def fingerprint(stories: Iterable[Story]) -> str:
 
 class StoryIndex:
     def __init__(self, config: Config, model_id: str, stories: Sequence[Story], vectors: np.ndarray,
-                 store: VectorStore, lexical: LexicalIndex, manifest: dict[str, Any] | None = None) -> None:
+                 store: VectorStore, lexical: LexicalIndex, manifest: dict[str, Any] | None = None,
+                 edits: Edits = Edits()) -> None:
         self.config = config
         self.model_id = model_id
         self.stories = list(stories)
@@ -57,6 +59,7 @@ class StoryIndex:
         self._sorted_keys, self._rows_by_key = self.keys[order], order
         self.columns = FilterColumns(self.stories)
         self.manifest = manifest or {}
+        self.edits = edits
 
     # --- lookups -------------------------------------------------------------------------------------------
     @property
@@ -82,8 +85,11 @@ class StoryIndex:
     # --- building ------------------------------------------------------------------------------------------
     @classmethod
     def build(cls, stories: Sequence[Story], embedder: Embedder, config: Config = Config(), *,
-              previous: "StoryIndex | None" = None, cache_dir: Path | None = None, progress: bool = False) -> "StoryIndex":
-        """Index `stories` (already merged), embedding only texts that neither `previous` nor the cache know."""
+              previous: "StoryIndex | None" = None, cache_dir: Path | None = None, progress: bool = False,
+              edits: Edits = Edits()) -> "StoryIndex":
+        """Index `stories` (already merged), embedding only texts that neither `previous` nor the cache know.
+
+        `edits` records which of them writes changed since the corpus build, so a rebuild keeps them."""
         check_config(config.index_type, config.index_params)
         if config.model_id != embedder.model_id:
             raise IndexMismatchError(f"configuration names model {config.model_id!r} but {embedder.model_id!r} was given")
@@ -94,7 +100,7 @@ class StoryIndex:
             raise ValueError("two stories share an id; give them distinct ids in the corpus")
         store = cls._updated_store(stories, keys, vectors, embedder.dim, config, previous)
         lexical = LexicalIndex.build([s.text for s in stories])
-        return cls(config, embedder.model_id, stories, vectors, store, lexical)
+        return cls(config, embedder.model_id, stories, vectors, store, lexical, edits=edits)
 
     @staticmethod
     def _updated_store(stories: Sequence[Story], keys: np.ndarray, vectors: np.ndarray, dim: int, config: Config,
@@ -118,19 +124,20 @@ class StoryIndex:
             store.add(keys[changed], vectors[changed])
         return store
 
-    def with_stories(self, new: Sequence[Story], embedder: Embedder, *, cache_dir: Path | None = None,
+    def with_stories(self, filed: Sequence[Story], embedder: Embedder, *, cache_dir: Path | None = None,
                      progress: bool = False) -> "StoryIndex":
-        """A new index holding these stories too; same id (or a near-duplicate) updates the story in place."""
-        replaced = {s.id for s in new}
-        kept = [s for s in self.stories if s.id not in replaced]
-        merged = prepare([*kept, *new])
-        return StoryIndex.build(merged, embedder, self.config, previous=self, cache_dir=cache_dir, progress=progress)
+        """A new index where `filed` stories (ids resolved by `dedupe.resolve_updates`) replace or join ours."""
+        replaced = {s.id for s in filed}
+        stories = [s for s in self.stories if s.id not in replaced] + [tag_countries(s) for s in filed]
+        return StoryIndex.build(stories, embedder, self.config, previous=self, cache_dir=cache_dir,
+                                progress=progress, edits=self.edits.after_upsert(replaced))
 
     def without(self, story_ids: Iterable[str], embedder: Embedder) -> "StoryIndex":
         drop = set(story_ids)
         for story_id in drop:
             self.row(story_id)  # unknown ids are an error, not a silent no-op
-        return StoryIndex.build([s for s in self.stories if s.id not in drop], embedder, self.config, previous=self)
+        return StoryIndex.build([s for s in self.stories if s.id not in drop], embedder, self.config, previous=self,
+                                edits=self.edits.after_delete(drop))
 
     # --- persistence ---------------------------------------------------------------------------------------
     def save(self, root: Path, builds_on: str | None = None) -> dict[str, Any]:
@@ -150,6 +157,7 @@ class StoryIndex:
             "corpus_fingerprint": fingerprint(self.stories),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "config": self.config.to_dict(),
+            "edits": self.edits.to_dict(),
         }
         with writer_lock(root):
             self.manifest = write_generation(root, write, manifest, builds_on)
@@ -179,7 +187,7 @@ class StoryIndex:
         config = Config.from_dict(manifest.get("config", {}))
         keys = np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=len(stories))
         store = store_class(manifest["index"]["type"]).load(folder, dim, manifest["index"]["params"], keys, vectors)
-        return cls(config, model_id, stories, vectors, store, lexical, manifest)
+        return cls(config, model_id, stories, vectors, store, lexical, manifest, Edits.from_dict(manifest.get("edits")))
 
 
 def check_compatible(root: Path, manifest: dict[str, Any], expected_model: str | None = None,

@@ -1,6 +1,7 @@
 """The JSON API through FastAPI's TestClient, on the session's seed index: every endpoint, every error."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from search.api import create_api
 from search.api_errors import MAX_BODY_BYTES
 from search.api_models import MAX_BATCH, MAX_STORIES_PER_POST
+from search.builder import build_index
 from search.service import MAX_K, MAX_QUERY_CHARS, SearchService
 from tests.conftest import TOPIC_QUESTION
 
@@ -256,6 +258,30 @@ def test_add_update_and_delete_a_story(writer: TestClient) -> None:
     assert writer.delete("/api/stories/atlantis-1", headers=AUTH).json()["story_count"] == before
     assert_error(writer.get("/api/stories/atlantis-1"), 404, "unknown_story")
     assert_error(writer.delete("/api/stories/atlantis-1", headers=AUTH), 404, "unknown_story")
+
+
+def test_a_batch_of_stories_sharing_a_title_gets_one_id_each(writer: TestClient) -> None:
+    bodies = ["Coast guards of three island states trained in rescuing migrants at sea.",
+              "Citrus farm workers in Belize received health checks and work permits."]
+    ids = writer.post("/api/stories", json=[{"title": "Weekly update", "body": b} for b in bodies],
+                      headers=AUTH).json()["ids"]
+    assert len(set(ids)) == 2
+    assert [writer.get(f"/api/stories/{i}").json()["body"] for i in ids] == bodies
+
+
+def test_ids_holding_a_slash_are_reachable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = tmp_path / "news.jsonl"
+    corpus.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "news/2021/01", "title": "Coast guards trained", "body": "Coast guards trained in sea rescue."},
+        {"id": "news/2021/02", "title": "Citrus workers", "body": "Farm workers in Belize got work permits."},
+    ]), encoding="utf-8")
+    build_index([corpus], tmp_path / "index")
+    monkeypatch.setenv("STORY_SEARCH_TOKEN", "s3cret-token")
+    client = TestClient(create_api(SearchService.open(tmp_path / "index")), raise_server_exceptions=False)
+    assert client.get("/api/stories/news/2021/01").json()["title"] == "Coast guards trained"
+    assert client.get("/api/stories/news%2F2021%2F01/similar").json()["hits"][0]["id"] == "news/2021/02"
+    assert client.delete("/api/stories/news/2021/01", headers=AUTH).json() == {"ids": ["news/2021/01"],
+                                                                             "story_count": 1}
 
 
 @pytest.mark.parametrize("body", [{"title": "no body"}, {**NEW_STORY, "extra": 1}, {**NEW_STORY, "id": "bad id/slash"},

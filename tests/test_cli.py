@@ -77,6 +77,9 @@ def test_build_chooses_the_engine_and_a_rebuild_keeps_it(index_copy: Path):
     assert built["index"]["params"]["ef_search"] == 64
     again = json.loads(cli("build", "--json", "--index-dir", str(index_copy)).stdout)
     assert again["status"] == "up to date" and again["index"] == built["index"]
+    tuned = json.loads(cli("build", "--index-params", '{"ef_search": 128}', "--json", "--index-dir",
+                           str(index_copy)).stdout)  # new parameters, same engine
+    assert tuned["index"]["type"] == "faiss-hnsw" and tuned["index"]["params"]["ef_search"] == 128
 
 
 @pytest.mark.parametrize("args, status, message", [

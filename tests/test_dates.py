@@ -11,6 +11,9 @@ from search.dates import parse_date, parse_date_line, split_lead_dateline
     ("Georgetown, Guyana 23 August 2021:", ("2021-08-23", "Georgetown, Guyana")),
     ("IOM and CARICOM IMPACS enter MoU to collaborate", None),
     ("The meeting closed on 3 May 2021.", None),
+    ("Kingston, Monday 3 May 2021", ("2021-05-03", "Kingston")),  # one place the gazetteer knows
+    ("Weekly Update May 5, 2021", None),  # a title holding a date: one unknown name is no place
+    ("5 May 2021 Board Meeting", None),  # a dateline ends with its date
 ])
 def test_date_lines(line, expected):
     assert parse_date_line(line) == expected
@@ -21,6 +24,12 @@ def test_date_lines(line, expected):
     ("Santo Domingo, Thursday, August 19, 2020- To measure", ("2020-08-19", "Santo Domingo", "To measure")),
     ("August 27, Georgetown - The IOM", (None, "Georgetown", "The IOM")),
     ("COVID-19 - a pandemic", (None, None, "COVID-19 - a pandemic")),
+    ("San José - 57% of those", (None, "San José", "57% of those")),
+    ("PANAMA CITY - The IOM", (None, "PANAMA CITY", "The IOM")),
+    ("Panama City, Panama - The IOM", (None, "Panama City, Panama", "The IOM")),
+    ("The Director General - speaking in Geneva - said the plan works.",
+     (None, None, "The Director General - speaking in Geneva - said the plan works.")),
+    ("Migrant Workers - A new study", (None, None, "Migrant Workers - A new study")),
 ])
 def test_body_datelines(body, expected):
     assert split_lead_dateline(body) == expected

@@ -26,7 +26,8 @@ def test_spanish_country_names_filter_like_english_ones(service, spanish, englis
 def test_country_filter_keeps_only_stories_about_that_country(service):
     hits = service.search(QUESTION, k=50, filters=Filters(("Belize",))).hits
     assert hits and all("Belize" in h.story.countries for h in hits)
-    assert service.search(QUESTION, filters=Filters(("Atlantis",))).hits == []
+    with pytest.raises(InvalidQueryError, match="unknown country 'Atlantis'"):
+        service.search(QUESTION, filters=Filters(("Atlantis",)))
 
 
 def test_gazetteer_reads_datelines_names_and_demonyms_without_false_friends():
@@ -81,6 +82,13 @@ def test_impossible_filters_are_refused_or_empty(service):
     assert isinstance(service.index.columns.allowed_rows(Filters()), type(None))
     assert np.array_equal(service.index.columns.allowed_rows(Filters(("mexico",))),
                           service.index.columns.allowed_rows(Filters(("MÉXICO",))))
+
+
+def test_an_unknown_country_is_refused_and_blank_ones_are_no_filter(service):
+    with pytest.raises(InvalidQueryError, match="unknown country 'Narnia'"):
+        Filters(("Panama", "Narnia"))
+    assert Filters(("", "  ")) == Filters() and not Filters(("",)).active
+    assert Filters("Panamá").countries == ("Panama",)  # one name, not its letters
 
 
 def test_other_iso_spellings_of_a_date_mean_the_same_day(service):

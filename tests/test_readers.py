@@ -96,6 +96,24 @@ def test_empty_file_gives_no_stories(tmp_path: Path):
     assert read_stories([tmp_path / "empty.txt"]) == []
 
 
+def test_title_holding_a_date_stays_a_title(tmp_path: Path):
+    path = tmp_path / "update.txt"
+    path.write_text("Weekly Update May 5, 2021\nThe office reopened this week.\n")
+    (story,) = read_stories([path])
+    assert (story.title, story.body) == ("Weekly Update May 5, 2021", "The office reopened this week.")
+    assert story.place is None
+
+
+def test_markdown_heading_marks_are_not_title_text(tmp_path: Path):
+    path = tmp_path / "notes.md"
+    path.write_text("# My title\nIts body sentence.\n\n## Why migrate? ##\nMany reasons.\n")
+    stories = read_stories([path])
+    assert [(s.title, s.body) for s in stories] == [("My title", "Its body sentence."),
+                                                    ("Why migrate?", "Many reasons.")]
+    (tmp_path / "plain.txt").write_text("# My title\nIts body sentence.\n")  # only Markdown gives '#' a meaning
+    assert read_stories([tmp_path / "plain.txt"])[0].title == "# My title"
+
+
 def test_story_without_body_is_kept_by_its_title(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     path = tmp_path / "s.txt"
     path.write_text("A title alone\n\nSecond story title\nIts body sentence.\n")
@@ -130,6 +148,23 @@ def test_jsonl_bad_line_names_file_and_line(tmp_path: Path):
         read_stories([path])
 
 
+@pytest.mark.parametrize("line, kind", [
+    ('{"title": "t", "body": NaN}', "number"), ('{"title": 3, "body": "b"}', "number"),
+    ('{"title": "t", "text": ["a", "b"]}', "array"), ('{"headline": true, "body": "b"}', "boolean"),
+])
+def test_jsonl_title_or_body_that_is_not_a_string(tmp_path: Path, line: str, kind: str):
+    path = tmp_path / "typed.jsonl"
+    path.write_text('{"title": "ok", "body": "fine."}\n' + line + "\n")
+    with pytest.raises(CorpusError, match=rf"typed.jsonl:2: (title|body) field '\w+' is a JSON {kind}, not a string"):
+        read_stories([path])
+
+
+def test_jsonl_null_title_or_body_is_missing(tmp_path: Path):
+    path = tmp_path / "nulls.jsonl"
+    path.write_text('{"title": null, "body": "Body only."}\n{"title": "Title only", "body": null}\n')
+    assert [(s.title, s.body) for s in read_stories([path])] == [("", "Body only."), ("Title only", "")]
+
+
 def test_jsonl_without_title_or_body_fields(tmp_path: Path):
     path = tmp_path / "other.jsonl"
     path.write_text('{"name": "x", "value": 1}\n')
@@ -146,6 +181,22 @@ def test_csv_stories_and_missing_columns(tmp_path: Path):
     bad.write_text("name,value\nx,1\n")
     with pytest.raises(CorpusError, match=r"bad.csv:1: no title or body column.*header has name, value"):
         read_stories([bad])
+
+
+def test_tsv_suffix_in_any_case_is_tab_separated(tmp_path: Path):
+    path = tmp_path / "U.TSV"
+    path.write_text("title\tbody\nFloods, again\tRain, then more rain.\n")
+    (story,) = read_stories([path])
+    assert (story.title, story.body) == ("Floods, again", "Rain, then more rain.")
+
+
+def test_folder_walk_skips_hidden_folders_but_not_named_ones(tmp_path: Path):
+    (tmp_path / "story.txt").write_text("Visible\nA visible story.\n")
+    for hidden in (tmp_path / ".venv" / "lib", tmp_path / "docs" / ".git"):
+        hidden.mkdir(parents=True)
+        (hidden / "README.md").write_text("Hidden\nA hidden story.\n")
+    assert [s.title for s in read_stories([tmp_path])] == ["Visible"]
+    assert [s.title for s in read_stories([tmp_path / ".venv"])] == ["Hidden"]  # named by the user: read
 
 
 def test_beir_folder_reads_only_its_corpus(tmp_path: Path):

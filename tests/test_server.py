@@ -136,6 +136,24 @@ def test_serve_without_an_index_says_how_to_build_one(tmp_path: Path, capsys: py
     assert "python -m search build" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("args, env, needle", [
+    ([], "abc", "STORY_SEARCH_PORT must be a port number from 1 to 65535, got 'abc'"),
+    ([], "70000", "STORY_SEARCH_PORT must be a port number from 1 to 65535, got '70000'"),
+    (["--port", "70000"], None, "port must be from 1 to 65535, got 70000"),
+], ids=["env-not-a-number", "env-too-big", "argument-too-big"])
+def test_serve_with_a_bad_port_says_so_before_opening_the_index(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                monkeypatch: pytest.MonkeyPatch, args: list[str],
+                                                                env: str | None, needle: str) -> None:
+    """The index is missing too: the port is checked first, so a typo fails at once, not after the model loads."""
+    if env is None:
+        monkeypatch.delenv("STORY_SEARCH_PORT", raising=False)
+    else:
+        monkeypatch.setenv("STORY_SEARCH_PORT", env)
+    assert main(["serve", "--index-dir", str(tmp_path / "missing"), *args]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {needle}\n", err
+
+
 def _ui_loading_until(released: threading.Event, monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> None:
     """Hold the background UI build (Gradio's imports, in production) until `released` is set."""
     from search import ui

@@ -85,6 +85,45 @@ def test_adding_a_copy_updates_the_story_instead_of_duplicating(index_copy: Path
     assert "again.txt:1" in service.story(original.id).sources
 
 
+def test_an_edited_copy_updates_the_story_with_its_new_text(index_copy: Path):
+    service = SearchService.open(index_copy)
+    original = service.index.stories[0]
+    ids = service.add([make_story(original.title + " (update)", original.body + " One more sentence.",
+                                  source="edit.txt:1")])
+    assert ids == [original.id] and len(service.index) == 44
+    updated = service.story(original.id)
+    assert updated.body.endswith("One more sentence.") and updated.title.endswith("(update)")
+    assert original.title in updated.titles and set(original.sources) < set(updated.sources)
+
+
+def test_a_story_sharing_only_a_title_is_added_beside_it_and_updates_find_their_own_story(index_copy: Path):
+    service = SearchService.open(index_copy)
+    coast = make_story("Weekly update", "Coast guards of three island states trained in rescuing migrants at sea.")
+    citrus = make_story("Weekly update", "Citrus farm workers in Belize received health checks and work permits.")
+    first, second = service.add([coast, citrus])
+    assert first != second and len(service.index) == 46
+    revised = make_story("Weekly update", "Citrus farm workers in Belize received health checks and work permits "
+                                          "this week.")
+    assert service.add([revised]) == [second]
+    assert len(service.index) == 46
+    assert service.story(first).body == coast.body and service.story(second).body == revised.body
+
+
+def test_a_rebuild_keeps_what_add_and_delete_changed_unless_told_to_discard_it(index_copy: Path):
+    service = SearchService.open(index_copy)
+    [added] = service.add([make_story("Coast guards trained in sea rescue", "Coast guards of three island states "
+                                      "trained in rescuing migrants at sea.", source="api")])
+    gone = service.index.stories[3].id
+    service.delete([gone])
+    index, manifest = build_index([SEEDS], index_copy)  # what `make run` does on every start
+    assert index is None and manifest["story_count"] == 44  # edits replayed: nothing to rebuild
+    index, _ = build_index([SEEDS], index_copy, force=True)
+    assert index is not None and added in index._row_of_id and gone not in index._row_of_id
+    index, _ = build_index([SEEDS], index_copy, discard_edits=True)
+    assert index is not None and len(index) == 44 and added not in index._row_of_id and gone in index._row_of_id
+    assert not index.edits and not SearchService.open(index_copy).index.edits
+
+
 def test_mismatched_model_is_refused_with_how_to_rebuild(seed_index: Path):
     with pytest.raises(IndexMismatchError, match=r"was built with model .* but model 'sentence-transformers/all-MiniLM-L6-v2' "
                                                  r"was asked for; rebuild it with `python -m search build"):

@@ -9,7 +9,7 @@ import csv
 import json
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,23 +29,100 @@ class Question:
     relevant: dict[str, int]  # label -> grade
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise CorpusError(str(path), f"invalid JSON ({exc.msg})", no) from None
-    return rows
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text; a wrong path or encoding is a `CorpusError` naming it (and the line), not a traceback."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CorpusError(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise CorpusError(str(path), "is a folder, not a file") from None
+    except OSError as exc:
+        raise CorpusError(str(path), f"cannot read ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(str(path), "not UTF-8 text", data.count(b"\n", 0, exc.start) + 1) from None
+
+
+def _records(path: Path, required: tuple[str, ...], text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) per non-blank JSONL line, each holding the `required` fields, its `text` a string."""
+    for no, line in enumerate(_read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorpusError(str(path), f"invalid JSON ({exc.msg})", no) from None
+        if not isinstance(record, dict):
+            raise CorpusError(str(path), f"expected a JSON object per line, got {type(record).__name__}", no)
+        missing = next((field for field in required if field not in record), None)
+        if missing is not None:
+            raise CorpusError(str(path), f"no {missing!r} field (each line needs {', '.join(required)})", no)
+        if not isinstance(record[text], str):
+            raise CorpusError(str(path), f"{text} must be a string, got {type(record[text]).__name__}", no)
+        yield no, record
+
+
+def _grade(value: object) -> int | None:
+    """A relevance grade as a whole number, else None. Integral floats ("1.0", 2.0) count: some tools write
+    graded qrels that way and the grade is unambiguous; 0.5, "high" or a boolean would be a guess, so they don't."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def _grades(path: Path, no: int, field: str, value: object) -> dict[str, int]:
+    """A line's label -> grade object, every grade a whole number."""
+    if not isinstance(value, dict):
+        raise CorpusError(str(path), f"{field} must be an object of label: grade, got {type(value).__name__}", no)
+    grades = {}
+    for label, raw in value.items():
+        if (grade := _grade(raw)) is None:
+            raise CorpusError(str(path), f"{field} grade {raw!r} for {label!r} is not a whole number", no)
+        grades[label] = grade
+    return grades
 
 
 def load_questions(path: Path) -> list[Question]:
+    """Every question, checked before any is searched: a bad line fails at once with its number."""
+    return [Question(str(r["qid"]), r["query"], str(r.get("category", "all")),
+                     _grades(path, no, "relevant", r.get("relevant", {})))
+            for no, r in _records(path, ("qid", "query"), text="query")]
+
+
+def load_related(path: Path) -> list[tuple[str, dict[str, int]]]:
+    """(title, related title -> grade) per line of a dev_related file, checked before any story is looked up."""
+    return [(r["title"], _grades(path, no, "related", r["related"]))
+            for no, r in _records(path, ("title", "related"), text="title")]
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """query id -> corpus id -> grade from a BEIR qrels TSV: query-id, corpus-id, score, under an optional header.
+
+    The header is told apart by its score column not being a number, so a first row scored "1.0" is data.
+    """
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    reader = csv.reader(_read_text(path).splitlines(), delimiter="\t")
     try:
-        return [Question(str(r["qid"]), r["query"], r.get("category", "all"), dict(r.get("relevant", {})))
-                for r in _jsonl(path)]
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise CorpusError(str(path), f"each line needs qid, query and relevant ({exc})") from None
+        for row in reader:
+            if not row:
+                continue
+            grade = _grade(row[-1])
+            if reader.line_num == 1 and grade is None:
+                continue  # header
+            if len(row) < 3:
+                raise CorpusError(str(path), "expected query-id, corpus-id, score", reader.line_num)
+            if grade is None:
+                raise CorpusError(str(path), f"score {row[-1]!r} is not a whole number", reader.line_num)
+            qrels[row[0]][row[-2]] = grade
+    except csv.Error as exc:
+        raise CorpusError(str(path), f"malformed TSV ({exc})", reader.line_num) from None
+    return dict(qrels)
 
 
 def title_resolver(service: SearchService) -> Callable[[str], str | None]:
@@ -93,11 +170,11 @@ def evaluate(service: SearchService, questions: list[Question], resolve: Callabl
 
 def evaluate_related(service: SearchService, path: Path, resolve: Callable[[str], str | None]) -> dict[str, Any]:
     rows = []
-    for r in _jsonl(path):
-        story_id = resolve(r["title"])
+    for title, related in load_related(path):
+        story_id = resolve(title)
         if story_id is None:
             continue
-        grades = {sid: int(g) for label, g in r["related"].items() if (sid := resolve(label))}
+        grades = {sid: g for label, g in related.items() if (sid := resolve(label))}
         hits = service.related(story_id, k=10)
         rows.append(all_metrics([grades.get(h.story.id, 0) for h in hits], list(grades.values())))
     return {"stories": len(rows), "metrics": mean(rows)}
@@ -111,16 +188,9 @@ def evaluate_beir(folder: Path, model: str | None = None, mode: str = "hybrid", 
     qrels_path = next((p for p in (folder / "qrels.tsv", folder / "qrels" / "test.tsv") if p.is_file()), None)
     if not corpus.is_file() or not (folder / "queries.jsonl").is_file() or qrels_path is None:
         raise CorpusError(str(folder), "a BEIR folder needs corpus.jsonl, queries.jsonl and qrels.tsv (or qrels/test.tsv)")
-    qrels: dict[str, dict[str, int]] = defaultdict(dict)
-    with qrels_path.open(encoding="utf-8") as f:
-        for no, row in enumerate(csv.reader(f, delimiter="\t"), 1):
-            if no == 1 and not row[-1].lstrip("-").isdigit():
-                continue  # header
-            if len(row) < 3:
-                raise CorpusError(str(qrels_path), "expected query-id, corpus-id, score", no)
-            qrels[row[0]][row[-2]] = int(row[-1])
-    questions = [Question(str(q["_id"]), q["text"], "beir", qrels.get(str(q["_id"]), {}))
-                 for q in _jsonl(folder / "queries.jsonl") if str(q["_id"]) in qrels]
+    qrels = load_qrels(qrels_path)
+    questions = [Question(str(q["_id"]), q["text"], "beir", qrels[str(q["_id"])])
+                 for _, q in _records(folder / "queries.jsonl", ("_id", "text"), text="text") if str(q["_id"]) in qrels]
     # A corpus id resolves to the story its document ended up in (near-duplicates are merged).
     source_of = {s.id: s.sources[0] for s in read_stories([corpus])}
     with tempfile.TemporaryDirectory(prefix="beir-index-") as tmp:

@@ -12,10 +12,11 @@ from .._errors import ConfigError
 
 from .threads import use_serving_threads  # first: bounds OpenMP spinning before FAISS loads
 from .base import VectorStore  # noqa: I001
-from .choice import APPROXIMATE, AUTO, AUTO_PARAMS, choose, compatible
+from .choice import APPROXIMATE, AUTO, AUTO_SPECS, choose, compatible
 from .faiss_flat import FaissFlatStore
 from .faiss_hnsw import FaissHNSWStore
 from .faiss_ivf import FaissIVFStore
+from .params import check
 
 _STORES: dict[str, type[VectorStore]] = {s.kind: s for s in (FaissFlatStore, FaissHNSWStore, FaissIVFStore)}
 MILVUS = "milvus"
@@ -34,13 +35,11 @@ def store_class(kind: str) -> type[VectorStore]:
 
 
 def check_config(kind: str, params: dict[str, Any]) -> None:
-    """Refuse an unknown engine or parameter up front, before a long build embeds anything."""
+    """Refuse an unknown engine, or a parameter it does not take or a value it would crash on, up front:
+    before a long build embeds anything."""
     if kind != AUTO:
         return store_class(kind).check_params(params)
-    unknown = sorted(set(params) - AUTO_PARAMS)
-    if unknown:
-        raise ConfigError(f"index type auto takes no parameter {', '.join(unknown)}; "
-                          f"it takes: {', '.join(sorted(AUTO_PARAMS))}")
+    check(AUTO, AUTO_SPECS, params)
     store_class(params.get("approximate", APPROXIMATE)).check_params(params.get("approximate_params", {}))
 
 

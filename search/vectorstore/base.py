@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ConfigError
+from .params import Spec, check
 
 
 class VectorStore(ABC):
     kind: str  # recorded in the manifest as the index type
     defaults: dict[str, Any] = {}  # every parameter the engine takes, with its default
+    specs: dict[str, Spec] = {}  # what each of those parameters accepts (same names)
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
         self.check_params(params or {})
@@ -26,11 +27,8 @@ class VectorStore(ABC):
 
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> None:
-        """A misspelt parameter is refused: silently building with the default would hide the mistake."""
-        unknown = sorted(set(params) - set(cls.defaults))
-        if unknown:
-            raise ConfigError(f"index type {cls.kind} takes no parameter {', '.join(unknown)}; "
-                              f"it takes: {', '.join(cls.defaults) or 'none'}")
+        """Refuse an unknown parameter or a value the engine would crash on (`ConfigError`), before any work."""
+        check(cls.kind, cls.specs, params)
 
     @abstractmethod
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:

@@ -14,12 +14,18 @@ from __future__ import annotations
 from typing import Any
 
 from .base import VectorStore
+from .params import OBJECT, Spec, integer
 
 AUTO = "auto"
-AUTO_PARAMS = frozenset({"threshold", "approximate", "approximate_params"})
 APPROXIMATE_FROM = 50_000
 EXACT = "faiss-flat"
 APPROXIMATE = "faiss-ivf"
+# Threshold 0: approximate from the first story. Which names are engines is for `store_class` to say.
+AUTO_SPECS: dict[str, Spec] = {
+    "threshold": integer(0),
+    "approximate": Spec("the name of an engine other than auto", lambda v: isinstance(v, str) and v != AUTO),
+    "approximate_params": OBJECT,
+}
 
 
 def choose(kind: str, params: dict[str, Any], size: int, previous: VectorStore | None = None) -> tuple[str, dict[str, Any]]:
@@ -30,7 +36,7 @@ def choose(kind: str, params: dict[str, Any], size: int, previous: VectorStore |
     """
     if kind != AUTO:
         return kind, params
-    threshold = int(params.get("threshold", APPROXIMATE_FROM))
+    threshold = params.get("threshold", APPROXIMATE_FROM)
     approximate = params.get("approximate", APPROXIMATE)
     keep = previous is not None and previous.kind == approximate and size >= threshold // 2
     if size >= threshold or keep:

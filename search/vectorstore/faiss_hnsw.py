@@ -16,6 +16,7 @@ import numpy as np
 
 from ._exact import EXACT_BELOW, id_selector, top_k
 from .base import VectorStore
+from .params import BOOLEAN, C_INT_MAX, FRACTION, integer
 
 TRAIN_SAMPLE = 100_000  # vectors SQ8 learns its value ranges from
 MAX_EF = 2048  # widest beam a filtered search may use before exact scoring would be cheaper
@@ -26,6 +27,10 @@ class FaissHNSWStore(VectorStore):
     # efSearch 512: recall@10 0.96 against exact at 100k synthetic e5-like vectors, 0.9 ms a query (96: 0.86,
     # 256: 0.94; `python -m benchmarks --sections variants`).
     defaults: dict[str, Any] = {"M": 32, "ef_construction": 80, "ef_search": 512, "sq8": False, "rebuild_at": 0.2}
+    # M below 2 crashes FAISS (0 aborts, 1 segfaults); 2048 is Milvus's ceiling for it, where the graph links
+    # alone cost 16 KB a story. rebuild_at 1 never rebuilds (tombstones cannot outnumber nodes).
+    specs = {"M": integer(2, 2048), "ef_construction": integer(1, C_INT_MAX), "ef_search": integer(1, C_INT_MAX),
+             "sq8": BOOLEAN, "rebuild_at": FRACTION}
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
         super().__init__(dim, params)

@@ -4,9 +4,17 @@ A query scans only the `nprobe` buckets nearest to it. Unlike HNSW, IVF deletes 
 and files vectors under the story keys directly, so updates need no bookkeeping here. The quantiser is
 trained on the first vectors added (the number of buckets follows the collection size then and is
 recorded in the parameters); optional SQ8 stores one byte per dimension.
+
+An `nlist` larger than that first batch (1000 buckets asked for 44 stories) cannot be trained: it is
+lowered to the batch size with a warning rather than refused. The size is only known here, possibly long
+after the configuration was checked (`auto` switches to IVF while an update adds stories, and refusing then
+would fail the update over a setting that becomes valid as the collection grows). The manifest records the
+count actually used; as it differs from the one asked for, updates retrain the index (cheap at that size)
+until the collection is large enough for the full count.
 """
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -16,6 +24,9 @@ import numpy as np
 
 from ._exact import EXACT_BELOW, id_selector
 from .base import VectorStore
+from .params import BOOLEAN, integer, optional
+
+log = logging.getLogger(__name__)
 
 SAMPLES_PER_LIST = 50  # k-means training points per bucket: enough for stable centroids, cheap to train
 
@@ -25,6 +36,7 @@ class FaissIVFStore(VectorStore):
     # nlist None: about 2 x sqrt(first batch size). nprobe 64: recall@10 0.98-0.99 against exact at 21k, 100k
     # and 1M stories in `python -m benchmarks` (32 fell to 0.949 at 100k), 3.5 ms a query at 1M on one core.
     defaults: dict[str, Any] = {"nlist": None, "nprobe": 64, "sq8": False}
+    specs = {"nlist": optional(integer(1)), "nprobe": integer(1), "sq8": BOOLEAN}
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
         super().__init__(dim, params)
@@ -32,6 +44,10 @@ class FaissIVFStore(VectorStore):
 
     def _trained(self, sample: np.ndarray) -> faiss.Index:
         nlist = self.params["nlist"] or max(1, min(int(2 * math.sqrt(len(sample))), len(sample) // 39 or 1))
+        if nlist > len(sample):  # k-means cannot make more buckets than it has points
+            log.warning("faiss-ivf: nlist %d is more buckets than the %d stories to train them on; using %d",
+                        nlist, len(sample), len(sample))
+            nlist = len(sample)
         self.params["nlist"] = int(nlist)
         index = faiss.index_factory(self.dim, f"IVF{nlist}," + ("SQ8" if self.params["sq8"] else "Flat"),
                                     faiss.METRIC_INNER_PRODUCT)
@@ -61,7 +77,7 @@ class FaissIVFStore(VectorStore):
         k = max(1, min(k, len(self) or 1))
         if self._index is None:
             return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
-        nprobe, selector = int(self.params["nprobe"]), None
+        nprobe, selector = min(int(self.params["nprobe"]), self._index.nlist), None  # past nlist: every bucket
         if allowed is not None:
             selector = id_selector(allowed)
             if len(allowed) <= EXACT_BELOW:  # a narrow filter: visit every bucket, so the few allowed are all seen

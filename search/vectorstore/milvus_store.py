@@ -21,6 +21,7 @@ import numpy as np
 
 from .._errors import ConfigError
 from .base import VectorStore
+from .params import OBJECT, TEXT, one_of
 
 FILTER_SLICE = 4_096  # ids per `id in [...]` expression (each id is up to 20 characters)
 WRITE_BATCH = 2_000  # rows per upsert call: under the server's 64 MB message limit at any common dimension
@@ -35,6 +36,9 @@ class MilvusStore(VectorStore):
     # without Strong's wait for the cluster-wide time tick (measured: about 200 ms added to every search).
     defaults: dict[str, Any] = {"uri": "milvus.db", "collection": "stories", "index": {"index_type": "FLAT"},
                                 "search_params": {}, "consistency": "Session"}
+    # The index and search parameters' contents are the server's to judge: they vary with its index types.
+    specs = {"uri": TEXT, "collection": TEXT, "index": OBJECT, "search_params": OBJECT,
+             "consistency": one_of("Strong", "Session", "Bounded", "Eventually")}
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
         super().__init__(dim, params)
