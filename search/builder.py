@@ -11,7 +11,7 @@ from .config import Config
 from .corpus import load_corpus
 from .edits import Edits
 from .embedding import canonical_model_id, load_embedder
-from .index_dir import generation_dir, read_manifest
+from .index_dir import read_manifest
 from .readers import FieldMap, read_stories
 from .service import SearchService
 from .story_index import StoryIndex, clear_cache, fingerprint
@@ -36,9 +36,9 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     The model is `model`, else `config`'s, else the one the existing index was built with, else the
     default: rebuilding never silently switches models. Without `config`, the existing index's (engine and
     its parameters) is kept too; `engine` = (index type, its parameters) overrides either: new parameters
-    keep the engine, a new engine starts from its default parameters. Stories that `add` or the write API changed since the last build are
-    kept (`discard_edits` drops them). Vectors of unchanged stories are reused, so a rebuild after editing a
-    few files embeds only those stories.
+    keep the engine, a new engine starts from its default parameters. Stories that `add` or the write API
+    changed since the last build are kept (`discard_edits` drops them). Vectors of unchanged stories are
+    reused, so a rebuild after editing a few files embeds only those stories.
     """
     paths, root = list(paths), Path(root)
     stories = load_corpus(paths, fields)
@@ -57,14 +57,9 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
         log.info("keeping the edits made by add or the API since the last build (%s); "
                  "build --discard-edits rebuilds from the corpus alone", edits.summary())
         stories = edits.replay(stories, {s.id: s for s in previous.stories})  # type: ignore[union-attr]
-    if not force and previous is not None:
-        manifest = previous.manifest
-        if manifest.get("corpus_fingerprint") == fingerprint(stories) and manifest.get("config") == config.to_dict():
-            try:
-                generation_dir(root, manifest)  # up to date only if it also passes its checksums
-                return None, manifest
-            except StorySearchError:
-                pass
+    if (not force and previous is not None and previous.manifest.get("corpus_fingerprint") == fingerprint(stories)
+            and previous.manifest.get("config") == config.to_dict()):
+        return None, previous.manifest
     if previous is not None and previous.model_id != model_id:
         log.info("embedding every story again: the index there was built with %s", previous.model_id)
         previous = None
@@ -77,9 +72,10 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
 
 
 def _previous_index(root: Path) -> StoryIndex | None:
-    """The index a build replaces, read without its checksums (its vectors are only reused if unchanged)."""
+    """The index a build replaces, checksums verified: a damaged one is neither "up to date" nor a source of
+    vectors to reuse."""
     try:
-        return StoryIndex.load(root, verify=False)
+        return StoryIndex.load(root)
     except IndexMissingError:
         log.info("building a new index at %s", root)
     except StorySearchError as exc:

@@ -189,8 +189,7 @@ class SearchService:
         Returns the id each story is filed under: its own, or that of the story it updated."""
         with self._write_lock:
             filed, ids = resolve_updates(self._index.stories, stories)
-            cache = self.index_dir / "cache" if self.index_dir else None
-            self._commit(self._index.with_stories(filed, self.embedder, cache_dir=cache, progress=progress))
+            self._commit(self._index.with_stories(filed, self.embedder, cache_dir=self._add_cache, progress=progress))
             return ids
 
     def delete(self, story_ids: Sequence[str]) -> StoryIndex:
@@ -199,8 +198,14 @@ class SearchService:
             self._commit(index)
             return index
 
+    @property
+    def _add_cache(self) -> Path | None:
+        """Resume cache of a long `add`: beside, not inside, a build's, so committing an add never deletes
+        what a killed build would resume from."""
+        return self.index_dir / "cache" / "add" if self.index_dir else None
+
     def _commit(self, index: StoryIndex) -> None:
         if self.index_dir:
             index.save(self.index_dir, builds_on=self._index.manifest.get("generation"))
-            clear_cache(self.index_dir / "cache", index.model_id)
+            clear_cache(self._add_cache, index.model_id)  # type: ignore[arg-type]
         self._index = index

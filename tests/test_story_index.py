@@ -160,11 +160,13 @@ def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkey
     assert read_manifest(index_copy) == manifest  # nothing committed
     assert results(SearchService.open(index_copy)) == expected  # previous index intact
     assert not list(index_copy.glob(".tmp-*"))
+    # A write through the service meanwhile keeps the build's resume cache (and the build keeps the write).
+    SearchService.open(index_copy).add([make_story("Coast guards trained", "Coast guards trained in sea rescue.")])
 
     resumed = FailingAfter(real, limit=100)
     monkeypatch.setattr("search.builder.load_embedder", lambda name=None: resumed)
     index, _ = build_index([corpus], index_copy, config=Config(chunk_size=4))
-    assert len(index) == 56
+    assert len(index) == 56 + 1
     assert resumed.texts_embedded == 12 - 8  # the 8 embedded before the crash came from the resume cache
     assert not any((index_copy / "cache").rglob("*.npz"))
 
