@@ -62,6 +62,12 @@ class IndexChangedError(StorySearchError):
     code = "index_changed"
 
 
+class IndexEditedError(StorySearchError):
+    """The corpus changed after `add` or the API edited the index: rebuilding would drop those edits."""
+
+    code = "index_edited"
+
+
 class IndexCorruptError(StorySearchError):
     code = "index_corrupt"
 

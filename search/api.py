@@ -126,7 +126,7 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     def add_stories(body: StoriesIn) -> WriteOut:
         """Add stories, or update those with the same id (or a near-duplicate text); one story or a list."""
         given = body if isinstance(body, list) else [body]
-        ids = service.add([_to_story(s) for s in given])
+        ids = service.add([_to_story(s) for s in given], own_ids={s.id for s in given if s.id})
         return WriteOut(ids=ids, story_count=len(service.index))
 
     @api.delete("/stories/{story_id:path}", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])

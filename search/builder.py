@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from ._errors import CorpusError, IndexMissingError, StorySearchError
+from ._errors import CorpusError, IndexEditedError, IndexMissingError, StorySearchError
 from .config import Config
 from .corpus import load_corpus
 from .edits import Edits
@@ -35,9 +35,10 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
 
     The model is `model`, else `config`'s, else the one the existing index was built with, else the
     default: rebuilding never silently switches models. Without `config`, the existing index's (engine and
-    its parameters) is kept too; `engine` = (index type, its parameters) overrides either: new parameters
-    keep the engine, a new engine starts from its default parameters. Stories that `add` or the write API
-    changed since the last build are kept (`discard_edits` drops them). Vectors of unchanged stories are
+    its parameters) is kept too; `engine` = (index type, parameters) overrides them: parameters alone are
+    merged into the current engine's, a new engine starts from its defaults. Stories that `add` or the
+    write API changed since the last build are kept while the corpus is unchanged; if it changed, the build
+    stops (`IndexEditedError`) unless `discard_edits` says to drop them. Vectors of unchanged stories are
     reused, so a rebuild after editing a few files embeds only those stories.
     """
     paths, root = list(paths), Path(root)
@@ -49,23 +50,32 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     config = dataclasses.replace(config or previous_config, model=model_id)
     index_type, index_params = engine
     if index_type or index_params is not None:
-        config = dataclasses.replace(config, index_type=index_type or config.index_type,
-                                     index_params=index_params or {})
+        same_engine = index_type in (None, config.index_type)
+        config = dataclasses.replace(config, index_type=index_type or config.index_type, index_params={
+            **(config.index_params if same_engine else {}), **(index_params or {})})
+    corpus = fingerprint(stories)
+    edits = Edits()
     previous = _previous_index(root)
-    edits = previous.edits if previous is not None and not discard_edits else Edits()
-    if edits:
-        log.info("keeping the edits made by add or the API since the last build (%s); "
-                 "build --discard-edits rebuilds from the corpus alone", edits.summary())
-        stories = edits.replay(stories, {s.id: s for s in previous.stories})  # type: ignore[union-attr]
-    if (not force and previous is not None and previous.manifest.get("corpus_fingerprint") == fingerprint(stories)
-            and previous.manifest.get("config") == config.to_dict()):
-        return None, previous.manifest
-    if previous is not None and previous.model_id != model_id:
-        log.info("embedding every story again: the index there was built with %s", previous.model_id)
-        previous = None
+    if previous is not None:
+        same_corpus = previous.corpus_fingerprint == corpus
+        if previous.edits and not discard_edits:
+            if not same_corpus:
+                raise IndexEditedError(
+                    f"{root}/ holds stories that add or the API changed since it was built "
+                    f"({previous.edits.summary()}), and the corpus has changed since too: a build would have to "
+                    f"drop one or the other. Keep the index and add the changed files with `python -m search add "
+                    f"FILE ...`, or rebuild from the corpus alone, losing the edits, with `python -m search build "
+                    f"--discard-edits`")
+            edits, stories = previous.edits, previous.stories  # the same corpus, as the edits left it
+        dropping_edits = discard_edits and bool(previous.edits)
+        if same_corpus and not (force or dropping_edits) and previous.manifest.get("config") == config.to_dict():
+            return None, previous.manifest
+        if previous.model_id != model_id:
+            log.info("embedding every story again: the index there was built with %s", previous.model_id)
+            previous = None
     embedder = load_embedder(model_id)
     index = StoryIndex.build(stories, embedder, config, previous=previous, cache_dir=root / "cache",
-                             progress=progress, edits=edits)
+                             progress=progress, edits=edits, corpus_fingerprint=corpus)
     manifest = index.save(root)
     clear_cache(root / "cache", model_id)
     return index, manifest

@@ -22,7 +22,8 @@ _ISO = re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b")
 _WEEKDAY = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b,?", re.I)
 # A dateline opening a body: "Georgetown, Guyana, 13 August 2020 - More research ..." (place and/or date, a dash)
 _LEAD = re.compile(r"^(?P<head>[A-Z][^.!?:;\-\u2013\u2014]{1,80}?)\s*[-\u2013\u2014]+\s+(?=\S)")
-_PLACE_WORDS = re.compile(r"^(?:[A-Z\u00C0-\u00DD][\w\u00C0-\u024F'.]*\s?){1,4}$")
+_SEPARATOR = re.compile(r"[,\u2013\u2014]|\s-(?:\s|$)")  # between a dateline's parts; "Port-au-Prince" keeps its hyphens
+_PLACE_WORDS = re.compile(r"^(?:[A-Z\u00C0-\u00DD][\w\u00C0-\u024F'.-]*\s?){1,4}$")
 
 
 def _match(text: str) -> re.Match[str] | None:
@@ -58,14 +59,17 @@ def _place(text: str) -> str | None:
     """The place a dateline names before its date ("Georgetown, Guyana"): "" when none, None when `text` is no place.
 
     Capitalised words alone are not enough, or titles and opening phrases would be taken for datelines
-    ("Weekly Update May 5, 2021", "The Director General - said"): a place is a comma-separated
-    "City, Country", or a single name the gazetteer knows ("San José", "PANAMA CITY").
+    ("Weekly Update May 5, 2021", "The Director General - said"). A place is "City, Country", a name the
+    gazetteer knows ("San José", "PANAMA CITY"), or any name set off from the date that follows it by a
+    comma or a dash ("GENEVA, 12 March 2021", "Tegucigalpa – 3 June 2021").
     """
-    parts = [p.strip(" ,:") for p in _WEEKDAY.sub("", text).split(",")]
+    text = _WEEKDAY.sub("", text)
+    set_off = bool(re.search(r"[,\u2013\u2014]\s*$|\s-\s*$", text))
+    parts = [p.strip(" :") for p in _SEPARATOR.split(text)]
     parts = [p for p in parts if p]
     if not all(_PLACE_WORDS.match(p) and not _MONTHS.get(p.lower()) for p in parts):
         return None
-    if len(parts) == 1 and not canonical_country(parts[0]):
+    if len(parts) == 1 and not (set_off or canonical_country(parts[0])):
         return None
     return ", ".join(parts)
 

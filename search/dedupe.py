@@ -12,7 +12,7 @@ import logging
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -124,26 +124,39 @@ def distinct_ids(stories: Sequence[Story]) -> list[Story]:
     return unique
 
 
-def resolve_updates(held: Sequence[Story], incoming: Sequence[Story]) -> tuple[list[Story], list[str]]:
+def resolve_updates(held: Sequence[Story], incoming: Sequence[Story],
+                    own_ids: Collection[str] = ()) -> tuple[list[Story], list[str]]:
     """File `incoming` stories against the `held` ones: (stories to write, the id of each incoming story).
 
-    An incoming story with its own id is filed under it (replacing that story, if any). Otherwise a copy of
-    a held story updates it: the new text leads, the id stays and every title and source is kept. A story
-    that only shares a title with a held one is a new story with the next free `nth_id`, as in a build.
-    Copies within `incoming` become one story.
+    A story whose id is its own (a source's id, or one in `own_ids`: an API client naming the story it
+    updates) replaces the held story with that id. Otherwise a copy of a held story updates that story:
+    the new text leads, the id stays and every title and source is kept. A story that only shares a
+    title with a held one is a new story with the next free `nth_id`, as in a build. Copies within
+    `incoming` become one story, under an own id if one of them has it.
     """
-    taken = {s.id for s in held}
+    def own(s: Story) -> bool:
+        return s.id in own_ids or s.id != derive_id(s.title, s.body)
+
+    held_by_id = {s.id: s for s in held}
+    taken = set(held_by_id)
     filed: list[Story] = []
     id_of: dict[int, str] = {}
     for group in duplicate_groups([*held, *incoming]):
         news = [i - len(held) for i in group if i >= len(held)]
         if not news:
             continue
-        story = merge([incoming[j] for j in news])
+        copies = [incoming[j] for j in news]
+        story = merge(copies)
+        given = next((c.id for c in copies if own(c)), None)
         olds = [held[i] for i in group if i < len(held)]
-        if story.id == derive_id(story.title, story.body) and olds:
-            story = _updated(olds[0], story)
-        elif story.id == derive_id(story.title, story.body) and story.id in taken:
+        target = held_by_id.get(given) if given else None
+        if target is None and olds:
+            target = olds[0]
+        if target is not None:
+            story = _updated(target, story)
+        elif given:
+            story = story.with_(id=given)
+        elif story.id in taken:
             n = 2
             while nth_id(story.id, n) in taken:
                 n += 1
@@ -158,6 +171,7 @@ def _updated(old: Story, new: Story) -> Story:
     """`old` with the text of its new copy `new`, remembering everything either knew."""
     return new.with_(
         id=old.id,
+        title=new.title or old.title,
         date=new.date or old.date,
         place=new.place or old.place,
         sources=tuple(dict.fromkeys([*new.sources, *old.sources])),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -183,12 +183,13 @@ class SearchService:
                 "date_range": [dates[0], dates[-1]] if dates else None, "countries": self.countries()}
 
     # --- writing -------------------------------------------------------------------------------------------
-    def add(self, stories: Sequence[Story], progress: bool = False) -> list[str]:
+    def add(self, stories: Sequence[Story], progress: bool = False, own_ids: Collection[str] = ()) -> list[str]:
         """Add or update stories, persist atomically (when the service has a directory), then swap in.
 
+        `own_ids` are ids the caller gave (they update the story with that id, see `resolve_updates`).
         Returns the id each story is filed under: its own, or that of the story it updated."""
         with self._write_lock:
-            filed, ids = resolve_updates(self._index.stories, stories)
+            filed, ids = resolve_updates(self._index.stories, stories, own_ids)
             self._commit(self._index.with_stories(filed, self.embedder, cache_dir=self._add_cache, progress=progress))
             return ids
 

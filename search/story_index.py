@@ -39,14 +39,15 @@ def vector_key(story_id: str) -> int:
 
 
 def fingerprint(stories: Iterable[Story]) -> str:
-    lines = sorted(f"{s.id}\t{s.content_hash}" for s in stories)
+    """Changes with any story's id, text or metadata (a corrected date is a change to rebuild for too)."""
+    lines = sorted(json.dumps(s.to_dict(), ensure_ascii=False, sort_keys=True) for s in stories)
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
 class StoryIndex:
     def __init__(self, config: Config, model_id: str, stories: Sequence[Story], vectors: np.ndarray,
                  store: VectorStore, lexical: LexicalIndex, manifest: dict[str, Any] | None = None,
-                 edits: Edits = Edits()) -> None:
+                 edits: Edits = Edits(), corpus_fingerprint: str | None = None) -> None:
         self.config = config
         self.model_id = model_id
         self.stories = list(stories)
@@ -60,6 +61,8 @@ class StoryIndex:
         self.columns = FilterColumns(self.stories)
         self.manifest = manifest or {}
         self.edits = edits
+        # The corpus this index was built from, kept through edits: how `build` tells whether it changed.
+        self.corpus_fingerprint = corpus_fingerprint or fingerprint(self.stories)
 
     # --- lookups -------------------------------------------------------------------------------------------
     @property
@@ -86,10 +89,10 @@ class StoryIndex:
     @classmethod
     def build(cls, stories: Sequence[Story], embedder: Embedder, config: Config = Config(), *,
               previous: "StoryIndex | None" = None, cache_dir: Path | None = None, progress: bool = False,
-              edits: Edits = Edits()) -> "StoryIndex":
+              edits: Edits = Edits(), corpus_fingerprint: str | None = None) -> "StoryIndex":
         """Index `stories` (already merged), embedding only texts that neither `previous` nor the cache know.
 
-        `edits` records which of them writes changed since the corpus build, so a rebuild keeps them."""
+        `edits` records which of them writes changed since `corpus_fingerprint`'s corpus was built."""
         check_config(config.index_type, config.index_params)
         if config.model_id != embedder.model_id:
             raise IndexMismatchError(f"configuration names model {config.model_id!r} but {embedder.model_id!r} was given")
@@ -100,7 +103,8 @@ class StoryIndex:
             raise ValueError("two stories share an id; give them distinct ids in the corpus")
         store = cls._updated_store(stories, keys, vectors, embedder.dim, config, previous)
         lexical = LexicalIndex.build([s.text for s in stories])
-        return cls(config, embedder.model_id, stories, vectors, store, lexical, edits=edits)
+        return cls(config, embedder.model_id, stories, vectors, store, lexical, edits=edits,
+                   corpus_fingerprint=corpus_fingerprint)
 
     @staticmethod
     def _updated_store(stories: Sequence[Story], keys: np.ndarray, vectors: np.ndarray, dim: int, config: Config,
@@ -130,14 +134,15 @@ class StoryIndex:
         replaced = {s.id for s in filed}
         stories = [s for s in self.stories if s.id not in replaced] + [tag_countries(s) for s in filed]
         return StoryIndex.build(stories, embedder, self.config, previous=self, cache_dir=cache_dir,
-                                progress=progress, edits=self.edits.after_upsert(replaced))
+                                progress=progress, edits=self.edits.after_upsert(replaced),
+                                corpus_fingerprint=self.corpus_fingerprint)
 
     def without(self, story_ids: Iterable[str], embedder: Embedder) -> "StoryIndex":
         drop = set(story_ids)
         for story_id in drop:
             self.row(story_id)  # unknown ids are an error, not a silent no-op
         return StoryIndex.build([s for s in self.stories if s.id not in drop], embedder, self.config, previous=self,
-                                edits=self.edits.after_delete(drop))
+                                edits=self.edits.after_delete(drop), corpus_fingerprint=self.corpus_fingerprint)
 
     # --- persistence ---------------------------------------------------------------------------------------
     def save(self, root: Path, builds_on: str | None = None) -> dict[str, Any]:
@@ -154,7 +159,7 @@ class StoryIndex:
             "model": {"id": self.model_id, "dim": self.dim},
             "index": {"type": self.store.kind, "params": self.store.params},
             "story_count": len(self.stories),
-            "corpus_fingerprint": fingerprint(self.stories),
+            "corpus_fingerprint": self.corpus_fingerprint,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "config": self.config.to_dict(),
             "edits": self.edits.to_dict(),
@@ -187,7 +192,8 @@ class StoryIndex:
         config = Config.from_dict(manifest.get("config", {}))
         keys = np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=len(stories))
         store = store_class(manifest["index"]["type"]).load(folder, dim, manifest["index"]["params"], keys, vectors)
-        return cls(config, model_id, stories, vectors, store, lexical, manifest, Edits.from_dict(manifest.get("edits")))
+        return cls(config, model_id, stories, vectors, store, lexical, manifest, Edits.from_dict(manifest.get("edits")),
+                   manifest.get("corpus_fingerprint"))
 
 
 def check_compatible(root: Path, manifest: dict[str, Any], expected_model: str | None = None,

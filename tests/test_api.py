@@ -269,6 +269,14 @@ def test_a_batch_of_stories_sharing_a_title_gets_one_id_each(writer: TestClient)
     assert [writer.get(f"/api/stories/{i}").json()["body"] for i in ids] == bodies
 
 
+def test_posting_a_story_under_the_id_it_has_updates_it(writer: TestClient, smuggling_id: str) -> None:
+    story = writer.get(f"/api/stories/{smuggling_id}").json()
+    posted = {"id": smuggling_id, "title": story["title"], "body": "Rewritten: the course trained 40 officers."}
+    assert writer.post("/api/stories", json=posted, headers=AUTH).json()["ids"] == [smuggling_id]
+    again = writer.get(f"/api/stories/{smuggling_id}").json()
+    assert again["body"] == posted["body"] and set(story["sources"]) <= set(again["sources"])
+
+
 def test_ids_holding_a_slash_are_reachable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     corpus = tmp_path / "news.jsonl"
     corpus.write_text("\n".join(json.dumps(r) for r in [

@@ -14,6 +14,11 @@ from search.dates import parse_date, parse_date_line, split_lead_dateline
     ("Kingston, Monday 3 May 2021", ("2021-05-03", "Kingston")),  # one place the gazetteer knows
     ("Weekly Update May 5, 2021", None),  # a title holding a date: one unknown name is no place
     ("5 May 2021 Board Meeting", None),  # a dateline ends with its date
+    ("GENEVA, 12 March 2021", ("2021-03-12", "GENEVA")),  # any name a comma sets off from its date
+    ("Tapachula, 3 June 2021", ("2021-06-03", "Tapachula")),
+    ("Tegucigalpa – 3 June 2021", ("2021-06-03", "Tegucigalpa")),  # or a dash
+    ("Guatemala City, Guatemala – 3 June 2021", ("2021-06-03", "Guatemala City, Guatemala")),
+    ("Port-au-Prince, 3 June 2021", ("2021-06-03", "Port-au-Prince")),
 ])
 def test_date_lines(line, expected):
     assert parse_date_line(line) == expected
@@ -30,6 +35,7 @@ def test_date_lines(line, expected):
     ("The Director General - speaking in Geneva - said the plan works.",
      (None, None, "The Director General - speaking in Geneva - said the plan works.")),
     ("Migrant Workers - A new study", (None, None, "Migrant Workers - A new study")),
+    ("Geneva, 12 March 2021 – IOM said", ("2021-03-12", "Geneva", "IOM said")),
 ])
 def test_body_datelines(body, expected):
     assert split_lead_dateline(body) == expected

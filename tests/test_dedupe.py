@@ -1,8 +1,8 @@
 """Near-duplicate merging: by similarity, not exact text, and without losing any copy's title or source."""
 from __future__ import annotations
 
-from search.dedupe import duplicate_groups, merge_duplicates
-from search.story import make_story
+from search.dedupe import duplicate_groups, merge_duplicates, resolve_updates
+from search.story import make_story, nth_id
 
 BODY = ("Between 2013-2018 travellers from the Caribbean were recorded as having the highest increase in migration "
         "to Guyana when compared to those from Venezuela, Europe, and the United States of America.")
@@ -44,3 +44,29 @@ def test_different_stories_under_one_title_stay_two_with_stable_ids():
     assert first[0].id == a.id and first[1].id != a.id
     again = merge_duplicates([a, b.with_(body=b.body + " More to follow.")])  # an edited body keeps its id
     assert [s.id for s in again] == [s.id for s in first]
+
+
+HELD = merge_duplicates([make_story("New Study Finds Connection", BODY, source="seed.txt:1"),
+                         make_story("Weekly update", "Coast guards of three island states trained in sea rescue.")])
+
+
+def test_a_copy_updates_the_held_story_with_its_new_text_and_keeps_its_title_when_it_has_none():
+    edited = make_story("", BODY + " IOM will follow up next year.", source="api")
+    filed, ids = resolve_updates(HELD, [edited])
+    assert ids == [HELD[0].id] and filed[0].body.endswith("next year.")
+    assert filed[0].title == HELD[0].title and filed[0].sources == ("api", "seed.txt:1")
+
+
+def test_an_id_the_caller_gives_updates_that_story_even_with_a_new_text():
+    rewritten = make_story(HELD[1].title, "Fishermen were trained as first responders.", id=HELD[1].id)
+    assert resolve_updates(HELD, [rewritten])[1] == [nth_id(HELD[1].id, 2)]  # same title only: a new story
+    filed, ids = resolve_updates(HELD, [rewritten], own_ids={HELD[1].id})
+    assert ids == [HELD[1].id] and filed[0].body.startswith("Fishermen")
+
+
+def test_copies_in_one_batch_are_one_story_under_the_id_one_of_them_gives_in_any_order():
+    plain = make_story("Hurricane relief in Haiti", "IOM delivered shelter kits to families after the storm.")
+    named = make_story(plain.title, plain.body, id="ext-42")
+    for batch in ([plain, named], [named, plain]):
+        filed, ids = resolve_updates(HELD, batch)
+        assert ids == ["ext-42", "ext-42"] and [s.id for s in filed] == ["ext-42"]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from search import IndexMismatchError, SearchService, StoryIndex
+from search._errors import IndexEditedError
 from search.builder import build_index
 from search.config import Config
 from search.corpus import load_corpus
@@ -109,19 +110,41 @@ def test_a_story_sharing_only_a_title_is_added_beside_it_and_updates_find_their_
     assert service.story(first).body == coast.body and service.story(second).body == revised.body
 
 
-def test_a_rebuild_keeps_what_add_and_delete_changed_unless_told_to_discard_it(index_copy: Path):
+def test_a_build_keeps_what_add_and_delete_changed_and_stops_rather_than_drop_it(index_copy: Path, tmp_path: Path):
     service = SearchService.open(index_copy)
     [added] = service.add([make_story("Coast guards trained in sea rescue", "Coast guards of three island states "
                                       "trained in rescuing migrants at sea.", source="api")])
     gone = service.index.stories[3].id
     service.delete([gone])
     index, manifest = build_index([SEEDS], index_copy)  # what `make run` does on every start
-    assert index is None and manifest["story_count"] == 44  # edits replayed: nothing to rebuild
-    index, _ = build_index([SEEDS], index_copy, force=True)
-    assert index is not None and added in index._row_of_id and gone not in index._row_of_id
+    assert index is None and manifest["story_count"] == 44
+    index, _ = build_index([SEEDS], index_copy, force=True)  # same corpus: rebuilt as the edits left it
+    assert index is not None and added in index._row_of_id and gone not in index._row_of_id and index.edits
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "zz_new.txt").write_text("Hurricane relief in Haiti\nIOM delivered shelter kits after the storm.\n")
+    with pytest.raises(IndexEditedError, match=r"1 added or updated, 1 deleted.*build --discard-edits"):
+        build_index([corpus], index_copy)
+    assert added in SearchService.open(index_copy).index._row_of_id  # nothing written
+
     index, _ = build_index([SEEDS], index_copy, discard_edits=True)
     assert index is not None and len(index) == 44 and added not in index._row_of_id and gone in index._row_of_id
-    assert not index.edits and not SearchService.open(index_copy).index.edits
+    assert not SearchService.open(index_copy).index.edits
+
+
+def test_a_metadata_only_change_is_a_change(index_copy: Path, tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    [path] = [p for p in corpus.iterdir() if "30 November, 2021" in p.read_text()]
+    path.write_text(path.read_text().replace("30 November, 2021", "29 November, 2021"))
+    index, _ = build_index([corpus], index_copy)
+    assert index is not None and "2021-11-29" in {s.date for s in index.stories}
+    service = SearchService.open(index_copy)  # an edit of metadata alone is discarded on request too
+    story = service.index.stories[0]
+    service.add([story.with_(date="1999-01-01")], own_ids={story.id})
+    index, _ = build_index([corpus], index_copy, discard_edits=True)
+    assert index is not None and index.stories[index.row(story.id)].date == story.date
 
 
 def test_mismatched_model_is_refused_with_how_to_rebuild(seed_index: Path):
@@ -160,13 +183,13 @@ def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkey
     assert read_manifest(index_copy) == manifest  # nothing committed
     assert results(SearchService.open(index_copy)) == expected  # previous index intact
     assert not list(index_copy.glob(".tmp-*"))
-    # A write through the service meanwhile keeps the build's resume cache (and the build keeps the write).
+    # A write through the service meanwhile leaves the build's resume cache alone.
     SearchService.open(index_copy).add([make_story("Coast guards trained", "Coast guards trained in sea rescue.")])
 
     resumed = FailingAfter(real, limit=100)
     monkeypatch.setattr("search.builder.load_embedder", lambda name=None: resumed)
-    index, _ = build_index([corpus], index_copy, config=Config(chunk_size=4))
-    assert len(index) == 56 + 1
+    index, _ = build_index([corpus], index_copy, config=Config(chunk_size=4), discard_edits=True)
+    assert len(index) == 56
     assert resumed.texts_embedded == 12 - 8  # the 8 embedded before the crash came from the resume cache
     assert not any((index_copy / "cache").rglob("*.npz"))
 

@@ -39,6 +39,10 @@ def check_config(kind: str, params: dict[str, Any]) -> None:
     before a long build embeds anything."""
     if kind != AUTO:
         return store_class(kind).check_params(params)
+    misplaced = sorted(set(params) - set(AUTO_SPECS))
+    if misplaced and set(misplaced) <= {name for store in _STORES.values() for name in store.specs}:
+        raise ConfigError(f"index type auto takes no parameter {', '.join(misplaced)}: the approximate engine's "
+                          f"parameters go in approximate_params, e.g. {{\"approximate_params\": {{\"nprobe\": 32}}}}")
     check(AUTO, AUTO_SPECS, params)
     store_class(params.get("approximate", APPROXIMATE)).check_params(params.get("approximate_params", {}))
 
