@@ -46,7 +46,10 @@ def _not_blank(text: str) -> str:
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS), AfterValidator(_utf8), AfterValidator(_not_blank)]
 IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date),
                     Field(json_schema_extra={"format": "date"})]
-StoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+# "/" too, as corpus ids like "news/2021/01" have it (the paths take it). Ids are never used as file names,
+# yet nothing path-like gets in either: each "/"-separated part starts with a letter, digit, "_", ":" or "-".
+StoryId = Annotated[str, StringConstraints(max_length=128,
+                                           pattern=r"^[A-Za-z0-9_:-][A-Za-z0-9._:-]*(?:/[A-Za-z0-9_:-][A-Za-z0-9._:-]*)*$")]
 Mode = Literal["hybrid", "dense", "lexical"]
 
 

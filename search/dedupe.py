@@ -12,7 +12,7 @@ import logging
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Container, Iterable, Sequence
 
 import numpy as np
 
@@ -124,21 +124,25 @@ def distinct_ids(stories: Sequence[Story]) -> list[Story]:
     return unique
 
 
-def resolve_updates(held: Sequence[Story], incoming: Sequence[Story],
-                    own_ids: Collection[str] = ()) -> tuple[list[Story], list[str]]:
-    """File `incoming` stories against the `held` ones: (stories to write, the id of each incoming story).
+def resolve_updates(held: Sequence[Story], incoming: Sequence[Story], own_ids: Collection[str] = (),
+                    taken: Container[str] | None = None) -> tuple[list[Story], list[str]]:
+    """File `incoming` stories against `held` ones: (stories to write, the id of each incoming story).
 
     A story whose id is its own (a source's id, or one in `own_ids`: an API client naming the story it
     updates) replaces the held story with that id. Otherwise a copy of a held story updates that story:
     the new text leads, the id stays and every title and source is kept. A story that only shares a
     title with a held one is a new story with the next free `nth_id`, as in a build. Copies within
-    `incoming` become one story, under an own id if one of them has it.
+    `incoming` become one story, under an own id if one of them has it. `held` need only hold the
+    candidates (stories that may be copies, and those with the incoming ids); `taken` is every id in use.
     """
     def own(s: Story) -> bool:
         return s.id in own_ids or s.id != derive_id(s.title, s.body)
 
+    def in_use(story_id: str) -> bool:
+        return story_id in held_by_id or story_id in added or (taken is not None and story_id in taken)
+
     held_by_id = {s.id: s for s in held}
-    taken = set(held_by_id)
+    added: set[str] = set()
     filed: list[Story] = []
     id_of: dict[int, str] = {}
     for group in duplicate_groups([*held, *incoming]):
@@ -156,12 +160,12 @@ def resolve_updates(held: Sequence[Story], incoming: Sequence[Story],
             story = _updated(target, story)
         elif given:
             story = story.with_(id=given)
-        elif story.id in taken:
+        elif in_use(story.id):
             n = 2
-            while nth_id(story.id, n) in taken:
+            while in_use(nth_id(story.id, n)):
                 n += 1
             story = story.with_(id=nth_id(story.id, n))
-        taken.add(story.id)
+        added.add(story.id)
         filed.append(story)
         id_of.update((j, story.id) for j in news)
     return filed, [id_of[j] for j in range(len(incoming))]

@@ -19,7 +19,6 @@ from ._errors import InvalidQueryError
 from .embedding import Embedder, canonical_model_id, load_embedder
 from .filters import Filters
 from .answerable import TOP_STORIES, coverage, is_answerable
-from .dedupe import resolve_updates
 from .diversify import mmr
 from .fusion import RELATED_DENSE_WEIGHT
 from .hits import Hit, SearchResult
@@ -189,8 +188,9 @@ class SearchService:
         `own_ids` are ids the caller gave (they update the story with that id, see `resolve_updates`).
         Returns the id each story is filed under: its own, or that of the story it updated."""
         with self._write_lock:
-            filed, ids = resolve_updates(self._index.stories, stories, own_ids)
-            self._commit(self._index.with_stories(filed, self.embedder, cache_dir=self._add_cache, progress=progress))
+            index, ids = self._index.with_stories(stories, self.embedder, own_ids, cache_dir=self._add_cache,
+                                                  progress=progress)
+            self._commit(index)
             return ids
 
     def delete(self, story_ids: Sequence[str]) -> StoryIndex:

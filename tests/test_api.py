@@ -288,6 +288,8 @@ def test_ids_holding_a_slash_are_reachable(tmp_path: Path, monkeypatch: pytest.M
     client = TestClient(create_api(SearchService.open(tmp_path / "index")), raise_server_exceptions=False)
     assert client.get("/api/stories/news/2021/01").json()["title"] == "Coast guards trained"
     assert client.get("/api/stories/news%2F2021%2F01/similar").json()["hits"][0]["id"] == "news/2021/02"
+    posted = {"id": "news/2021/02", "title": "Citrus workers", "body": "Farm workers in Belize got visas."}
+    assert client.post("/api/stories", json=posted, headers=AUTH).json()["ids"] == ["news/2021/02"]
     assert client.delete("/api/stories/news/2021/01", headers=AUTH).json() == {"ids": ["news/2021/01"],
                                                                              "story_count": 1}
 

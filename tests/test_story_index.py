@@ -15,6 +15,7 @@ from search.config import Config
 from search.corpus import load_corpus
 from search.embedding import Embedder, load_embedder
 from search.index_dir import read_manifest
+from search.story_index import COPY_CANDIDATES
 from search.story import make_story
 from tests.conftest import SEEDS
 
@@ -95,6 +96,19 @@ def test_an_edited_copy_updates_the_story_with_its_new_text(index_copy: Path):
     updated = service.story(original.id)
     assert updated.body.endswith("One more sentence.") and updated.title.endswith("(update)")
     assert original.title in updated.titles and set(original.sources) < set(updated.sources)
+
+
+def test_an_add_looks_for_copies_among_its_nearest_stories_only(index_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    import search.story_index
+
+    seen: list[int] = []
+    real = search.story_index.resolve_updates
+    monkeypatch.setattr(search.story_index, "resolve_updates",
+                        lambda held, *args, **kw: seen.append(len(held)) or real(held, *args, **kw))
+    service = SearchService.open(index_copy)
+    original = service.index.stories[5]
+    assert service.add([make_story(original.title, original.body + " Updated.")]) == [original.id]
+    assert seen == [COPY_CANDIDATES]  # not all 44: the cost of an add does not grow with the collection
 
 
 def test_a_story_sharing_only_a_title_is_added_beside_it_and_updates_find_their_own_story(index_copy: Path):

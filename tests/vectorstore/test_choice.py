@@ -62,7 +62,7 @@ def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config
     embedder = HashEmbedder()
     small = StoryIndex.build(stories(20), embedder, config)
     assert small.store.kind == "faiss-flat"
-    grown = small.with_stories(stories(20, start=20), embedder)
+    grown, _ = small.with_stories(stories(20, start=20), embedder)
     assert grown.store.kind == "faiss-ivf" and len(grown.store) == 40
     grown.save(tmp_path)
     manifest = read_manifest(tmp_path)
@@ -71,7 +71,7 @@ def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config
     assert manifest["index"]["params"] == {**FaissIVFStore.defaults, "nprobe": 4, "nlist": 1}  # 40 stories: 1 list
     loaded = StoryIndex.load(tmp_path)
     assert loaded.store.kind == "faiss-ivf" and len(loaded.store) == 40
-    again = loaded.with_stories(stories(1, start=40), embedder)  # updated in place, not rebuilt
+    again, _ = loaded.with_stories(stories(1, start=40), embedder)  # updated in place, not rebuilt
     assert again.store.kind == "faiss-ivf" and len(again.store) == 41 and again.store.params["nlist"] == 1
     row = again.row(again.stories[-1].id)
     _, keys = again.store.search(np.asarray(again.vectors[row])[None, :], 1)
