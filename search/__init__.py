@@ -5,8 +5,8 @@
     for hit in service.search("police training against migrant smuggling").hits:
         print(hit.score, hit.story.title)
 """
-from ._errors import (CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, InvalidQueryError,
-                      ModelError, StorySearchError, UnknownStoryError)
+from ._errors import (CorpusError, IndexCorruptError, IndexEditedError, IndexMismatchError, IndexMissingError,
+                      InvalidQueryError, ModelError, StorySearchError, UnknownStoryError)
 from .builder import add_to_index, build_index
 from .config import Config
 from .corpus import load_corpus
@@ -17,7 +17,7 @@ from .service import SearchService
 from .story import Story
 from .story_index import StoryIndex
 
-__all__ = ["Config", "CorpusError", "FieldMap", "Filters", "Hit", "IndexCorruptError", "IndexMismatchError",
-           "IndexMissingError", "InvalidQueryError", "ModelError", "SearchResult", "SearchService", "Snippet",
-           "Story", "StoryIndex", "StorySearchError", "UnknownStoryError", "add_to_index", "build_index",
-           "load_corpus", "read_stories"]
+__all__ = ["Config", "CorpusError", "FieldMap", "Filters", "Hit", "IndexCorruptError", "IndexEditedError",
+           "IndexMismatchError", "IndexMissingError", "InvalidQueryError", "ModelError", "SearchResult",
+           "SearchService", "Snippet", "Story", "StoryIndex", "StorySearchError", "UnknownStoryError", "add_to_index",
+           "build_index", "load_corpus", "read_stories"]

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import IndexMismatchError, SearchService, StoryIndex
-from search._errors import IndexEditedError
+from search import IndexEditedError, IndexMismatchError, SearchService, StoryIndex
 from search.builder import build_index
 from search.config import Config
 from search.corpus import load_corpus
