@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from search.builder import build_index  # noqa: E402
-from search.evaluation import evaluate, evaluate_related, load_questions, title_resolver  # noqa: E402
+from search.evaluation import evaluate, evaluate_related, load_questions, load_related, title_resolver  # noqa: E402
 from search.service import SearchService  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
@@ -36,11 +36,11 @@ CATEGORIES = ("semantic", "keyword", "question", "multi", "acronym", "spanish")
 
 
 def measure(model: str, queries: Path, related: Path) -> list[dict[str, Any]]:
+    questions, pairs = load_questions(queries), load_related(related)  # checked before the index is built
     with tempfile.TemporaryDirectory(prefix="quality-") as tmp:
         build_index([ROOT / "seeds"], Path(tmp), model)
         service = SearchService.open(Path(tmp))
         resolve = title_resolver(service)
-        questions = load_questions(queries)
         rows = []
         for name, mode, fusion, diversify in ROWS:
             service.fusion = fusion
@@ -54,7 +54,7 @@ def measure(model: str, queries: Path, related: Path) -> list[dict[str, Any]]:
                    "none_flagged": f"{na['flagged']}/{na['questions']}", "answerable_flagged": na["answerable_flagged"],
                    "ms_per_query": round(ms, 1)}
             if mode == "hybrid" and not diversify:  # related stories always run hybrid; only fusion changes them
-                row["related_ndcg@10"] = evaluate_related(service, related, resolve)["metrics"]["ndcg@10"]
+                row["related_ndcg@10"] = evaluate_related(service, pairs, resolve)["metrics"]["ndcg@10"]
             rows.append(row)
         return rows
 

@@ -143,14 +143,13 @@ def _eval(args: argparse.Namespace, root: Path) -> None:
     if args.beir:
         report = evaluate_beir(args.beir, args.model, args.mode, progress=not args.quiet)
     elif args.queries:
-        questions = load_questions(args.queries)
-        if args.related:
-            load_related(args.related)  # a mistake in either file is reported before the model loads
+        questions = load_questions(args.queries)  # a mistake in either file is reported before the model loads
+        related = load_related(args.related) if args.related else None
         service = SearchService.open(root)
         resolve = title_resolver(service)
         report = evaluate(service, questions, resolve, args.mode)
-        if args.related:
-            report["related"] = evaluate_related(service, args.related, resolve)
+        if related is not None:
+            report["related"] = evaluate_related(service, related, resolve)
     else:
         raise StorySearchError("give a questions file (QUERIES.jsonl) or --beir DIR")
     lines = [f"{report['questions']} questions, mode {report['mode']}, model {report['model']}",

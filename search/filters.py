@@ -26,12 +26,12 @@ class Filters:
         # comes from the gazetteer, so a name it doesn't know is refused. Empty values (blank form fields)
         # mean no country.
         given = (self.countries,) if isinstance(self.countries, str) else tuple(self.countries)
-        names = [c.strip() for c in given if c and c.strip()]
-        unknown = [c for c in names if canonical_country(c) is None]
+        canonical = {c.strip(): canonical_country(c) for c in given if c and c.strip()}
+        unknown = next((name for name, country in canonical.items() if country is None), None)
         if unknown:
-            raise InvalidQueryError(f"unknown country {unknown[0]!r}: name a country of the region in English or "
+            raise InvalidQueryError(f"unknown country {unknown!r}: name a country of the region in English or "
                                     f"Spanish, e.g. Panama, Panamá, Dominican Republic")
-        object.__setattr__(self, "countries", tuple(dict.fromkeys(canonical_country(c) for c in names)))
+        object.__setattr__(self, "countries", tuple(dict.fromkeys(canonical.values())))
         for name in ("date_from", "date_to"):
             value = getattr(self, name)
             if value:

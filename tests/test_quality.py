@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from search.evaluation import evaluate, evaluate_related, load_questions, title_resolver
+from search.evaluation import evaluate, evaluate_related, load_questions, load_related, title_resolver
 from tests.conftest import DEV_RELATED
 
 
@@ -38,7 +38,7 @@ def test_every_unanswerable_question_is_flagged_and_at_most_one_answerable(repor
 
 
 def test_related_stories(service):
-    related = evaluate_related(service, DEV_RELATED, title_resolver(service))
+    related = evaluate_related(service, load_related(DEV_RELATED), title_resolver(service))
     assert related["stories"] == 10
     assert related["metrics"]["ndcg@10"] >= 0.85, related["metrics"]
 

@@ -168,9 +168,11 @@ def evaluate(service: SearchService, questions: list[Question], resolve: Callabl
     }
 
 
-def evaluate_related(service: SearchService, path: Path, resolve: Callable[[str], str | None]) -> dict[str, Any]:
+def evaluate_related(service: SearchService, pairs: list[tuple[str, dict[str, int]]],
+                     resolve: Callable[[str], str | None]) -> dict[str, Any]:
+    """Related-story metrics for `pairs` (from `load_related`): story title -> graded related titles."""
     rows = []
-    for title, related in load_related(path):
+    for title, related in pairs:
         story_id = resolve(title)
         if story_id is None:
             continue
