@@ -43,7 +43,7 @@ def naive(texts: list[str]) -> float:
 
 
 def ours(corpus: Path, root: Path, model: str) -> float:
-    from search.builder import build_index
+    from search.collection.build import build_index
     from search.embedding import load_embedder
 
     load_embedder(model)  # loading the model is not building: both sides load theirs outside the clock

@@ -1,6 +1,7 @@
 """Measuring helpers shared by the benchmark sections: percentiles, memory, texts, side-by-side timing."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -36,7 +37,7 @@ def side_by_side(calls: dict[str, Callable[[int], Any]], count: int, rounds: int
     for _ in range(rounds):
         for i in range(count):
             for name, call in calls.items():
-                times[name].append(timed(lambda: call(i)))
+                times[name].append(timed(functools.partial(call, i)))
     return times
 
 

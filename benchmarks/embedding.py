@@ -70,12 +70,12 @@ def minilm_backends(n: int, rounds: int = 3) -> dict[str, Any]:
 
 def minilm_quality(models: dict[str, Any]) -> dict[str, Any]:
     """Dev-set nDCG@10 (dense and hybrid) of a seed index built and queried with each MiniLM backend."""
-    from search.config import Config
-    from search.corpus import load_corpus
+    from search.collection.config import Config
+    from search.collection.story_index import StoryIndex
+    from search.corpus.load import load_corpus
     from search.embedding import MINILM
     from search.evaluation import evaluate, load_questions, title_resolver
-    from search.service import SearchService
-    from search.story_index import StoryIndex
+    from search.retrieval.service import SearchService
 
     from .common import DEV_QUERIES
 

@@ -63,7 +63,7 @@ def serving(service: Any) -> Iterator[str]:
     """The app `serve` runs, under uvicorn on 127.0.0.1 and a free port, for the duration of the block."""
     import uvicorn
 
-    from search.server import create_app
+    from search.serving.server import create_app
 
     server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=0, log_level="warning",
                                            access_log=False))
@@ -90,7 +90,7 @@ def _workload(base: str) -> tuple[list[str], list[str]]:
     return [*FIXED_QUESTIONS, *titles], [s["id"] for s in stories]
 
 
-def _client(base: str, seed: int, questions: list[str], ids: list[str], stop_at: float, budget: "_Budget",
+def _client(base: str, seed: int, questions: list[str], ids: list[str], stop_at: float, budget: _Budget,
             tally: Tally) -> None:
     rng = random.Random(seed)
     names, weights = zip(*MIX)
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         report = run_load(args.url, args.clients, args.duration, args.max_requests)
         report["server"] = args.url
     else:
-        from search.server import load_service
+        from search.serving.server import load_service
 
         service = load_service(args.index_dir)
         with serving(service) as url:

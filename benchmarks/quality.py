@@ -19,9 +19,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from search.builder import build_index  # noqa: E402
+from search.collection.build import build_index  # noqa: E402
 from search.evaluation import evaluate, evaluate_related, load_questions, load_related, title_resolver  # noqa: E402
-from search.service import SearchService  # noqa: E402
+from search.retrieval.service import SearchService  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 # (row name, mode, fusion, diversify)

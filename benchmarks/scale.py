@@ -88,8 +88,8 @@ def store_level(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, kind:
 
 def synthetic_stories(n: int) -> tuple[list[Any], np.ndarray]:
     """Stories titled "Synthetic story N" and their vector keys."""
-    from search.story import make_story
-    from search.story_index import vector_key
+    from search.collection.story_index import vector_key
+    from search.corpus.story import make_story
 
     stories = [make_story(f"Synthetic story {i}", "", id=f"syn-{i}") for i in range(n)]
     return stories, np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=n)
@@ -97,10 +97,10 @@ def synthetic_stories(n: int) -> tuple[list[Any], np.ndarray]:
 
 def service_for(stories: list[Any], vectors: np.ndarray, store: Any, embedder: Any) -> Any:
     """A `SearchService` over the synthetic stories with these vectors and this (already filled) store."""
-    from search.config import Config
-    from search.lexical import LexicalIndex
-    from search.service import SearchService
-    from search.story_index import StoryIndex
+    from search.collection.config import Config
+    from search.collection.lexical import LexicalIndex
+    from search.collection.story_index import StoryIndex
+    from search.retrieval.service import SearchService
 
     lexical = LexicalIndex.build([s.text for s in stories])
     index = StoryIndex(Config(model=embedder.model_id, index_type=store.kind), embedder.model_id, stories, vectors,
@@ -113,7 +113,7 @@ def http_server(service: Any) -> Iterator[str]:
     """The app (`search.server.create_app`) served on 127.0.0.1 on a free port, in a thread."""
     import uvicorn
 
-    from search.server import create_app
+    from search.serving.server import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ import faiss
 import numpy as np
 
 from .common import dev_questions, side_by_side, summary
-from .scale import K, ROUNDS, recall, saved_bytes, synthetic
+from .scale import ROUNDS, K, recall, saved_bytes, synthetic
 
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "flat (exact)": ("faiss-flat", {}),

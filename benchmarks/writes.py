@@ -17,18 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from search.config import Config
-from search.corpus import prepare
-from search.dedupe import resolve_updates
+from search.collection.config import Config
+from search.collection.story_index import StoryIndex
+from search.corpus.dedupe import resolve_updates
+from search.corpus.load import prepare
+from search.corpus.story import Story, make_story
 from search.embedding.base import Embedder
-from search.service import SearchService
-from search.story import Story, make_story
-from search.story_index import StoryIndex
+from search.retrieval.service import SearchService
 
 from .common import RESULTS
 
-WORDS = ("migrants border training police smuggling labour health return reintegration shelter data study "
-         "caribbean panama guyana coast guard rescue visa permit workers families").split()
+WORDS = ["migrants", "border", "training", "police", "smuggling", "labour", "health", "return", "reintegration", "shelter", "data", "study", "caribbean", "panama", "guyana", "coast", "guard", "rescue", "visa", "permit", "workers", "families"]
 
 
 class StandIn(Embedder):

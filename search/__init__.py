@@ -1,23 +1,33 @@
 """story-search: semantic search over news stories.
 
-    from search import SearchService
+    from search import SearchService, build_index
+    build_index(["seeds"], "index")
     service = SearchService.open("index")
     for hit in service.search("police training against migrant smuggling").hits:
         print(hit.score, hit.story.title)
-"""
-from ._errors import (CorpusError, IndexCorruptError, IndexEditedError, IndexMismatchError, IndexMissingError,
-                      InvalidQueryError, ModelError, StorySearchError, UnknownStoryError)
-from .builder import add_to_index, build_index
-from .config import Config
-from .corpus import load_corpus
-from .filters import Filters
-from .hits import Hit, SearchResult, Snippet
-from .readers import FieldMap, read_stories
-from .service import SearchService
-from .story import Story
-from .story_index import StoryIndex
 
-__all__ = ["Config", "CorpusError", "FieldMap", "Filters", "Hit", "IndexCorruptError", "IndexEditedError",
-           "IndexMismatchError", "IndexMissingError", "InvalidQueryError", "ModelError", "SearchResult",
-           "SearchService", "Snippet", "Story", "StoryIndex", "StorySearchError", "UnknownStoryError", "add_to_index",
-           "build_index", "load_corpus", "read_stories"]
+The subpackages draw the architecture (docs/architecture.md): `corpus` reads stories, `embedding` and
+`vectorstore` are the swappable model and vector engine, `collection` is the index on disk, `retrieval`
+answers questions, `serving` is the HTTP API and web UI, `evaluation` measures quality.
+"""
+from .collection import Config, StoryIndex, add_to_index, build_index
+from .corpus import FieldMap, Story, load_corpus, read_stories
+from .errors import (
+                     ConfigError,
+                     CorpusError,
+                     IndexChangedError,
+                     IndexCorruptError,
+                     IndexEditedError,
+                     IndexMismatchError,
+                     IndexMissingError,
+                     InvalidQueryError,
+                     ModelError,
+                     StorySearchError,
+                     UnknownStoryError,
+)
+from .retrieval import Filters, Hit, SearchResult, SearchService, Snippet
+
+__all__ = ["Config", "ConfigError", "CorpusError", "FieldMap", "Filters", "Hit", "IndexChangedError",
+           "IndexCorruptError", "IndexEditedError", "IndexMismatchError", "IndexMissingError", "InvalidQueryError",
+           "ModelError", "SearchResult", "SearchService", "Snippet", "Story", "StoryIndex", "StorySearchError",
+           "UnknownStoryError", "add_to_index", "build_index", "load_corpus", "read_stories"]

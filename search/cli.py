@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._errors import StorySearchError
-from .index_dir import default_index_dir
-from .readers import FieldMap
-from .service import MODES
+from .collection import default_index_dir
+from .corpus import FieldMap
+from .errors import StorySearchError
+from .retrieval import MODES
 from .vectorstore import INDEX_TYPES
 
 
@@ -100,7 +100,7 @@ def _hit_lines(hits: list[dict[str, Any]]) -> str:
 def run(args: argparse.Namespace) -> None:
     root = args.index_dir or default_index_dir()
     if args.command == "build":
-        from .builder import build_index
+        from .collection import build_index
 
         index, manifest = build_index(args.corpus, root, args.model, fields=args.fields, progress=not args.quiet,
                                       force=args.force, discard_edits=args.discard_edits,
@@ -109,13 +109,12 @@ def run(args: argparse.Namespace) -> None:
         _emit(args, {"status": state, "index_dir": str(root), **{k: manifest[k] for k in ("story_count", "model", "index", "built_at")}},
               f"index {state}: {manifest['story_count']} stories, model {manifest['model']['id']}, {root}/")
     elif args.command == "add":
-        from .builder import add_to_index
+        from .collection import add_to_index
 
         index = add_to_index(args.paths, root, fields=args.fields, progress=not args.quiet)
         _emit(args, {"status": "updated", "story_count": len(index)}, f"index updated: {len(index)} stories")
     elif args.command == "query":
-        from .filters import Filters
-        from .service import SearchService
+        from .retrieval import Filters, SearchService
 
         filters = Filters(tuple(args.country), args.date_from, args.date_to)
         result = SearchService.open(root).search(args.text, args.k, args.mode, filters,
@@ -123,7 +122,7 @@ def run(args: argparse.Namespace) -> None:
         note = "" if result["answerable"] else "no story answers this closely; the nearest stories are:\n"
         _emit(args, result, note + _hit_lines(result["hits"]))
     elif args.command == "similar":
-        from .service import SearchService
+        from .retrieval import SearchService
 
         service = SearchService.open(root)
         hits = [h.to_dict() for h in service.related(args.story_id, args.k)]
@@ -131,14 +130,14 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "eval":
         _eval(args, root)
     elif args.command == "serve":
-        from .server import serve
+        from .serving import serve
 
         serve(index_dir=root, host=args.host, port=args.port)
 
 
 def _eval(args: argparse.Namespace, root: Path) -> None:
     from .evaluation import evaluate, evaluate_beir, evaluate_related, load_questions, load_related, title_resolver
-    from .service import SearchService
+    from .retrieval import SearchService
 
     if args.beir:
         report = evaluate_beir(args.beir, args.model, args.mode, progress=not args.quiet)

@@ -22,7 +22,7 @@ TOPIC_QUESTION = "labour migration programmes and initiatives in the region"  # 
 
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from search.builder import build_index
+    from search.collection.build import build_index
 
     root = tmp_path_factory.mktemp("seed-index")
     build_index([SEEDS], root)
@@ -32,7 +32,7 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def service(seed_index: Path):
     """A read-only service over the seed index; never call add/delete on it."""
-    from search.service import SearchService
+    from search.retrieval.service import SearchService
 
     return SearchService.open(seed_index)
 

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import httpx
 import uvicorn
 
-from search.server import create_app
-from search.service import SearchService
+from search.retrieval.service import SearchService
+from search.serving.server import create_app
 
 
 @contextlib.contextmanager

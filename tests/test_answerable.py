@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from search.answerable import COVERAGE, DENSE_THRESHOLDS, coverage, is_answerable
+from search.collection.lexical import tokenize
 from search.embedding import E5, MINILM
-from search.lexical import tokenize
+from search.retrieval.answerable import COVERAGE, DENSE_THRESHOLDS, coverage, is_answerable
 
 
 def test_coverage_weighs_rare_words_above_common_ones(service):

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from search.api import create_api
-from search.api_errors import MAX_BODY_BYTES
-from search.api_models import MAX_BATCH, MAX_STORIES_PER_POST
-from search.builder import build_index
-from search.service import MAX_K, MAX_QUERY_CHARS, SearchService
+from search.collection.build import build_index
+from search.retrieval.service import MAX_K, MAX_QUERY_CHARS, SearchService
+from search.serving.api.errors import MAX_BODY_BYTES
+from search.serving.api.routes import create_api
+from search.serving.api.schemas import MAX_BATCH, MAX_STORIES_PER_POST
 from tests.conftest import TOPIC_QUESTION
 
 SMUGGLING = "training for police against migrant smuggling"

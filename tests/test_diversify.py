@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from search.diversify import mmr
+from search.retrieval.diversify import mmr
 from tests.conftest import TOPIC_QUESTION
 
 

@@ -6,9 +6,9 @@ import re
 import numpy as np
 import pytest
 
-from search.fusion import convex_fusion, minmax, reciprocal_rank_fusion
-from search.lexical import tokenize
-from search.ranking import rank
+from search.collection.lexical import tokenize
+from search.retrieval.fusion import convex_fusion, minmax, reciprocal_rank_fusion
+from search.retrieval.ranking import rank
 
 
 def test_minmax_rescales_and_equal_scores_are_all_or_nothing():

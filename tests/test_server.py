@@ -14,7 +14,7 @@ import pytest
 from gradio_client import Client
 
 from search.cli import main
-from search.service import SearchService
+from search.retrieval.service import SearchService
 from tests.conftest import TOPIC_QUESTION
 from tests.live_server import running_server
 
@@ -156,7 +156,7 @@ def test_serve_with_a_bad_port_says_so_before_opening_the_index(tmp_path: Path, 
 
 def _ui_loading_until(released: threading.Event, monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> None:
     """Hold the background UI build (Gradio's imports, in production) until `released` is set."""
-    from search import ui
+    from search.serving import ui
 
     mount_ui = ui.mount_ui
 

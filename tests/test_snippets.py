@@ -1,8 +1,8 @@
 """Snippets: the sentence that best matches the question, and highlight offsets that point at matched words."""
 from __future__ import annotations
 
-from search.lexical import tokenize
-from search.snippets import MAX_CHARS, make_snippet, sentences
+from search.collection.lexical import tokenize
+from search.retrieval.snippets import MAX_CHARS, make_snippet, sentences
 
 BODY = ("The ministry opened a new office in the capital. "
         "Police officers from three countries were trained to detect migrant smuggling at borders. "

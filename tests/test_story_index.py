@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from search import IndexEditedError, IndexMismatchError, SearchService, StoryIndex
-from search.builder import build_index
-from search.config import Config
-from search.corpus import load_corpus
+from search.collection.build import build_index
+from search.collection.config import Config
+from search.collection.storage import read_manifest
+from search.collection.story_index import COPY_CANDIDATES
+from search.corpus.load import load_corpus
+from search.corpus.story import make_story
 from search.embedding import Embedder, load_embedder
-from search.index_dir import read_manifest
-from search.story_index import COPY_CANDIDATES
-from search.story import make_story
 from tests.conftest import SEEDS
 
 QUESTIONS = ["police training against migrant smuggling", "labour migration", "Guyana oil", "datos personales"]
@@ -98,11 +98,11 @@ def test_an_edited_copy_updates_the_story_with_its_new_text(index_copy: Path):
 
 
 def test_an_add_looks_for_copies_among_its_nearest_stories_only(index_copy: Path, monkeypatch: pytest.MonkeyPatch):
-    import search.story_index
+    from search.collection import story_index
 
     seen: list[int] = []
-    real = search.story_index.resolve_updates
-    monkeypatch.setattr(search.story_index, "resolve_updates",
+    real = story_index.resolve_updates
+    monkeypatch.setattr(story_index, "resolve_updates",
                         lambda held, *args, **kw: seen.append(len(held)) or real(held, *args, **kw))
     service = SearchService.open(index_copy)
     original = service.index.stories[5]
@@ -190,7 +190,7 @@ def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkey
     (corpus / "zz_extra.txt").write_text(extra)
     real = service.embedder
     dying = FailingAfter(real, limit=8)
-    monkeypatch.setattr("search.builder.load_embedder", lambda name=None: dying)
+    monkeypatch.setattr("search.collection.build.load_embedder", lambda name=None: dying)
     with pytest.raises(RuntimeError, match="killed"):
         build_index([corpus], index_copy, config=Config(chunk_size=4))
     assert read_manifest(index_copy) == manifest  # nothing committed
@@ -200,7 +200,7 @@ def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkey
     SearchService.open(index_copy).add([make_story("Coast guards trained", "Coast guards trained in sea rescue.")])
 
     resumed = FailingAfter(real, limit=100)
-    monkeypatch.setattr("search.builder.load_embedder", lambda name=None: resumed)
+    monkeypatch.setattr("search.collection.build.load_embedder", lambda name=None: resumed)
     index, _ = build_index([corpus], index_copy, config=Config(chunk_size=4), discard_edits=True)
     assert len(index) == 56
     assert resumed.texts_embedded == 12 - 8  # the 8 embedded before the crash came from the resume cache

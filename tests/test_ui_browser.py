@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from search.service import SearchService
+from search.retrieval.service import SearchService
 from tests.conftest import ROOT
 from tests.live_server import running_server
 
@@ -32,7 +32,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test n
 
 
 @pytest.fixture(scope="module")
-def page(service: SearchService) -> Iterator["sync_api.Page"]:
+def page(service: SearchService) -> Iterator[sync_api.Page]:
     if not CHROMIUM.exists():
         pytest.skip(f"BROWSER TEST SKIPPED: no Chromium at {CHROMIUM}; install it with "
                     "`apt-get install chromium` (as root, `make test` does this)")
@@ -46,7 +46,7 @@ def page(service: SearchService) -> Iterator["sync_api.Page"]:
         browser.close()
 
 
-def test_search_then_related_stories(page: "sync_api.Page", tmp_path: Path) -> None:
+def test_search_then_related_stories(page: sync_api.Page, tmp_path: Path) -> None:
     question = page.get_by_label("Your question")
     question.fill(QUESTION)
     question.press("Enter")
@@ -74,7 +74,7 @@ def test_search_then_related_stories(page: "sync_api.Page", tmp_path: Path) -> N
     assert page.locator("#related .card").count() > 0
 
 
-def test_an_example_question_searches_on_click(page: "sync_api.Page") -> None:
+def test_an_example_question_searches_on_click(page: sync_api.Page) -> None:
     example = page.locator("#examples button").first
     text = example.inner_text().rstrip(".…")  # long examples are shown cut short
     example.click()
@@ -82,7 +82,7 @@ def test_an_example_question_searches_on_click(page: "sync_api.Page") -> None:
     sync_api.expect(page.locator("#results .card-title").first).to_contain_text(text[:20])
 
 
-def test_errors_show_as_messages(page: "sync_api.Page") -> None:
+def test_errors_show_as_messages(page: sync_api.Page) -> None:
     question = page.get_by_label("Your question")
     question.fill(QUESTION)
     for box, day in (("#date-from", "2021-12-31"), ("#date-to", "2021-01-01")):
@@ -92,7 +92,7 @@ def test_errors_show_as_messages(page: "sync_api.Page") -> None:
     assert "Traceback" not in page.content()
 
 
-def test_readable_on_a_narrow_window(page: "sync_api.Page") -> None:
+def test_readable_on_a_narrow_window(page: sync_api.Page) -> None:
     page.set_viewport_size({"width": 380, "height": 800})
     page.get_by_label("Your question").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

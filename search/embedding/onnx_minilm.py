@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import ModelError
+from ..errors import ModelError
 from .base import Embedder, Kind
 from .onnx_export import int8_model
 

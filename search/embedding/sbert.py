@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from .._errors import ModelError
+from ..errors import ModelError
 from .base import Embedder, Kind
 
 

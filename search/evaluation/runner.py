@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import CorpusError
-from ..readers import read_stories
-from ..service import SearchService
-from ..story import fold
+from ..corpus import fold, read_stories
+from ..errors import CorpusError
+from ..retrieval import SearchService
 from .metrics import all_metrics, mean
 
 
@@ -184,7 +183,7 @@ def evaluate_related(service: SearchService, pairs: list[tuple[str, dict[str, in
 
 def evaluate_beir(folder: Path, model: str | None = None, mode: str = "hybrid", progress: bool = False) -> dict[str, Any]:
     """Build a throw-away index of a BEIR folder's corpus and evaluate its queries and qrels on it."""
-    from ..builder import build_index
+    from ..collection import build_index
 
     corpus = folder / "corpus.jsonl"
     qrels_path = next((p for p in (folder / "qrels.tsv", folder / "qrels" / "test.tsv") if p.is_file()), None)

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import ConfigError
-
-from .threads import use_serving_threads  # first: bounds OpenMP spinning before FAISS loads
-from .base import VectorStore  # noqa: I001
+from ..errors import ConfigError
+from .base import VectorStore
 from .choice import APPROXIMATE, AUTO, AUTO_SPECS, choose, compatible
 from .faiss_flat import FaissFlatStore
 from .faiss_hnsw import FaissHNSWStore
 from .faiss_ivf import FaissIVFStore
 from .params import check
+from .threads import use_serving_threads  # first: bounds OpenMP spinning before FAISS loads
 
 _STORES: dict[str, type[VectorStore]] = {s.kind: s for s in (FaissFlatStore, FaissHNSWStore, FaissIVFStore)}
 MILVUS = "milvus"

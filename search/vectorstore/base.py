@@ -47,7 +47,7 @@ class VectorStore(ABC):
         """The stored vector of `id` (KeyError when absent)."""
 
     @abstractmethod
-    def copy(self) -> "VectorStore":
+    def copy(self) -> VectorStore:
         """An independent copy: updates are applied to a copy while readers keep searching the original."""
 
     @abstractmethod
@@ -59,5 +59,5 @@ class VectorStore(ABC):
 
     @classmethod
     @abstractmethod
-    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> "VectorStore":
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> VectorStore:
         """Open a saved store; `ids` and `vectors` are the index's own copy, for engines that rebuild from them."""

@@ -40,7 +40,7 @@ class FaissFlatStore(VectorStore):
         except RuntimeError:
             raise KeyError(id) from None
 
-    def copy(self) -> "FaissFlatStore":
+    def copy(self) -> FaissFlatStore:
         twin = FaissFlatStore(self.dim, self.params)
         twin._index = faiss.clone_index(self._index)
         return twin
@@ -52,7 +52,7 @@ class FaissFlatStore(VectorStore):
         return []  # rebuilt from the index's vectors.npy on load: storing the same floats twice buys nothing
 
     @classmethod
-    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> "FaissFlatStore":
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> FaissFlatStore:
         store = cls(dim, params)
         if len(ids):
             store._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))

@@ -116,7 +116,7 @@ class FaissHNSWStore(VectorStore):
             raise KeyError(id)
         return self._index.reconstruct(int(positions[0]))
 
-    def copy(self) -> "FaissHNSWStore":
+    def copy(self) -> FaissHNSWStore:
         twin = FaissHNSWStore(self.dim, self.params)
         twin._index, twin._keys = faiss.clone_index(self._index), self._keys.copy()
         twin._reindex()
@@ -131,7 +131,7 @@ class FaissHNSWStore(VectorStore):
         return ["hnsw.faiss", "hnsw_keys.npy"]
 
     @classmethod
-    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> "FaissHNSWStore":
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> FaissHNSWStore:
         """Open the saved graph; rebuild it from the index's vectors if it does not hold exactly `ids`."""
         store = cls(dim, params)
         graph, keys = directory / "hnsw.faiss", directory / "hnsw_keys.npy"

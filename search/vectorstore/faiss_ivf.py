@@ -94,7 +94,7 @@ class FaissIVFStore(VectorStore):
         except RuntimeError:
             raise KeyError(id) from None
 
-    def copy(self) -> "FaissIVFStore":
+    def copy(self) -> FaissIVFStore:
         twin = FaissIVFStore(self.dim, self.params)
         twin._index = faiss.clone_index(self._index) if self._index is not None else None
         return twin
@@ -109,7 +109,7 @@ class FaissIVFStore(VectorStore):
         return ["ivf.faiss"]
 
     @classmethod
-    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> "FaissIVFStore":
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> FaissIVFStore:
         """Open the saved index; rebuild it from the index's vectors if it is missing or holds other stories."""
         store = cls(dim, params)
         path = directory / "ivf.faiss"

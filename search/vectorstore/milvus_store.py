@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ConfigError
+from ..errors import ConfigError
 from .base import VectorStore
 from .params import OBJECT, TEXT, one_of
 
@@ -108,7 +108,7 @@ class MilvusStore(VectorStore):
             raise KeyError(id)
         return np.asarray(rows[0]["vector"], dtype=np.float32)
 
-    def copy(self) -> "MilvusStore":
+    def copy(self) -> MilvusStore:
         twin = MilvusStore.__new__(MilvusStore)
         VectorStore.__init__(twin, self.dim, self.params)
         twin._client, twin._name = self._client, self._name
@@ -135,7 +135,7 @@ class MilvusStore(VectorStore):
         return []  # the collection lives on the server; the index directory keeps vectors.npy to re-sync from
 
     @classmethod
-    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> "MilvusStore":
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> MilvusStore:
         """Connect; if the collection holds other stories than `ids` (a new cluster, a copied index), re-sync it."""
         store = cls(dim, params)
         held = store.ids()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import ConfigError
+from ..errors import ConfigError
 
 C_INT_MAX = 2**31 - 1  # FAISS takes HNSW's beam widths as C ints: past this its wrapper raises OverflowError
 

@@ -35,7 +35,7 @@ def client(service):
     """The whole app (API and UI) as served, over the read-only seed index, with writes switched off."""
     from fastapi.testclient import TestClient
 
-    from search.server import create_app
+    from search.serving.server import create_app
 
     with pytest.MonkeyPatch.context() as env:  # the token is read once, when the app is made
         env.delenv("STORY_SEARCH_TOKEN", raising=False)
@@ -49,7 +49,7 @@ def writable(index_copy: Path):
     from fastapi.testclient import TestClient
 
     from search import SearchService
-    from search.api import create_api
+    from search.serving.api.routes import create_api
 
     service = SearchService.open(index_copy)
     return service, TestClient(create_api(service, write_token=TOKEN), raise_server_exceptions=False)

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from search import SearchService, StoryIndex
-from search.api import create_api
+from search.serving.api.routes import create_api
 
 from .conftest import TOKEN
 from .helpers import assert_api_error
@@ -75,7 +75,7 @@ def test_token_is_compared_in_constant_time(writable, monkeypatch: pytest.Monkey
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr("search.api.hmac.compare_digest", spy)
+    monkeypatch.setattr("search.serving.api.routes.hmac.compare_digest", spy)
     _, api = writable
     assert api.post("/api/stories", json=STORY, headers={"Authorization": "Bearer guess"}).status_code == 401
     assert compared == [(b"guess", TOKEN.encode())]
@@ -138,7 +138,8 @@ def test_server_binds_to_this_machine_unless_told_otherwise(monkeypatch: pytest.
                                                             env: dict, args: list[str], host: str):
     import uvicorn
 
-    from search import cli, server
+    from search import cli
+    from search.serving import server
 
     bound = {}
     for name in ("STORY_SEARCH_HOST", "STORY_SEARCH_PORT"):
@@ -163,7 +164,7 @@ def test_cors_is_closed_by_default(client, path: str):
 
 
 def test_cors_opens_only_to_the_configured_origins(service: SearchService, monkeypatch: pytest.MonkeyPatch):
-    from search.server import create_app
+    from search.serving.server import create_app
 
     monkeypatch.setenv("STORY_SEARCH_CORS_ORIGINS", "https://news.example, https://desk.example")
     web = TestClient(create_app(service))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from search import CorpusError, Filters, InvalidQueryError, SearchService, UnknownStoryError, build_index, read_stories
-from search.readers import MAX_FIELD_CHARS
+from search.corpus.readers import MAX_FIELD_CHARS
 from tests.test_cli import cli
 
 from .helpers import answers, assert_clean_error

@@ -30,7 +30,8 @@ from .helpers import answers
 _SAVE_AND_DIE = """
 import os, sys
 from pathlib import Path
-from search import StoryIndex, index_dir
+from search import StoryIndex
+from search.collection import storage
 
 new, target, step = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 index = StoryIndex.load(new)
@@ -45,7 +46,7 @@ def dying(call):
         return call(*args, **kwargs)
     return wrapper
 
-index_dir._fsync, index_dir.os.rename, index_dir.os.replace = dying(index_dir._fsync), dying(os.rename), dying(os.replace)
+storage._fsync, storage.os.rename, storage.os.replace = dying(storage._fsync), dying(os.rename), dying(os.replace)
 index.save(target)
 """
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from search import CorpusError, InvalidQueryError, SearchService, read_stories
-from search.api import create_api
-from search.story import clean_text
+from search.corpus.text import clean_text
+from search.serving.api.routes import create_api
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
@@ -104,8 +104,11 @@ def error_format(ctx, response, case) -> None:
 def test_api_conforms_to_its_openapi_spec(service: SearchService):
     """Every operation, 10 valid and 10 invalid generated requests each; writes are switched off (no token)."""
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                                   status_code_conformance)
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
               error_format]

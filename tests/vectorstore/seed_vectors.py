@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from search.filters import Filters
-from search.service import SearchService
+from search.retrieval.filters import Filters
+from search.retrieval.service import SearchService
 
 
 def seed_case(service: SearchService, dev_queries: Path) -> dict[str, np.ndarray]:
@@ -18,7 +18,7 @@ def seed_case(service: SearchService, dev_queries: Path) -> dict[str, np.ndarray
     country = Counter(c for s in index.stories for c in s.countries).most_common(1)[0][0]
     return {"keys": index.keys, "vectors": np.asarray(index.vectors, dtype=np.float32),
             "queries": np.stack([service.query_vector(q) for q in questions]),
-            "country": index.keys[index.columns.allowed_rows(Filters(countries=(country,)))],
+            "country": index.keys[Filters(countries=(country,)).allowed_rows(index.columns)],
             "alternate": index.keys[::2]}
 
 

@@ -9,13 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search._errors import ConfigError
-from search.config import Config
+from search.collection.config import Config
+from search.collection.storage import read_manifest
+from search.collection.story_index import StoryIndex
+from search.corpus.story import make_story
 from search.embedding import Embedder
-from search.index_dir import read_manifest
-from search.story import make_story
-from search.story_index import StoryIndex
-from search.vectorstore import FaissFlatStore, FaissHNSWStore, FaissIVFStore, check_config, choose, compatible, store_class
+from search.errors import ConfigError
+from search.vectorstore import (
+    FaissFlatStore,
+    FaissHNSWStore,
+    FaissIVFStore,
+    check_config,
+    choose,
+    compatible,
+    store_class,
+)
 from search.vectorstore.choice import APPROXIMATE_FROM
 
 

@@ -13,11 +13,11 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from search.config import Config  # noqa: E402
-from search.story_index import StoryIndex  # noqa: E402
-from search.vectorstore import FaissFlatStore, create_store, store_class  # noqa: E402
-from tests.vectorstore.seed_vectors import assert_same_top, seed_case  # noqa: E402
-from tests.vectorstore.synthetic import clustered, keys  # noqa: E402
+from search.collection.config import Config
+from search.collection.story_index import StoryIndex
+from search.vectorstore import FaissFlatStore, create_store, store_class
+from tests.vectorstore.seed_vectors import assert_same_top, seed_case
+from tests.vectorstore.synthetic import clustered, keys
 
 
 def lite(tmp_path: Path, dim: int, collection: str = "stories"):

@@ -2,26 +2,10 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
-_SPACE = re.compile(r"\s+")
-# Lone surrogates too: JSON's "\ud800" escape yields one, and it cannot be written out as UTF-8.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-def clean_text(text: str) -> str:
-    """Unicode-normalise, drop control characters and lone surrogates, and fold runs of white space."""
-    text = unicodedata.normalize("NFC", text).replace("\ufffd", " ")
-    return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
-
-
-def fold(text: str) -> str:
-    """The comparison key for titles: case, curly quotes and spacing don't make two titles different."""
-    return _SPACE.sub(" ", text.translate(_QUOTES)).strip().casefold()
+from .text import clean_text, fold
 
 
 def derive_id(title: str, body: str) -> str:
@@ -60,7 +44,7 @@ class Story:
         """Key of the embedding cache: an unchanged text is never embedded twice."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
-    def with_(self, **changes: Any) -> "Story":
+    def with_(self, **changes: Any) -> Story:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,7 +53,7 @@ class Story:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Story":
+    def from_dict(cls, d: dict[str, Any]) -> Story:
         return cls(
             id=d["id"], title=d["title"], body=d["body"], date=d.get("date"), place=d.get("place"),
             sources=tuple(d.get("sources", ())), titles=tuple(d.get("titles", ()) or (d["title"],)),

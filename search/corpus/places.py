@@ -7,9 +7,9 @@ small and its matching rules matter more than its size.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from .story import Story
+from .text import fold_accents
 
 COUNTRIES: dict[str, tuple[str, ...]] = {
     "Antigua and Barbuda": ("Antigua y Barbuda", "St. John's"),
@@ -50,12 +50,7 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _key(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
-
-
-_ALIASES = {_key(alias): country for country, aliases in COUNTRIES.items() for alias in (country, *aliases)}
+_ALIASES = {fold_accents(alias): country for country, aliases in COUNTRIES.items() for alias in (country, *aliases)}
 # Longest names first, so "Dominican Republic" wins over "Dominica" and "Santiago de Chile" over "Chile".
 _PATTERN = re.compile(r"(?<![\w.])(" + "|".join(re.escape(a) for a in sorted(_ALIASES, key=len, reverse=True)) + r")(?!\w)")
 # Upper-case abbreviations must stay upper-case: "us" and "usa" inside ordinary text are not the country.
@@ -65,7 +60,7 @@ _CASE_SENSITIVE = {"usa", "u.s.", "eeuu"}
 def countries_in(text: str) -> list[str]:
     """Countries named in `text`, in order of first mention."""
     found: dict[str, None] = {}
-    folded = _key(text)
+    folded = fold_accents(text)
     for m in _PATTERN.finditer(folded):
         alias = m.group(1)
         if alias in _CASE_SENSITIVE and text[m.start():m.end()] != text[m.start():m.end()].upper():
@@ -76,7 +71,7 @@ def countries_in(text: str) -> list[str]:
 
 def canonical_country(name: str) -> str | None:
     """The gazetteer's name for a country typed in English or Spanish ("México" -> "Mexico")."""
-    return _ALIASES.get(_key(name.strip()))
+    return _ALIASES.get(fold_accents(name.strip()))
 
 
 def tag_countries(story: Story) -> Story:

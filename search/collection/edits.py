@@ -21,11 +21,11 @@ class Edits:
     def __bool__(self) -> bool:
         return bool(self.upserted or self.deleted)
 
-    def after_upsert(self, ids: Iterable[str]) -> "Edits":
+    def after_upsert(self, ids: Iterable[str]) -> Edits:
         ids = frozenset(ids)
         return Edits(self.upserted | ids, self.deleted - ids)
 
-    def after_delete(self, ids: Iterable[str]) -> "Edits":
+    def after_delete(self, ids: Iterable[str]) -> Edits:
         ids = frozenset(ids)
         return Edits(self.upserted - ids, self.deleted | ids)
 
@@ -36,6 +36,6 @@ class Edits:
         return {"upserted": sorted(self.upserted), "deleted": sorted(self.deleted)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "Edits":
+    def from_dict(cls, d: Mapping[str, Any] | None) -> Edits:
         d = d or {}
         return cls(frozenset(d.get("upserted", ())), frozenset(d.get("deleted", ())))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import re
 
-from .hits import Snippet
-from .lexical import tokenize
+from ..collection import tokenize
+from .results import Snippet
 
 # A sentence ends at . ! or ? plus any closing quotes or brackets, before white space and a capital or digit.
 _END = re.compile(r"[.!?][\"'\u201d\u2019)]*(?=\s+[\"'\u201c(]?[A-Z0-9\u00C0-\u00DD])")

@@ -10,9 +10,9 @@ from datetime import date
 
 import numpy as np
 
-from ._errors import InvalidQueryError
-from .places import canonical_country
-from .story import Story, fold
+from ..collection import Columns
+from ..corpus import canonical_country
+from ..errors import InvalidQueryError
 
 
 @dataclass(frozen=True)
@@ -46,40 +46,11 @@ class Filters:
     def active(self) -> bool:
         return bool(self.countries or self.date_from or self.date_to)
 
-
-class FilterColumns:
-    """Per-row metadata as arrays, built once per index so a filter costs a few vector operations.
-
-    Countries are an inverted index (folded name -> sorted rows), so a country filter touches only the rows
-    of the countries asked for, not every story.
-    """
-
-    def __init__(self, stories: list[Story]) -> None:
-        self.size = len(stories)
-        # Days, not strings: comparing a million dates takes ~5 ms instead of ~25; undated is NaT, which no
-        # range comparison matches, so an undated story can't be shown to fall inside a date range.
-        self.dates = np.array([s.date or "NaT" for s in stories], dtype="datetime64[D]")
-        rows: dict[str, list[int]] = {}
-        names: dict[str, str] = {}
-        for row, s in enumerate(stories):
-            for c in s.countries:
-                rows.setdefault(fold(c), []).append(row)
-                names.setdefault(fold(c), c)
-        self.country_rows = {key: np.array(r, dtype=np.int64) for key, r in rows.items()}
-        self.country_names = sorted(names.values())
-
-    def allowed_rows(self, filters: Filters) -> np.ndarray | None:
-        if not filters.active:
+    def allowed_rows(self, columns: Columns) -> np.ndarray | None:
+        """The rows these filters let through (None: every row, no filter is set)."""
+        if not self.active:
             return None
-        mask = np.ones(self.size, dtype=bool)
-        if filters.date_from:
-            mask &= self.dates >= np.datetime64(filters.date_from, "D")
-        if filters.date_to:
-            mask &= self.dates <= np.datetime64(filters.date_to, "D")
-        if filters.countries:
-            wanted = {fold(c) for c in filters.countries}
-            about = np.zeros(self.size, dtype=bool)
-            for key in wanted & self.country_rows.keys():
-                about[self.country_rows[key]] = True
-            mask &= about
+        mask = columns.dated_between(self.date_from, self.date_to)
+        if self.countries:
+            mask &= columns.about(self.countries)
         return np.flatnonzero(mask)

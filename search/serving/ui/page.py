@@ -14,11 +14,10 @@ from typing import Any, TypeVar
 import gradio as gr
 from fastapi import FastAPI
 
-from . import ui_render as render
-from .ui_style import CSS, theme
-from ._errors import StorySearchError
-from .filters import Filters
-from .service import MAX_K, MAX_QUERY_CHARS, SearchService
+from ...errors import StorySearchError
+from ...retrieval import MAX_K, MAX_QUERY_CHARS, Filters, SearchService
+from . import render
+from .style import CSS, theme
 
 log = logging.getLogger(__name__)
 

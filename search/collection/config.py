@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .embedding import canonical_model_id
+from ..embedding import canonical_model_id
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,6 @@ class Config:
         return {**asdict(self), "model": self.model_id}
 
     @classmethod
-    def from_dict(cls, saved: dict[str, Any]) -> "Config":
+    def from_dict(cls, saved: dict[str, Any]) -> Config:
         """The config a manifest saved; keys of other versions are ignored."""
         return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})

@@ -20,11 +20,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from starlette.routing import Route
 
-from ._errors import ConfigError
+from ..collection import default_index_dir
+from ..errors import ConfigError
+from ..retrieval import SearchService
+from ..vectorstore import use_serving_threads
 from .api import create_api
-from .index_dir import default_index_dir
-from .service import SearchService
-from .vectorstore.threads import use_serving_threads
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag,
-                      model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
 
-from .service import MAX_K, MAX_QUERY_CHARS
-from .story import clean_text
+from ...corpus import clean_text
+from ...retrieval import MAX_K, MAX_QUERY_CHARS, Mode
 
 MAX_BATCH = 64  # texts per /api/embed or /api/similarity call
 MAX_TEXT_CHARS = 20_000  # per text to embed or compare; the model reads only the first ~512 tokens anyway
@@ -50,7 +58,6 @@ IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), Afte
 # yet nothing path-like gets in either: each "/"-separated part starts with a letter, digit, "_", ":" or "-".
 StoryId = Annotated[str, StringConstraints(max_length=128,
                                            pattern=r"^[A-Za-z0-9_:-][A-Za-z0-9._:-]*(?:/[A-Za-z0-9_:-][A-Za-z0-9._:-]*)*$")]
-Mode = Literal["hybrid", "dense", "lexical"]
 
 
 class _Strict(BaseModel):
@@ -136,7 +143,7 @@ class SimilarityIn(_Strict):
     texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_BATCH)] | None = None
 
     @model_validator(mode="after")
-    def _one_shape(self) -> "SimilarityIn":
+    def _one_shape(self) -> SimilarityIn:
         pair, many = (self.a, self.b), (self.query, self.texts)
         if not (all(v is not None for v in pair) and all(v is None for v in many)
                 or all(v is not None for v in many) and all(v is None for v in pair)):

@@ -16,8 +16,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._errors import (CorpusError, IndexChangedError, IndexCorruptError, IndexMismatchError, IndexMissingError,
-                      InvalidQueryError, ModelError, StorySearchError, UnknownStoryError)
+from ...errors import (
+    CorpusError,
+    IndexChangedError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    InvalidQueryError,
+    ModelError,
+    StorySearchError,
+    UnknownStoryError,
+)
 
 log = logging.getLogger(__name__)
 

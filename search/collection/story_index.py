@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
-import sys
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,21 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import IndexCorruptError, IndexMismatchError, UnknownStoryError
+from ..corpus import Story, resolve_updates, tag_countries
+from ..embedding import Embedder, canonical_model_id, load_embedder
+from ..errors import IndexCorruptError, IndexMismatchError, UnknownStoryError
+from ..vectorstore import VectorStore, check_config, choose, compatible, create_store, store_class
+from .columns import Columns
 from .config import Config
-from .dedupe import resolve_updates
 from .edits import Edits
-from .embedding import Embedder
-from .filters import FilterColumns
-from .index_dir import FORMAT_VERSION, REBUILD_HINT, generation_dir, read_manifest, write_generation, writer_lock
+from .embed_cache import embed_with_cache
 from .lexical import LexicalIndex
-from .places import tag_countries
-from .story import Story
-from .vectorstore import VectorStore, check_config, choose, compatible, create_store, store_class
+from .storage import FORMAT_VERSION, REBUILD_HINT, generation_dir, read_manifest, write_generation, writer_lock
 
 log = logging.getLogger(__name__)
 COPY_CANDIDATES = 10  # nearest stories searched for copies of an added one
-PROGRESS_BATCH = 64  # texts per model call: small enough for a live rate and ETA, large enough to batch well
 
 
 def vector_key(story_id: str) -> int:
@@ -60,7 +56,7 @@ class StoryIndex:
         self._row_of_id = {s.id: row for row, s in enumerate(self.stories)}
         order = np.argsort(self.keys)
         self._sorted_keys, self._rows_by_key = self.keys[order], order
-        self.columns = FilterColumns(self.stories)
+        self.columns = Columns(self.stories)
         self.manifest = manifest or {}
         self.edits = edits
         # The corpus this index was built from, kept through edits: how `build` tells whether it changed.
@@ -90,9 +86,9 @@ class StoryIndex:
     # --- building ------------------------------------------------------------------------------------------
     @classmethod
     def build(cls, stories: Sequence[Story], embedder: Embedder, config: Config = Config(), *,
-              previous: "StoryIndex | None" = None, cache_dir: Path | None = None, progress: bool = False,
+              previous: StoryIndex | None = None, cache_dir: Path | None = None, progress: bool = False,
               edits: Edits = Edits(), corpus_fingerprint: str | None = None,
-              fresh: Mapping[str, np.ndarray] | None = None) -> "StoryIndex":
+              fresh: Mapping[str, np.ndarray] | None = None) -> StoryIndex:
         """Index `stories` (already merged), embedding only texts that neither `previous` nor the cache know.
 
         `edits` records which of them writes changed since `corpus_fingerprint`'s corpus was built; `fresh`
@@ -112,7 +108,7 @@ class StoryIndex:
 
     @staticmethod
     def _updated_store(stories: Sequence[Story], keys: np.ndarray, vectors: np.ndarray, dim: int, config: Config,
-                       previous: "StoryIndex | None") -> VectorStore:
+                       previous: StoryIndex | None) -> VectorStore:
         """Apply only the difference to a reusable previous store; build a new one otherwise."""
         kind, params = choose(config.index_type, config.index_params, len(stories),
                               previous.store if previous is not None else None)
@@ -133,7 +129,7 @@ class StoryIndex:
         return store
 
     def with_stories(self, incoming: Sequence[Story], embedder: Embedder, own_ids: Collection[str] = (), *,
-                     cache_dir: Path | None = None, progress: bool = False) -> tuple["StoryIndex", list[str]]:
+                     cache_dir: Path | None = None, progress: bool = False) -> tuple[StoryIndex, list[str]]:
         """A new index with `incoming` filed in (`dedupe.resolve_updates`), and the id each was filed under.
 
         Copies are looked for among each story's nearest neighbours by vector (a copy shares at least half
@@ -154,7 +150,7 @@ class StoryIndex:
                                  edits=self.edits.after_upsert(replaced), corpus_fingerprint=self.corpus_fingerprint)
         return index, ids
 
-    def without(self, story_ids: Iterable[str], embedder: Embedder) -> "StoryIndex":
+    def without(self, story_ids: Iterable[str], embedder: Embedder) -> StoryIndex:
         drop = set(story_ids)
         for story_id in drop:
             self.row(story_id)  # unknown ids are an error, not a silent no-op
@@ -187,7 +183,7 @@ class StoryIndex:
 
     @classmethod
     def load(cls, root: Path, expected_model: str | None = None, embedder_dim: int | None = None,
-             verify: bool = True) -> "StoryIndex":
+             verify: bool = True) -> StoryIndex:
         """Open the index at `root`, refusing one that this code or this model cannot use."""
         manifest = read_manifest(root)
         check_compatible(root, manifest, expected_model, embedder_dim)
@@ -230,68 +226,10 @@ def check_compatible(root: Path, manifest: dict[str, Any], expected_model: str |
                                  f"{embedder_dim}-dimensional ones; {hint}")
 
 
-# --- embedding with the content-hash cache ---------------------------------------------------------------------
-def _cache_folder(cache_dir: Path, model_id: str) -> Path:
-    return cache_dir / hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:12]
-
-
-def _load_cache(folder: Path, dim: int) -> dict[str, np.ndarray]:
-    known: dict[str, np.ndarray] = {}
-    for chunk in sorted(folder.glob("chunk-*.npz")):
-        try:
-            with np.load(chunk, allow_pickle=False) as data:
-                if data["vectors"].shape[1:] == (dim,):
-                    known.update(zip((k.decode() for k in data["keys"]), data["vectors"]))
-        except (OSError, ValueError, KeyError):  # a chunk cut short by a crash: embed those again
-            log.warning("ignoring unreadable embedding cache chunk %s", chunk)
-    return known
-
-
-def embed_with_cache(stories: Sequence[Story], embedder: Embedder, *, previous: StoryIndex | None = None,
-                     cache_dir: Path | None = None, chunk_size: int = 512, progress: bool = False,
-                     fresh: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
-    """Vectors for `stories`, embedding only content hashes not seen before.
-
-    Known vectors come from the previous index and from the resume cache: chunks written to `cache_dir`
-    as a long build goes, so a build killed half way picks up where it stopped. The cache is removed by the
-    caller once the index that contains its vectors has been saved.
-    """
-    vectors = np.zeros((len(stories), embedder.dim), dtype=np.float32)
-    known: dict[str, int] = {}
-    if previous is not None and previous.model_id == embedder.model_id:
-        known = {s.content_hash: row for row, s in enumerate(previous.stories)}
-    folder = _cache_folder(cache_dir, embedder.model_id) if cache_dir else None
-    cached = {**(_load_cache(folder, embedder.dim) if folder else {}), **(fresh or {})}
-    todo: list[int] = []
-    for row, story in enumerate(stories):
-        h = story.content_hash
-        if h in known:
-            vectors[row] = previous.vectors[known[h]]  # type: ignore[union-attr]
-        elif h in cached:
-            vectors[row] = cached[h]
-        else:
-            todo.append(row)
-    if not todo:
-        return vectors
-    log.info("embedding %d of %d stories with %s", len(todo), len(stories), embedder.model_id)
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(todo), unit="story", file=sys.stderr, disable=not progress, desc="embedding")
-    for start in range(0, len(todo), chunk_size):
-        rows = todo[start:start + chunk_size]
-        for batch in range(0, len(rows), PROGRESS_BATCH):
-            part = rows[batch:batch + PROGRESS_BATCH]
-            vectors[part] = embedder.embed([stories[r].text for r in part])
-            bar.update(len(part))
-        if folder:
-            folder.mkdir(parents=True, exist_ok=True)
-            keys = np.array([stories[r].content_hash.encode() for r in rows], dtype="S64")
-            tmp = folder / f".chunk-{time.time_ns()}.npz"
-            np.savez(tmp, keys=keys, vectors=vectors[rows])
-            tmp.rename(folder / tmp.name[1:])  # complete chunks only ever appear under their final name
-    bar.close()
-    return vectors
-
-
-def clear_cache(cache_dir: Path, model_id: str) -> None:
-    shutil.rmtree(_cache_folder(cache_dir, model_id), ignore_errors=True)
+def open_index(root: Path, model: str | None = None) -> tuple[StoryIndex, Embedder]:
+    """The index at `root` and the model it was built with; `model`, when given, must be that model."""
+    manifest = read_manifest(root)
+    expected = canonical_model_id(model) if model else None
+    check_compatible(root, manifest, expected)  # before loading a model for an index we'd refuse
+    embedder = load_embedder(manifest["model"]["id"])
+    return StoryIndex.load(root, expected, embedder.dim), embedder

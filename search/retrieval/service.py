@@ -11,25 +11,24 @@ import time
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ._errors import InvalidQueryError
-from .embedding import Embedder, canonical_model_id, load_embedder
-from .filters import Filters
+from ..collection import StoryIndex, add_cache_dir, commit, default_index_dir, open_index
+from ..corpus import Story, clean_text
+from ..embedding import Embedder
+from ..errors import InvalidQueryError
 from .answerable import TOP_STORIES, coverage, is_answerable
 from .diversify import mmr
+from .filters import Filters
 from .fusion import RELATED_DENSE_WEIGHT
-from .hits import Hit, SearchResult
-from .index_dir import default_index_dir, read_manifest
 from .ranking import Ranking, rank
+from .results import Hit, SearchResult
 from .snippets import make_snippet
-from .story import Story, clean_text
-from .story_index import StoryIndex, check_compatible, clear_cache
 
 Mode = Literal["hybrid", "dense", "lexical"]
-MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
+MODES: tuple[str, ...] = get_args(Mode)
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
 
@@ -89,14 +88,10 @@ class SearchService:
         self.fusion = "convex"  # how hybrid mode fuses its channels, one of FUSIONS ("rrf" for comparison)
 
     @classmethod
-    def open(cls, index_dir: Path | None = None, model: str | None = None) -> "SearchService":
+    def open(cls, index_dir: Path | None = None, model: str | None = None) -> SearchService:
         """Load the index at `index_dir` with the model it was built with (or refuse `model` if different)."""
         root = Path(index_dir or default_index_dir())
-        manifest = read_manifest(root)
-        expected = canonical_model_id(model) if model else None
-        check_compatible(root, manifest, expected)  # before loading a model for an index we'd refuse
-        embedder = load_embedder(manifest["model"]["id"])
-        index = StoryIndex.load(root, expected, embedder.dim)
+        index, embedder = open_index(root, model)
         return cls(index, embedder, root)
 
     @property
@@ -119,7 +114,7 @@ class SearchService:
         if mode not in MODES:
             raise InvalidQueryError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         index = self._index
-        allowed = index.columns.allowed_rows(filters)
+        allowed = filters.allowed_rows(index.columns)
         if allowed is not None and not len(allowed):
             return SearchResult(question, [], False, (time.perf_counter() - started) * 1000, mode)
         vector = self.query_vector(question) if mode != "lexical" else None
@@ -201,12 +196,9 @@ class SearchService:
 
     @property
     def _add_cache(self) -> Path | None:
-        """Resume cache of a long `add`: beside, not inside, a build's, so committing an add never deletes
-        what a killed build would resume from."""
-        return self.index_dir / "cache" / "add" if self.index_dir else None
+        return add_cache_dir(self.index_dir) if self.index_dir else None
 
     def _commit(self, index: StoryIndex) -> None:
         if self.index_dir:
-            index.save(self.index_dir, builds_on=self._index.manifest.get("generation"))
-            clear_cache(self._add_cache, index.model_id)  # type: ignore[arg-type]
+            commit(index, self.index_dir, builds_on=self._index)
         self._index = index

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..collection import StoryIndex
 from .fusion import DENSE_WEIGHT, convex_fusion, reciprocal_rank_fusion
-from .lexical import top_positive
-from .story_index import StoryIndex
 
 CANDIDATES = 100  # per channel, before fusion
 FUSIONS: tuple[str, ...] = ("convex", "rrf")
@@ -38,6 +37,19 @@ def _dense(index: StoryIndex, vector: np.ndarray, n: int, allowed: np.ndarray | 
 
 def _drop(rows: np.ndarray, exclude: np.ndarray | None) -> np.ndarray:
     return rows if exclude is None or not len(exclude) else rows[~np.isin(rows, exclude)]
+
+
+def top_positive(scores: np.ndarray, k: int, allowed_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rows) of the k highest positive scores among `allowed_rows` (all rows when None), best first."""
+    if allowed_rows is not None:
+        mask = np.zeros_like(scores, dtype=bool)
+        mask[allowed_rows] = True
+        scores = np.where(mask, scores, 0.0)
+    candidates = np.flatnonzero(scores > 0)
+    if len(candidates) > k:
+        candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+    order = candidates[np.argsort(-scores[candidates], kind="stable")]
+    return scores[order], order
 
 
 def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, *,

@@ -6,15 +6,14 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from ._errors import CorpusError, IndexEditedError, IndexMissingError, StorySearchError
+from ..corpus import FieldMap, load_corpus, read_stories
+from ..embedding import canonical_model_id, load_embedder
+from ..errors import CorpusError, IndexEditedError, IndexMissingError, StorySearchError
 from .config import Config
-from .corpus import load_corpus
 from .edits import Edits
-from .embedding import canonical_model_id, load_embedder
-from .index_dir import read_manifest
-from .readers import FieldMap, read_stories
-from .service import SearchService
-from .story_index import StoryIndex, clear_cache, fingerprint
+from .embed_cache import clear_cache
+from .storage import read_manifest
+from .story_index import StoryIndex, fingerprint, open_index
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +92,27 @@ def _previous_index(root: Path) -> StoryIndex | None:
     return None
 
 
+def add_cache_dir(root: Path) -> Path:
+    """Resume cache of a long `add`: beside, not inside, a build's, so committing an add never deletes what a
+    killed build would resume from."""
+    return root / "cache" / "add"
+
+
+def commit(index: StoryIndex, root: Path, builds_on: StoryIndex) -> None:
+    """Save `index`, derived from `builds_on`, as the index at `root` (refused if another writer committed
+    since `builds_on` was loaded), then drop the resume cache its vectors came through."""
+    index.save(root, builds_on=builds_on.manifest.get("generation"))
+    clear_cache(add_cache_dir(root), index.model_id)
+
+
 def add_to_index(paths: Iterable[str | Path], root: str | Path, *, fields: FieldMap = FieldMap(),
                  progress: bool = False) -> StoryIndex:
     """Add or update the stories in `paths` in the existing index, embedding only what is new."""
     new = read_stories(list(paths), fields)
     if not new:
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
-    service = SearchService.open(Path(root))
-    service.add(new, progress=progress)
-    return service.index
+    root = Path(root)
+    index, embedder = open_index(root)
+    updated, _ = index.with_stories(new, embedder, cache_dir=add_cache_dir(root), progress=progress)
+    commit(updated, root, builds_on=index)
+    return updated

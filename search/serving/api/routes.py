@@ -13,13 +13,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .api_errors import ApiError, BodyLimit, install_error_handlers
-from .api_models import (EmbedIn, EmbedOut, ErrorOut, HealthOut, PairScore, Scores, SearchBody, SearchOut,
-                         SearchQuery, SimilarityIn, SimilarOut, StoriesIn, StoryIn, StoryListOut, StoryOut,
-                         StorySummary, WriteOut)
-from .filters import Filters
-from .service import MAX_K, SearchService
-from .story import Story, make_story
+from ...corpus import Story, make_story
+from ...retrieval import MAX_K, Filters, SearchService
+from .errors import ApiError, BodyLimit, install_error_handlers
+from .schemas import (
+    EmbedIn,
+    EmbedOut,
+    ErrorOut,
+    HealthOut,
+    PairScore,
+    Scores,
+    SearchBody,
+    SearchOut,
+    SearchQuery,
+    SimilarityIn,
+    SimilarOut,
+    StoriesIn,
+    StoryIn,
+    StoryListOut,
+    StoryOut,
+    StorySummary,
+    WriteOut,
+)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import date
 from html import escape
 
-from .hits import Hit, Snippet
-from .story import Story
+from ...corpus import Story
+from ...retrieval import Hit, Snippet
 
 NOT_ANSWERABLE = "No story answers this closely; the nearest stories are shown."
 

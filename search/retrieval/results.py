@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .story import Story
+from ..corpus import Story
 
 
 @dataclass(frozen=True)

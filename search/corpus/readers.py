@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._errors import CorpusError
+from ..errors import CorpusError
 from .dates import parse_date, parse_date_line, split_lead_dateline
-from .story import Story, clean_text, make_story
+from .story import Story, make_story
+from .text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class FieldMap:
     place: tuple[str, ...] = ("place", "location", "dateline", "places")
 
     @classmethod
-    def parse(cls, spec: str | None) -> "FieldMap":
+    def parse(cls, spec: str | None) -> FieldMap:
         """From "title=headline,body=article_text" (the CLI's --fields)."""
         if not spec:
             return cls()

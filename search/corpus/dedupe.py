@@ -16,7 +16,8 @@ from collections.abc import Collection, Container, Iterable, Sequence
 
 import numpy as np
 
-from .story import Story, derive_id, fold, nth_id
+from .story import Story, derive_id, nth_id
+from .text import fold
 
 SHINGLE = 3
 THRESHOLD = 0.5  # Jaccard of word 3-shingles; copies in the seeds score >= 0.68, distinct stories <= 0.1

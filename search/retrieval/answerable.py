@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .embedding import E5, MINILM
-from .lexical import LexicalIndex, tokenize
+from ..collection import LexicalIndex, tokenize
+from ..embedding import E5, MINILM
 
 # Top cosine at or above which a story answers the question. On the dev set (45 questions) e5's
 # unanswerable questions top out at 0.797 and the answerable ones start at 0.832 (one outlier at 0.780);

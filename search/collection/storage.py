@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ._errors import IndexChangedError, IndexCorruptError, IndexMissingError, StorySearchError
+from ..errors import IndexChangedError, IndexCorruptError, IndexMissingError, StorySearchError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -1,0 +1,11 @@
+"""Retrieval: questions and stories in, ranked hits out. `SearchService` is the one API that the CLI, the HTTP
+API and the web UI hold; ranking, fusion, the answerable decision, diversity and snippets are plain functions.
+
+    from search.retrieval import SearchService
+    result = SearchService.open("index").search("police training against migrant smuggling")
+"""
+from .filters import Filters
+from .results import Hit, SearchResult, Snippet
+from .service import MAX_K, MAX_QUERY_CHARS, MODES, Mode, SearchService
+
+__all__ = ["MAX_K", "MAX_QUERY_CHARS", "MODES", "Filters", "Hit", "Mode", "SearchResult", "SearchService", "Snippet"]

@@ -1,0 +1,8 @@
+"""Serving: one server holding one `SearchService`, the JSON API under /api and the Gradio web UI at /.
+
+    from search.serving import serve
+    serve("index")                           # http://127.0.0.1:7860/
+"""
+from .server import create_app, load_service, serve
+
+__all__ = ["create_app", "load_service", "serve"]
