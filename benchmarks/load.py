@@ -13,7 +13,6 @@ addresses are accepted: this is a test of our server, not a tool to load anyone 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ipaddress
 import json
 import os
@@ -21,7 +20,6 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
+
+from search.serving import serve_in_background
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load.json"
 FIXED_QUESTIONS = ("migrant smuggling training for police", "returns of migrants from Libya",
@@ -56,30 +56,6 @@ def require_loopback(url: str) -> str:
     if not loopback:
         raise SystemExit(f"refusing to load {url}: only loopback servers (127.0.0.0/8, ::1, localhost) are tested")
     return url.rstrip("/")
-
-
-@contextlib.contextmanager
-def serving(service: Any) -> Iterator[str]:
-    """The app `serve` runs, under uvicorn on 127.0.0.1 and a free port, for the duration of the block."""
-    import uvicorn
-
-    from search.serving.server import create_app
-
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=0, log_level="warning",
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the server did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def _workload(base: str) -> tuple[list[str], list[str]]:
@@ -182,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         from search.serving.server import load_service
 
         service = load_service(args.index_dir)
-        with serving(service) as url:
+        with serve_in_background(service, wait_for_ui=False) as url:
             report = run_load(url, args.clients, args.duration, args.max_requests)
         report["server"] = "in-process uvicorn on 127.0.0.1 (create_app, one process)"
         report["index"] = {"model": service.index.model_id, "index_type": service.index.store.kind}

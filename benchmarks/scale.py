@@ -15,16 +15,14 @@ Queries are the dev questions embedded by the real model. Per size:
 """
 from __future__ import annotations
 
-import contextlib
-import socket
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from search.serving import serve_in_background
 
 from .common import dev_questions, rss_mb, side_by_side, summary, timed
 
@@ -108,28 +106,6 @@ def service_for(stories: list[Any], vectors: np.ndarray, store: Any, embedder: A
     return SearchService(index, embedder)
 
 
-@contextlib.contextmanager
-def http_server(service: Any) -> Iterator[str]:
-    """The app (`search.server.create_app`) served on 127.0.0.1 on a free port, in a thread."""
-    import uvicorn
-
-    from search.serving.server import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def service_level(service: Any, vectors: np.ndarray, naive_model: Any, questions: list[str],
                   mode: str = "dense") -> dict[str, Any]:
     """Our service against the naive encode + IndexFlatIP, interleaved; then through HTTP."""
@@ -153,7 +129,7 @@ def service_level(service: Any, vectors: np.ndarray, naive_model: Any, questions
 
     times = side_by_side({"service": ours, "naive": baseline}, len(questions), ROUNDS)
     out = {name: summary(ms) for name, ms in times.items()}
-    with http_server(service) as url, httpx.Client(base_url=url, timeout=30) as client:
+    with serve_in_background(service, wait_for_ui=False) as url, httpx.Client(base_url=url, timeout=30) as client:
         client.get("/api/search", params={"q": questions[0], "mode": mode}).raise_for_status()
         http = [timed(lambda i=i: (cold_cache(i), client.get("/api/search", params={"q": questions[i], "k": K, "mode": mode})
                                    .raise_for_status())) for _ in range(ROUNDS) for i in range(len(questions))]

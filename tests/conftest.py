@@ -1,28 +1,27 @@
-"""Shared fixtures: the seed corpus indexed once per test session with the real default model.
+"""Fixtures: the seed corpus indexed once per test session, with the real default model and with the hashing
+stand-in (`search.embedding.hashing`) for tests whose subject is not the model; clients of the app over them.
 
-Tests that change an index work on their own copy (`index_copy`), so the session index stays as built.
+Tests that change an index work on a private copy (`index_copy`, `hashed_copy`), so session indexes stay as
+built. Every other name a test imports comes from `tests.helpers`.
 """
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from tests.helpers import DEV_QUERIES, SEEDS, TOKEN
 
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
-SHARED = ROOT.parent / "shared"
-DEV_QUERIES = SHARED / "eval" / "dev_queries.jsonl"
-DEV_RELATED = SHARED / "eval" / "dev_related.jsonl"
-TOPIC_QUESTION = "labour migration programmes and initiatives in the region"  # many stories answer it: MMR reorders them
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from search.collection.build import build_index
+    """The seeds indexed with the default model: for tests of what the model decides (ranking, quality)."""
+    from search import build_index
 
     root = tmp_path_factory.mktemp("seed-index")
     build_index([SEEDS], root)
@@ -31,18 +30,69 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def service(seed_index: Path):
-    """A read-only service over the seed index; never call add/delete on it."""
-    from search.retrieval.service import SearchService
+    """A read-only service over `seed_index`; never call add/delete on it."""
+    from search import SearchService
 
     return SearchService.open(seed_index)
 
 
 @pytest.fixture
 def index_copy(seed_index: Path, tmp_path: Path) -> Path:
-    """A private copy of the seed index for tests that add, delete or damage."""
+    """A private copy of `seed_index` for tests that add, delete or damage."""
     target = tmp_path / "index"
     shutil.copytree(seed_index, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def hashed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds indexed with the hashing stand-in model: no weights, the same vectors on every machine."""
+    from search import build_index
+
+    root = tmp_path_factory.mktemp("hashed-index")
+    build_index([SEEDS], root, "hashing")
+    return root
+
+
+@pytest.fixture(scope="session")
+def hashed_service(hashed_index: Path):
+    """A read-only service over `hashed_index`; never call add/delete on it."""
+    from search import SearchService
+
+    return SearchService.open(hashed_index)
+
+
+@pytest.fixture
+def hashed_copy(hashed_index: Path, tmp_path: Path) -> Path:
+    """A private copy of `hashed_index` for tests that add, delete or damage."""
+    target = tmp_path / "hashed-index"
+    shutil.copytree(hashed_index, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def app_client(service) -> Iterator:
+    """The whole app (API and UI) as `serve` builds it, over `service`, with writes switched off."""
+    from fastapi.testclient import TestClient
+
+    from search.serving import create_app
+
+    with pytest.MonkeyPatch.context() as env:  # the token is read once, when the app is made
+        env.delenv("STORY_SEARCH_TOKEN", raising=False)
+        app = create_app(service)
+    yield TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def writable(hashed_copy: Path):
+    """A service over a private index copy and a client of its API that may write (the token is `TOKEN`)."""
+    from fastapi.testclient import TestClient
+
+    from search import SearchService
+    from search.serving.api import create_api
+
+    service = SearchService.open(hashed_copy)
+    return service, TestClient(create_api(service, write_token=TOKEN), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="session")

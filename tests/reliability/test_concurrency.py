@@ -16,8 +16,7 @@ import pytest
 from search import SearchService, StoryIndex
 from search.corpus.story import make_story
 from search.errors import IndexChangedError
-
-from .helpers import PROBES
+from tests.helpers import PROBES
 
 READERS = 8
 # Relevant to every probe, so adding it changes each probe's answer.

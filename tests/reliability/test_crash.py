@@ -21,9 +21,7 @@ import pytest
 
 from search import SearchService, StoryIndex
 from search.embedding import load_embedder
-from tests.conftest import ROOT
-
-from .helpers import answers
+from tests.helpers import ROOT, answers
 
 # Run in a child: save the index at argv[1] over the one at argv[2], dying (no cleanup, like SIGKILL) right
 # before file-system call number argv[3] of the save.

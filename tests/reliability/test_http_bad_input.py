@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from search import SearchService
-
-from .helpers import assert_api_error
+from tests.helpers import assert_api_error
 
 JSON = {"content-type": "application/json"}
 MB = 1_000_000
@@ -77,9 +76,9 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("method, path, kwargs, status, code", REFUSED.values(), ids=REFUSED.keys())
-def test_bad_request_is_refused_in_the_error_format(client, method: str, path: str, kwargs: dict, status: int,
+def test_bad_request_is_refused_in_the_error_format(app_client, method: str, path: str, kwargs: dict, status: int,
                                                    code: str | None):
-    assert_api_error(client.request(method, path, **kwargs), status, code)
+    assert_api_error(app_client.request(method, path, **kwargs), status, code)
 
 
 VALID = {
@@ -93,9 +92,9 @@ VALID = {
 
 @pytest.mark.parametrize("question", VALID.values(), ids=VALID.keys())
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_unusual_but_valid_question_is_answered(client, question: str, method: str):
+def test_unusual_but_valid_question_is_answered(app_client, question: str, method: str):
     kwargs = dict(params={"q": question, "k": 3}) if method == "GET" else dict(json={"q": question, "k": 3})
-    response = client.request(method, "/api/search", **kwargs)
+    response = app_client.request(method, "/api/search", **kwargs)
     assert response.status_code == 200, response.text
     assert len(response.json()["hits"]) == 3
 
@@ -138,8 +137,8 @@ def test_ui_related_panel_explains_an_unknown_story(ui_handlers: dict, story_id:
 
 
 @pytest.mark.parametrize("path", ["/api/", "/api/stories/x/similar/extra", "/api/search/"])
-def test_wrong_api_path_answers_json_not_the_ui_page(client, path: str):
+def test_wrong_api_path_answers_json_not_the_ui_page(app_client, path: str):
     """The UI is mounted at /, so a wrong /api path must not fall through to its HTML pages."""
-    response = client.get(path)
+    response = app_client.get(path)
     assert 400 <= response.status_code < 500
     assert_api_error(response, response.status_code)

@@ -17,10 +17,7 @@ import numpy as np
 import pytest
 
 from search import IndexCorruptError, SearchService, StoryIndex, StorySearchError
-from tests.conftest import ROOT
-from tests.test_cli import cli
-
-from .helpers import answers, assert_clean_error
+from tests.helpers import ROOT, answers, assert_clean_error, cli
 
 REBUILD = re.compile(r"rebuild it with `python -m search build --index-dir .+`")
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.load import require_loopback, run_load, serving
+from benchmarks.load import require_loopback, run_load
 from search import SearchService
+from search.serving import serve_in_background
 
 
 @pytest.mark.parametrize("duration", [pytest.param(3.0, id="3s"), pytest.param(30.0, id="30s", marks=pytest.mark.slow)])
 def test_32_clients_get_answers_and_no_errors(service: SearchService, duration: float):
-    with serving(service) as url:
+    with serve_in_background(service, wait_for_ui=False) as url:
         report = run_load(url, clients=32, duration=duration, max_requests=50_000)
     assert report["errors"] == 0, report["error_samples"]
     assert report["requests"] >= 32 and set(report["by_endpoint"]) == {"search_get", "search_post", "story",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from search.vectorstore import FaissHNSWStore, create_store, store_class
-from tests.vectorstore.synthetic import clustered, exact, keys, recall
+from tests.helpers import clustered, exact_top, recall, vector_keys
 
 DIM = 64
 STORES = [("faiss-flat", {}, 1.0), ("faiss-hnsw", {}, 0.95), ("faiss-ivf", {}, 0.95),
@@ -19,7 +19,7 @@ IDS = [f"{kind}{'-sq8' if params else ''}" for kind, params, _ in STORES]
 def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     vectors = clustered(4000, DIM)
     queries = clustered(50, DIM, seed=7)
-    return keys(len(vectors)), vectors, queries
+    return vector_keys(len(vectors)), vectors, queries
 
 
 def filled(kind: str, params: dict, data) -> object:
@@ -34,7 +34,7 @@ def test_recall_against_exact(kind, params, floor, data):
     ids, vectors, queries = data
     store = filled(kind, params, data)
     _, found = store.search(queries, 10)
-    assert recall(found, exact(vectors, ids, queries, 10)) >= floor
+    assert recall(found, exact_top(vectors, ids, queries, 10)) >= floor
 
 
 @pytest.mark.parametrize(("kind", "params", "floor"), STORES, ids=IDS)
@@ -56,7 +56,7 @@ def test_replace_remove_and_filter(kind, params, floor, data):
         _, found = store.search(queries, 10, allowed)
         assert set(found.ravel().tolist()) - {-1} <= set(allowed.tolist())
         inside = np.isin(ids, allowed)
-        assert recall(found, exact(vectors[inside], ids[inside], queries, 10)) >= floor - 0.05
+        assert recall(found, exact_top(vectors[inside], ids[inside], queries, 10)) >= floor - 0.05
 
 
 @pytest.mark.parametrize(("kind", "params", "floor"), STORES, ids=IDS)
@@ -81,7 +81,7 @@ def test_hnsw_rebuilds_once_tombstones_pile_up(data):
     store.remove(ids[500:1000])  # past 20 %: rebuilt from the live vectors
     assert store._index.ntotal == len(ids) - 1000 == len(store)
     _, found = store.search(queries, 10)
-    assert recall(found, exact(vectors[1000:], ids[1000:], queries, 10)) >= 0.9
+    assert recall(found, exact_top(vectors[1000:], ids[1000:], queries, 10)) >= 0.9
 
 
 def test_hnsw_load_rebuilds_a_graph_that_holds_other_stories(data, tmp_path: Path):

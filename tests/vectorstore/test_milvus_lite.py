@@ -16,8 +16,7 @@ pytest.importorskip("milvus_lite")
 from search.collection.config import Config
 from search.collection.story_index import StoryIndex
 from search.vectorstore import FaissFlatStore, create_store, store_class
-from tests.vectorstore.seed_vectors import assert_same_top, seed_case
-from tests.vectorstore.synthetic import clustered, keys
+from tests.helpers import assert_same_top, clustered, seed_case, vector_keys
 
 
 def lite(tmp_path: Path, dim: int, collection: str = "stories"):
@@ -25,7 +24,7 @@ def lite(tmp_path: Path, dim: int, collection: str = "stories"):
 
 
 def test_add_replace_remove_and_round_trip(tmp_path: Path):
-    ids, vectors = keys(300), clustered(300, 16)
+    ids, vectors = vector_keys(300), clustered(300, 16)
     store = lite(tmp_path, 16)
     store.add(ids, vectors)
     store.add(ids[:1], vectors[1:2])

@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.milvus_netns import run_probe, unavailable
 from search.vectorstore import FaissFlatStore
-from tests.vectorstore.seed_vectors import assert_same_top, seed_case
+from tests.helpers import assert_same_top, seed_case
 
 pytestmark = pytest.mark.slow
 

@@ -33,6 +33,7 @@ element.addEventListener('click', (event) => {
   if (button) trigger('click', {story_id: button.dataset.story});
 });
 """
+READY_JS = "() => { document.documentElement.dataset.ready = 'true'; }"
 SearchOutput = tuple[str, str]
 T = TypeVar("T")
 
@@ -140,8 +141,9 @@ def create_ui(service: SearchService) -> gr.Blocks:
         gr.on([results.click, related_view.click], _picked_story, None, picked, api_visibility="private").then(
             related, picked, [sidebar, related_view], api_name="related", show_progress_on=related_view)
         # Stories added through the API since start-up may name new countries: offer them on each page load.
+        # Then the page is marked ready (listeners attached, start-up updates done): browser tests wait on it.
         ui.load(lambda: gr.Dropdown(choices=service.countries()), None, countries, api_visibility="private",
-                show_progress="hidden")
+                show_progress="hidden").then(None, None, None, js=READY_JS, api_visibility="private")
     return ui
 
 

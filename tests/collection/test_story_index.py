@@ -16,7 +16,7 @@ from search.collection.story_index import COPY_CANDIDATES
 from search.corpus.load import load_corpus
 from search.corpus.story import make_story
 from search.embedding import Embedder, load_embedder
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 QUESTIONS = ["police training against migrant smuggling", "labour migration", "Guyana oil", "datos personales"]
 

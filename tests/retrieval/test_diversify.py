@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from search.retrieval.diversify import mmr
-from tests.conftest import TOPIC_QUESTION
+from tests.helpers import TOPIC_QUESTION
 
 
 def test_mmr_skips_a_near_copy_of_what_is_already_picked():

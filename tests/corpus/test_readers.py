@@ -9,7 +9,7 @@ import pytest
 
 from search import CorpusError, FieldMap, read_stories
 from search.corpus.load import load_corpus
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 PETROLEUM = "New IOM Study Finds Connection Between Emerging Petroleum Sector and Increased Travel to Guyana from the Caribbean"
 

@@ -13,204 +13,192 @@ from search.retrieval.service import MAX_K, MAX_QUERY_CHARS, SearchService
 from search.serving.api.errors import MAX_BODY_BYTES
 from search.serving.api.routes import create_api
 from search.serving.api.schemas import MAX_BATCH, MAX_STORIES_PER_POST
-from tests.conftest import TOPIC_QUESTION
+from tests.helpers import SMUGGLING, TOPIC_QUESTION, assert_api_error
 
-SMUGGLING = "training for police against migrant smuggling"
 JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture(scope="module")
-def client(service: SearchService) -> TestClient:
+def api_client(service: SearchService) -> TestClient:
     return TestClient(create_api(service, write_token=""), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module")
-def smuggling_id(client: TestClient) -> str:
-    hits = client.get("/api/search", params={"q": SMUGGLING, "k": 1}).json()["hits"]
+def smuggling_id(api_client: TestClient) -> str:
+    hits = api_client.get("/api/search", params={"q": SMUGGLING, "k": 1}).json()["hits"]
     assert "smuggling" in hits[0]["title"].lower()
     return hits[0]["id"]
 
 
-def assert_error(response, status: int, code: str | None = None) -> str:
-    """The one error shape: exactly {"error": {"code", "message"}}, and no traceback in it."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
-    assert body["error"]["message"] and "Traceback" not in response.text
-    if code:
-        assert body["error"]["code"] == code, body
-    return body["error"]["message"]
-
-
 # --- reading ---------------------------------------------------------------------------------------------------
-def test_health(client: TestClient, service: SearchService) -> None:
-    body = client.get("/api/health").json()
+def test_health(api_client: TestClient, service: SearchService) -> None:
+    body = api_client.get("/api/health").json()
     assert body["status"] == "ok"
     assert body["stories"] == len(service.index) and body["model"] == service.index.model_id
     assert body["dim"] == service.index.dim and body["index_type"]
 
 
-def test_search_get_answers_with_the_documented_fields(client: TestClient) -> None:
-    body = client.get("/api/search", params={"q": SMUGGLING, "k": 3}).json()
+def test_search_get_answers_with_the_documented_fields(api_client: TestClient) -> None:
+    body = api_client.get("/api/search", params={"q": SMUGGLING, "k": 3}).json()
     assert body["query"] == SMUGGLING and isinstance(body["answerable"], bool) and body["took_ms"] >= 0
     assert len(body["hits"]) == 3
     assert {"id", "title", "score", "date", "place", "snippet", "highlights"} <= set(body["hits"][0])
     assert "smuggling" in body["hits"][0]["title"].lower()
 
 
-def test_search_post_gives_the_same_hits_as_get(client: TestClient) -> None:
-    got = client.get("/api/search", params={"q": SMUGGLING, "k": 5, "mode": "dense"}).json()
-    posted = client.post("/api/search", json={"q": SMUGGLING, "k": 5, "mode": "dense"}).json()
+def test_search_post_gives_the_same_hits_as_get(api_client: TestClient) -> None:
+    got = api_client.get("/api/search", params={"q": SMUGGLING, "k": 5, "mode": "dense"}).json()
+    posted = api_client.post("/api/search", json={"q": SMUGGLING, "k": 5, "mode": "dense"}).json()
     assert [h["id"] for h in posted["hits"]] == [h["id"] for h in got["hits"]]
 
 
-def test_search_diversify_reaches_the_service(client: TestClient, service: SearchService) -> None:
+def test_search_diversify_reaches_the_service(api_client: TestClient, service: SearchService) -> None:
     q = TOPIC_QUESTION
     want = [h.story.id for h in service.search(q, 10, diversify=True).hits]
     assert want != [h.story.id for h in service.search(q, 10).hits]
-    for answer in (client.get("/api/search", params={"q": q, "diversify": "true"}),
-                   client.post("/api/search", json={"q": q, "diversify": True})):
+    for answer in (api_client.get("/api/search", params={"q": q, "diversify": "true"}),
+                   api_client.post("/api/search", json={"q": q, "diversify": True})):
         assert [h["id"] for h in answer.json()["hits"]] == want
 
 
-def test_search_filters_by_country_and_date(client: TestClient, service: SearchService) -> None:
+def test_search_filters_by_country_and_date(api_client: TestClient, service: SearchService) -> None:
     country = service.countries()[0]
-    hits = client.get("/api/search", params={"q": "migration", "k": 50, "country": [country]}).json()["hits"]
+    hits = api_client.get("/api/search", params={"q": "migration", "k": 50, "country": [country]}).json()["hits"]
     assert hits and all(country in h["countries"] for h in hits)
     body = {"q": "migration", "k": 50, "date_from": "2021-09-01", "date_to": "2021-11-10"}
-    hits = client.post("/api/search", json=body).json()["hits"]
+    hits = api_client.post("/api/search", json=body).json()["hits"]
     assert hits and all("2021-09-01" <= h["date"] <= "2021-11-10" for h in hits)
 
 
-def test_story_and_its_similar_stories(client: TestClient, smuggling_id: str) -> None:
-    story = client.get(f"/api/stories/{smuggling_id}").json()
+def test_story_and_its_similar_stories(api_client: TestClient, smuggling_id: str) -> None:
+    story = api_client.get(f"/api/stories/{smuggling_id}").json()
     assert story["id"] == smuggling_id and story["body"] and story["titles"][0] == story["title"]
-    similar = client.get(f"/api/stories/{smuggling_id}/similar", params={"k": 3}).json()
+    similar = api_client.get(f"/api/stories/{smuggling_id}/similar", params={"k": 3}).json()
     assert similar["id"] == smuggling_id and len(similar["hits"]) == 3
     assert smuggling_id not in {h["id"] for h in similar["hits"]}
     assert any("smuggling" in h["title"].lower() for h in similar["hits"])
 
 
-def test_story_list_pages_through_every_id(client: TestClient, service: SearchService) -> None:
-    first = client.get("/api/stories", params={"limit": 2}).json()
-    rest = client.get("/api/stories", params={"offset": 2, "limit": 1000}).json()
+def test_story_list_pages_through_every_id(api_client: TestClient, service: SearchService) -> None:
+    first = api_client.get("/api/stories", params={"limit": 2}).json()
+    rest = api_client.get("/api/stories", params={"offset": 2, "limit": 1000}).json()
     assert first["total"] == len(service.index) and len(first["stories"]) == 2
     assert [s["id"] for s in first["stories"] + rest["stories"]] == [s.id for s in service.index.stories]
 
 
-def test_similarity_pair_and_many(client: TestClient) -> None:
-    same = client.post("/api/similarity", json={"a": SMUGGLING, "b": SMUGGLING}).json()
+def test_similarity_pair_and_many(api_client: TestClient) -> None:
+    same = api_client.post("/api/similarity", json={"a": SMUGGLING, "b": SMUGGLING}).json()
     assert same == {"score": pytest.approx(1.0, abs=1e-4)}
     texts = ["police courses on people smuggling", "citrus farm workers in Belize"]
-    scores = client.post("/api/similarity", json={"query": SMUGGLING, "texts": texts}).json()["scores"]
+    scores = api_client.post("/api/similarity", json={"query": SMUGGLING, "texts": texts}).json()["scores"]
     assert len(scores) == 2 and scores[0] > scores[1]
 
 
-def test_embed_returns_unit_vectors_of_the_index_model(client: TestClient, service: SearchService) -> None:
-    body = client.post("/api/embed", json={"texts": ["one", "two"]}).json()
+def test_embed_returns_unit_vectors_of_the_index_model(api_client: TestClient, service: SearchService) -> None:
+    body = api_client.post("/api/embed", json={"texts": ["one", "two"]}).json()
     assert body["model"] == service.index.model_id and body["dim"] == service.index.dim
     vectors = np.array(body["vectors"])
     assert vectors.shape == (2, body["dim"]) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
 
 
-def test_openapi_documents_every_endpoint(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+def test_openapi_documents_every_endpoint(api_client: TestClient) -> None:
+    paths = api_client.get("/openapi.json").json()["paths"]
     assert {"/api/health", "/api/search", "/api/stories", "/api/stories/{story_id}",
             "/api/stories/{story_id}/similar", "/api/similarity", "/api/embed"} <= set(paths)
     assert {"get", "post"} <= set(paths["/api/search"]) and "delete" in paths["/api/stories/{story_id}"]
-    assert client.get("/docs").status_code == 200
+    assert api_client.get("/docs").status_code == 200
 
 
 # --- errors ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("params", [{"q": ""}, {"q": "   "}, {"q": "\x00\x01"}, {}])
-def test_empty_query_is_422(client: TestClient, params: dict) -> None:
-    assert_error(client.get("/api/search", params=params), 422)
-    assert_error(client.post("/api/search", json=params), 422)
+def test_empty_query_is_422(api_client: TestClient, params: dict) -> None:
+    assert_api_error(api_client.get("/api/search", params=params), 422)
+    assert_api_error(api_client.post("/api/search", json=params), 422)
 
 
-def test_query_over_the_maximum_length_is_422(client: TestClient) -> None:
-    assert "2000" in assert_error(client.get("/api/search", params={"q": "a" * (MAX_QUERY_CHARS + 1)}), 422)
+def test_query_over_the_maximum_length_is_422(api_client: TestClient) -> None:
+    assert "2000" in assert_api_error(api_client.get("/api/search", params={"q": "a" * (MAX_QUERY_CHARS + 1)}), 422)
     at_limit = {"q": "a " * (MAX_QUERY_CHARS // 2), "mode": "lexical"}  # lexical: no model time on 1,000 words
-    assert client.get("/api/search", params=at_limit).status_code == 200
+    assert api_client.get("/api/search", params=at_limit).status_code == 200
 
 
 @pytest.mark.parametrize("k", [0, -1, MAX_K + 1, 2.5, "ten"])
-def test_k_outside_1_to_100_is_422(client: TestClient, k) -> None:
-    assert_error(client.get("/api/search", params={"q": "x", "k": k}), 422)
-    assert_error(client.post("/api/search", json={"q": "x", "k": k}), 422)
-    assert_error(client.get("/api/stories/any/similar", params={"k": k}), 422)
+def test_k_outside_1_to_100_is_422(api_client: TestClient, k) -> None:
+    assert_api_error(api_client.get("/api/search", params={"q": "x", "k": k}), 422)
+    assert_api_error(api_client.post("/api/search", json={"q": "x", "k": k}), 422)
+    assert_api_error(api_client.get("/api/stories/any/similar", params={"k": k}), 422)
 
 
 @pytest.mark.parametrize("body", [{"q": "x", "k": True}, {"q": "x", "k": "5"}, {"q": 5}, {"q": "x", "mode": "fuzzy"},
                                   {"q": "x", "date_form": "2021-01-01"}, {"q": "x", "date_from": "2021-02-30"},
                                   {"q": "x", "date_from": "21-1-1"}, ["q"]])
-def test_wrong_field_types_and_unknown_fields_are_422(client: TestClient, body) -> None:
-    assert_error(client.post("/api/search", json=body), 422)
+def test_wrong_field_types_and_unknown_fields_are_422(api_client: TestClient, body) -> None:
+    assert_api_error(api_client.post("/api/search", json=body), 422)
 
 
-def test_dates_in_the_wrong_order_are_422(client: TestClient) -> None:
+def test_dates_in_the_wrong_order_are_422(api_client: TestClient) -> None:
     params = {"q": "x", "date_from": "2021-06-01", "date_to": "2021-01-01"}
-    assert_error(client.get("/api/search", params=params), 422, "invalid_query")
+    assert_api_error(api_client.get("/api/search", params=params), 422, "invalid_query")
 
 
 @pytest.mark.parametrize("raw", [b"{bad", b'{"q": "x",}', b"", b"\xff\xfe"])
-def test_malformed_json_is_422(client: TestClient, raw: bytes) -> None:
-    assert_error(client.post("/api/search", content=raw, headers=JSON), 422)
-    assert_error(client.post("/api/search", content=b"{bad", headers=JSON), 422, "invalid_json")
+def test_malformed_json_is_422(api_client: TestClient, raw: bytes) -> None:
+    assert_api_error(api_client.post("/api/search", content=raw, headers=JSON), 422)
+    assert_api_error(api_client.post("/api/search", content=b"{bad", headers=JSON), 422, "invalid_json")
 
 
-def test_lone_surrogates_are_422_not_500(client: TestClient) -> None:
+def test_lone_surrogates_are_422_not_500(api_client: TestClient) -> None:
     for path, raw in (("/api/search", b'{"q": "\\ud800 smuggling"}'), ("/api/embed", b'{"texts": ["\\udfff"]}'),
                       ("/api/similarity", b'{"a": "x", "b": "\\ud800"}')):
-        assert_error(client.post(path, content=raw, headers=JSON), 422)
+        assert_api_error(api_client.post(path, content=raw, headers=JSON), 422)
 
 
-def test_unknown_story_is_404(client: TestClient) -> None:
-    assert_error(client.get("/api/stories/no-such-id"), 404, "unknown_story")
-    assert_error(client.get("/api/stories/no-such-id/similar"), 404, "unknown_story")
+def test_unknown_story_is_404(api_client: TestClient) -> None:
+    assert_api_error(api_client.get("/api/stories/no-such-id"), 404, "unknown_story")
+    assert_api_error(api_client.get("/api/stories/no-such-id/similar"), 404, "unknown_story")
 
 
 @pytest.mark.parametrize("body", [{"a": "x"}, {"query": "x"}, {"a": "x", "b": "y", "query": "z", "texts": ["t"]},
                                   {}, {"query": "x", "texts": []}, {"query": "x", "texts": [""]},
                                   {"query": "x", "texts": ["t"] * (MAX_BATCH + 1)}, {"a": "x", "b": 3}])
-def test_similarity_refuses_bad_shapes(client: TestClient, body: dict) -> None:
-    assert_error(client.post("/api/similarity", json=body), 422)
+def test_similarity_refuses_bad_shapes(api_client: TestClient, body: dict) -> None:
+    assert_api_error(api_client.post("/api/similarity", json=body), 422)
 
 
 @pytest.mark.parametrize("body", [{"texts": []}, {"texts": ["ok", " "]}, {"texts": "one"}, {"text": ["x"]},
                                   {"texts": ["t"] * (MAX_BATCH + 1)}])
-def test_embed_refuses_bad_batches(client: TestClient, body: dict) -> None:
-    assert_error(client.post("/api/embed", json=body), 422)
+def test_embed_refuses_bad_batches(api_client: TestClient, body: dict) -> None:
+    assert_api_error(api_client.post("/api/embed", json=body), 422)
 
 
-def test_bodies_over_the_cap_are_413(client: TestClient) -> None:
+def test_bodies_over_the_cap_are_413(api_client: TestClient) -> None:
     big = b'{"texts": ["' + b"a" * MAX_BODY_BYTES + b'"]}'
-    assert_error(client.post("/api/embed", content=big, headers=JSON), 413, "body_too_large")
+    assert_api_error(api_client.post("/api/embed", content=big, headers=JSON), 413, "body_too_large")
 
     def chunked():  # no Content-Length: the cap must count what actually arrives
         for _ in range(MAX_BODY_BYTES // 50_000 + 2):
             yield b"a" * 50_000
 
-    assert_error(client.post("/api/embed", content=chunked(), headers=JSON), 413, "body_too_large")
+    assert_api_error(api_client.post("/api/embed", content=chunked(), headers=JSON), 413, "body_too_large")
 
 
-def test_unknown_paths_and_methods_answer_in_the_error_format(client: TestClient) -> None:
+def test_unknown_paths_and_methods_answer_in_the_error_format(api_client: TestClient) -> None:
     for path in ("/api/nothing/here", "/api", "/api/"):
-        assert_error(client.get(path), 404, "not_found")
-    assert client.head("/api/health").headers["allow"] == "GET"
-    response = client.put("/api/search")
-    assert_error(response, 405, "method_not_allowed")
+        assert_api_error(api_client.get(path), 404, "not_found")
+    assert api_client.head("/api/health").headers["allow"] == "GET"
+    response = api_client.put("/api/search")
+    assert_api_error(response, 405, "method_not_allowed")
     assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
 
 
-def test_unexpected_failures_are_a_plain_500(client: TestClient, service: SearchService,
+def test_unexpected_failures_are_a_plain_500(api_client: TestClient, service: SearchService,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args, **_kwargs):
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(service, "search", broken)
-    response = client.get("/api/search", params={"q": "x"})
-    assert_error(response, 500, "internal_error")
+    response = api_client.get("/api/search", params={"q": "x"})
+    assert_api_error(response, 500, "internal_error")
     assert "secret internal detail" not in response.text
 
 
@@ -219,9 +207,9 @@ NEW_STORY = {"title": "Lighthouse keepers train coast guards in Atlantis", "id":
              "body": "Lighthouse keepers of Atlantis trained the coast guard to rescue migrants lost at sea."}
 
 
-def test_writes_are_switched_off_without_a_token(client: TestClient) -> None:
-    assert "switched off" in assert_error(client.post("/api/stories", json=NEW_STORY), 403, "writes_disabled")
-    assert_error(client.delete("/api/stories/anything", headers={"Authorization": "Bearer x"}), 403)
+def test_writes_are_switched_off_without_a_token(api_client: TestClient) -> None:
+    assert "switched off" in assert_api_error(api_client.post("/api/stories", json=NEW_STORY), 403, "writes_disabled")
+    assert_api_error(api_client.delete("/api/stories/anything", headers={"Authorization": "Bearer x"}), 403)
 
 
 @pytest.fixture
@@ -238,9 +226,9 @@ AUTH = {"Authorization": "Bearer s3cret-token"}
                                      [(b"Authorization", "Bearer s3crét".encode())]])
 def test_writes_need_the_right_bearer_token(writer: TestClient, headers) -> None:
     response = writer.post("/api/stories", json=NEW_STORY, headers=headers)
-    assert_error(response, 401, "unauthorized")
+    assert_api_error(response, 401, "unauthorized")
     assert response.headers["www-authenticate"] == "Bearer"
-    assert_error(writer.delete("/api/stories/atlantis-1", headers=headers), 401)
+    assert_api_error(writer.delete("/api/stories/atlantis-1", headers=headers), 401)
 
 
 def test_add_update_and_delete_a_story(writer: TestClient) -> None:
@@ -256,8 +244,8 @@ def test_add_update_and_delete_a_story(writer: TestClient) -> None:
     assert writer.get("/api/stories/atlantis-1").json()["body"].endswith("two weeks.")
 
     assert writer.delete("/api/stories/atlantis-1", headers=AUTH).json()["story_count"] == before
-    assert_error(writer.get("/api/stories/atlantis-1"), 404, "unknown_story")
-    assert_error(writer.delete("/api/stories/atlantis-1", headers=AUTH), 404, "unknown_story")
+    assert_api_error(writer.get("/api/stories/atlantis-1"), 404, "unknown_story")
+    assert_api_error(writer.delete("/api/stories/atlantis-1", headers=AUTH), 404, "unknown_story")
 
 
 def test_a_batch_of_stories_sharing_a_title_gets_one_id_each(writer: TestClient) -> None:
@@ -285,16 +273,16 @@ def test_ids_holding_a_slash_are_reachable(tmp_path: Path, monkeypatch: pytest.M
     ]), encoding="utf-8")
     build_index([corpus], tmp_path / "index")
     monkeypatch.setenv("STORY_SEARCH_TOKEN", "s3cret-token")
-    client = TestClient(create_api(SearchService.open(tmp_path / "index")), raise_server_exceptions=False)
-    assert client.get("/api/stories/news/2021/01").json()["title"] == "Coast guards trained"
-    assert client.get("/api/stories/news%2F2021%2F01/similar").json()["hits"][0]["id"] == "news/2021/02"
+    api_client = TestClient(create_api(SearchService.open(tmp_path / "index")), raise_server_exceptions=False)
+    assert api_client.get("/api/stories/news/2021/01").json()["title"] == "Coast guards trained"
+    assert api_client.get("/api/stories/news%2F2021%2F01/similar").json()["hits"][0]["id"] == "news/2021/02"
     posted = {"id": "news/2021/02", "title": "Citrus workers", "body": "Farm workers in Belize got visas."}
-    assert client.post("/api/stories", json=posted, headers=AUTH).json()["ids"] == ["news/2021/02"]
-    assert client.delete("/api/stories/news/2021/01", headers=AUTH).json() == {"ids": ["news/2021/01"],
+    assert api_client.post("/api/stories", json=posted, headers=AUTH).json()["ids"] == ["news/2021/02"]
+    assert api_client.delete("/api/stories/news/2021/01", headers=AUTH).json() == {"ids": ["news/2021/01"],
                                                                              "story_count": 1}
 
 
 @pytest.mark.parametrize("body", [{"title": "no body"}, {**NEW_STORY, "extra": 1}, {**NEW_STORY, "id": "bad id/slash"},
                                   {**NEW_STORY, "date": "2022-13-01"}, [], [NEW_STORY] * (MAX_STORIES_PER_POST + 1)])
 def test_bad_stories_are_422(writer: TestClient, body) -> None:
-    assert_error(writer.post("/api/stories", json=body, headers=AUTH), 422)
+    assert_api_error(writer.post("/api/stories", json=body, headers=AUTH), 422)

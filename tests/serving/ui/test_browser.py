@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from search.retrieval.service import SearchService
-from tests.conftest import ROOT
-from tests.live_server import running_server
+from search.serving import serve_in_background
+from tests.helpers import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -25,25 +25,34 @@ QUESTION = "training for police against migrant smuggling"
 # Gradio pads the page by --overlap-amount (with a CSS transition) while the side panel is open.
 PANEL_SETTLED = """() => getComputedStyle(document.querySelector('.sidebar-parent')).paddingRight
     === getComputedStyle(document.documentElement).getPropertyValue('--overlap-amount').trim()"""
-WAIT_MS = 120_000  # generous: a loaded CI machine must not fail the test (30 s once did), only make it slower
+WAIT_MS = 60_000  # a ceiling, not a wait: every step waits on the page being ready or on what it shows
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs Playwright's Python package "
                                "(pip install playwright; it is in the `test` extra)")
 
 
 @pytest.fixture(scope="module")
-def page(service: SearchService) -> Iterator[sync_api.Page]:
+def browser(service: SearchService) -> Iterator[tuple[str, sync_api.Browser]]:
     if not CHROMIUM.exists():
         pytest.skip(f"BROWSER TEST SKIPPED: no Chromium at {CHROMIUM}; install it with "
                     "`apt-get install chromium` (as root, `make test` does this)")
-    with running_server(service) as url, sync_api.sync_playwright() as playwright:
+    with serve_in_background(service) as url, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.set_default_timeout(WAIT_MS)
-        sync_api.expect.set_options(timeout=WAIT_MS)
-        page.goto(url + "/")
-        yield page
+        yield url, browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser: tuple[str, sync_api.Browser]) -> Iterator[sync_api.Page]:
+    """A fresh page per test, handed over once Gradio has wired it (typing earlier can be lost)."""
+    url, chromium = browser
+    page = chromium.new_page(viewport={"width": 1600, "height": 1000})
+    page.set_default_timeout(WAIT_MS)
+    sync_api.expect.set_options(timeout=WAIT_MS)
+    page.goto(url + "/")
+    page.locator("html[data-ready=true]").wait_for(state="attached")
+    yield page
+    page.close()
 
 
 def test_search_then_related_stories(page: sync_api.Page, tmp_path: Path) -> None:

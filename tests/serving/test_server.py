@@ -15,16 +15,15 @@ from gradio_client import Client
 
 from search.cli import main
 from search.retrieval.service import SearchService
-from tests.conftest import TOPIC_QUESTION
-from tests.live_server import running_server
+from search.serving import serve_in_background
+from tests.helpers import SMUGGLING, TOPIC_QUESTION
 
-SMUGGLING = "training for police against migrant smuggling"
 AT_ONCE = 3  # requests that must all be in the service together
 
 
 @pytest.fixture(scope="module")
 def base_url(service: SearchService) -> Iterator[str]:
-    with running_server(service) as url:
+    with serve_in_background(service) as url:
         yield url
 
 
@@ -181,7 +180,7 @@ def test_api_answers_while_the_page_is_still_starting(service: SearchService,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     released = threading.Event()
     _ui_loading_until(released, monkeypatch)
-    with running_server(service, wait_for_ui=False) as url:
+    with serve_in_background(service, wait_for_ui=False) as url:
         page = httpx.get(url + "/")
         assert page.status_code == 503 and "Starting" in page.text and page.headers["retry-after"] == "1"
         assert httpx.get(f"{url}/api/search", params={"q": SMUGGLING}).status_code == 200
@@ -198,7 +197,7 @@ def test_a_page_that_fails_to_start_leaves_the_api_serving(service: SearchServic
     released = threading.Event()
     released.set()
     _ui_loading_until(released, monkeypatch, fail=True)
-    with running_server(service, wait_for_ui=False) as url:
+    with serve_in_background(service, wait_for_ui=False) as url:
         page = _page_when(url, lambda page: "failed" in page.text)
         assert page.status_code == 503 and "failed to start" in page.text and "Traceback" not in page.text
         assert httpx.get(f"{url}/api/search", params={"q": SMUGGLING}).status_code == 200

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from search.evaluation import evaluate, evaluate_related, load_questions, load_related, title_resolver
-from tests.conftest import DEV_RELATED
+from tests.helpers import DEV_RELATED
 
 
 @pytest.fixture(scope="module")

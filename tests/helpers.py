@@ -1,0 +1,114 @@
+"""What many tests share: where things are, the questions they ask, and checks on what a user sees.
+
+Fixtures live in the conftest files; everything a test imports lives here, so no test imports another
+test module or a conftest.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SHARED = ROOT.parent / "shared"
+DEV_QUERIES = SHARED / "eval" / "dev_queries.jsonl"
+DEV_RELATED = SHARED / "eval" / "dev_related.jsonl"
+
+SMUGGLING = "training for police against migrant smuggling"
+TOPIC_QUESTION = "labour migration programmes and initiatives in the region"  # many stories answer it: MMR reorders them
+TOKEN = "test-token-0123456789abcdef"  # the write token of the test servers
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# Questions whose answers are compared before and after crashes and updates: one per search channel.
+PROBES = (("police training against migrant smuggling", "hybrid"), ("petroleum sector travel", "dense"),
+          ("Costa Rica Panama", "lexical"))
+
+
+def cli(*args: str, index: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m search ARGS` as a user runs it, in a real process; `index` sets $STORY_SEARCH_INDEX."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if index is not None:
+        env["STORY_SEARCH_INDEX"] = str(index)
+    return subprocess.run([sys.executable, "-m", "search", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def answers(service: Any, k: int = 5) -> list[list[tuple[str, float]]]:
+    """Ids and rounded scores of every probe's hits: equal answers mean an identical, intact index."""
+    return [[(h.story.id, round(h.score, 5)) for h in service.search(q, k, mode).hits] for q, mode in PROBES]
+
+
+def assert_clean_error(stderr: str, *needles: str) -> None:
+    """A CLI failure a person can act on: a one-line `error:` message (or argparse usage), no traceback."""
+    assert "Traceback" not in stderr, stderr
+    for needle in needles:
+        assert needle in stderr, stderr
+
+
+def assert_api_error(response: Any, status: int, code: str | None = None) -> str:
+    """A refusal in the API's one error shape: the status, exactly `{"error": {"code", "message"}}` as JSON,
+    no traceback, a message rather than an echo of the request. Returns the message."""
+    assert response.status_code == status, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    error = body["error"]
+    assert isinstance(error["code"], str) and isinstance(error["message"], str) and error["message"].strip()
+    assert code is None or error["code"] == code, error
+    assert len(error["message"]) < 500, error
+    return error["message"]
+
+
+# --- vectors -------------------------------------------------------------------------------------------------
+def clustered(n: int, dim: int = 64, clusters: int = 50, spread: float = 0.35, seed: int = 0) -> np.ndarray:
+    """Synthetic unit vectors with cluster structure, like sentence embeddings (random Gaussians are not)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    x = centres[rng.integers(0, clusters, n)] + spread * rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def vector_keys(n: int, seed: int = 1) -> np.ndarray:
+    """Distinct int64 keys spread like the hash-derived story keys."""
+    rng = np.random.default_rng(seed)
+    return np.unique(rng.integers(1, 2**62, n * 2, dtype=np.int64))[:n][rng.permutation(n)]
+
+
+def exact_top(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    order = np.argsort(-(queries @ vectors.T), axis=1)[:, :k]
+    return ids[order]
+
+
+def recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found.tolist(), truth.tolist())]))
+
+
+def seed_case(service: Any, dev_queries: Path) -> dict[str, np.ndarray]:
+    """The seed corpus's vectors, the dev questions' vectors and two filters: what every engine is checked on.
+
+    keys, vectors, queries, and the allowed keys of a country filter and of every other story."""
+    from search import Filters
+
+    index = service.index
+    questions = [json.loads(line)["query"] for line in dev_queries.read_text(encoding="utf-8").splitlines() if line]
+    country = Counter(c for s in index.stories for c in s.countries).most_common(1)[0][0]
+    return {"keys": index.keys, "vectors": np.asarray(index.vectors, dtype=np.float32),
+            "queries": np.stack([service.query_vector(q) for q in questions]),
+            "country": index.keys[Filters(countries=(country,)).allowed_rows(index.columns)],
+            "alternate": index.keys[::2]}
+
+
+def assert_same_top(found: tuple[np.ndarray, np.ndarray], expected: tuple[np.ndarray, np.ndarray]) -> None:
+    """Same ids with the same scores; ids whose scores tie may swap places."""
+    (scores, ids), (want_scores, want_ids) = found, expected
+    assert ids.shape == want_ids.shape
+    for row in range(len(ids)):
+        assert sorted(ids[row].tolist()) == sorted(want_ids[row].tolist()), f"query {row}"
+        np.testing.assert_allclose(scores[row], want_scores[row], atol=1e-4)
