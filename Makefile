@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 
 BENCH_STAMP := $(STAMP)-bench
 
-.PHONY: setup setup-bench index run test test-slow test-all bench browser clean
+.PHONY: setup setup-bench index run test test-slow test-all lint bench browser clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,11 @@ test-slow: setup-bench
 	$(PY) -m pytest -m slow -q
 
 test-all: test test-slow
+
+# Style and types: ruff (pyflakes, pycodestyle, import order, bugbear) and mypy, as configured in pyproject.toml.
+lint: setup
+	$(VENV)/bin/ruff check search tests benchmarks app.py
+	$(VENV)/bin/mypy
 
 bench: index setup-bench
 	$(PY) -m benchmarks

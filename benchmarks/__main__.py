@@ -73,7 +73,8 @@ def milvus(index_dir: Path, base: np.ndarray, size: int) -> dict[str, Any]:
             run_probe(Path(tmp) / "case.npz", Path(tmp) / "out.npz", timeout=1800)
             probe = np.load(Path(tmp) / "out.npz")
             out[name] = {"stories": len(keys), "server_start_s": round(float(probe["start_s"]), 1),
-                         "milvus": summary(probe["ms_milvus"].tolist()), "faiss-flat": summary(probe["ms_faiss"].tolist())}
+                         "milvus": summary(probe["ms_milvus"].tolist()),
+                         "faiss-flat": summary(probe["ms_faiss"].tolist())}
     return out
 
 

@@ -58,8 +58,9 @@ def run(limit: int) -> dict[str, Any]:
     os.environ[MINILM_BACKEND_ENV] = "onnx"  # our MiniLM arm runs on the int8 backend
     rows = reuters_texts(limit)
     texts = [f"{r.get('title', '')}. {r.get('text', '')}" for r in rows]
-    seconds: dict[str, list[float]] = {"naive MiniLM (torch) + IndexFlatIP": [], "story-search e5 (default)": [],
-                                       "story-search MiniLM (int8 ONNX)": [], "story-search rebuild, 1 story changed": []}
+    names = ("naive MiniLM (torch) + IndexFlatIP", "story-search e5 (default)", "story-search MiniLM (int8 ONNX)",
+             "story-search rebuild, 1 story changed")
+    seconds: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
         corpus = write_corpus(rows, Path(tmp) / "reuters.jsonl")
         for attempt in range(2):
@@ -69,8 +70,8 @@ def run(limit: int) -> dict[str, Any]:
             changed = write_corpus([{**rows[0], "text": rows[0]["text"] + f" Updated {attempt}."}, *rows[1:]],
                                    Path(tmp) / "reuters.jsonl")
             seconds["story-search rebuild, 1 story changed"].append(ours(changed, Path(tmp) / f"e5-{attempt}", "e5"))
-    out = {name: {"seconds": round(statistics.median(s), 2), "stories_per_s": round(len(rows) / statistics.median(s), 1)}
-           for name, s in seconds.items()}
+    out = {name: {"seconds": round(statistics.median(s), 2),
+                  "stories_per_s": round(len(rows) / statistics.median(s), 1)} for name, s in seconds.items()}
     base = out["naive MiniLM (torch) + IndexFlatIP"]["stories_per_s"]
     for row in out.values():
         row["x_naive"] = round(row["stories_per_s"] / base, 2)

@@ -38,8 +38,8 @@ def e5_settings(n: int) -> list[dict[str, Any]]:
     rows = []
     for threads, batch in E5_SETTINGS:
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-        out = subprocess.run([sys.executable, "-m", "benchmarks.embedding", "e5-worker", str(threads), str(batch), str(n)],
-                             cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+        command = [sys.executable, "-m", "benchmarks.embedding", "e5-worker", str(threads), str(batch), str(n)]
+        out = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
     return rows
 
@@ -58,7 +58,8 @@ def minilm_backends(n: int, rounds: int = 3) -> dict[str, Any]:
               "onnx-int8": OnnxEmbedder(path, model_id=MINILM)}
     sample = texts(n)
     batches = [sample[i:i + 32] for i in range(0, n, 32)]
-    times = side_by_side({name: (lambda i, m=m: m.embed(batches[i])) for name, m in models.items()}, len(batches), rounds)
+    calls = {name: (lambda i, m=m: m.embed(batches[i])) for name, m in models.items()}
+    times = side_by_side(calls, len(batches), rounds)
     cosine = (models["torch"].embed(sample) * models["onnx-int8"].embed(sample)).sum(axis=1)
     query_ms = side_by_side({name: (lambda i, m=m: m.embed([f"question {i} about grain exports"], "query"))
                              for name, m in models.items()}, 20)

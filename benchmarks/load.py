@@ -76,7 +76,8 @@ def _client(base: str, seed: int, questions: list[str], ids: list[str], stop_at:
             q, story_id = rng.choice(questions), rng.choice(ids)
             request = {
                 "search_get": ("GET", "/api/search", dict(params={"q": q, "k": 10})),
-                "search_post": ("POST", "/api/search", dict(json={"q": q, "k": 5, "mode": rng.choice(["hybrid", "dense", "lexical"])})),
+                "search_post": ("POST", "/api/search",
+                                dict(json={"q": q, "k": 5, "mode": rng.choice(["hybrid", "dense", "lexical"])})),
                 "story": ("GET", f"/api/stories/{story_id}", {}),
                 "similar": ("GET", f"/api/stories/{story_id}/similar", dict(params={"k": 5})),
                 "health": ("GET", "/api/health", {}),
@@ -135,7 +136,8 @@ def run_load(base: str, clients: int = 32, duration: float = 30.0, max_requests:
     errors = [e for tally in tallies for e in tally.errors]
     return {"clients": clients, "duration_s": round(elapsed, 2), "requests": len(everything),
             "requests_per_s": round(len(everything) / elapsed, 1), "errors": len(errors), "error_samples": errors[:5],
-            "latency": _percentiles(everything), "by_endpoint": {k: _percentiles(v) for k, v in sorted(by_kind.items())},
+            "latency": _percentiles(everything),
+            "by_endpoint": {k: _percentiles(v) for k, v in sorted(by_kind.items())},
             "stories": len(ids), "questions": len(questions),
             "machine": {"cpus": os.cpu_count(), "load_avg_1m_before": round(load_before, 2)}}
 

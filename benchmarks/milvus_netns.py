@@ -45,5 +45,5 @@ def loopback_namespace() -> Iterator[str]:
 def run_probe(case: Path, out: Path, timeout: float = 600) -> None:
     """Run `benchmarks.milvus_probe` on `case` inside a loopback-only namespace (see that module)."""
     with loopback_namespace() as name:
-        subprocess.run(["ip", "netns", "exec", name, sys.executable, "-m", "benchmarks.milvus_probe", str(case), str(out)],
-                       check=True, cwd=ROOT, timeout=timeout)
+        probe = [sys.executable, "-m", "benchmarks.milvus_probe", str(case), str(out)]
+        subprocess.run(["ip", "netns", "exec", name, *probe], check=True, cwd=ROOT, timeout=timeout)

@@ -1,6 +1,6 @@
 """Retrieval quality of every mode on the development set: writes benchmarks/results/quality.{json,md}.
 
-    .venv/bin/python benchmarks/quality.py [--models e5 minilm] [--queries ../shared/eval/dev_queries.jsonl]
+    .venv/bin/python -m benchmarks.quality [--models e5 minilm] [--queries ../shared/eval/dev_queries.jsonl]
 
 Each model gets a throw-away index of seeds/ (the index/ folder is not touched). Rows: dense, lexical,
 hybrid (the default: convex fusion), hybrid with reciprocal rank fusion (the measured alternative), and
@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from search import SearchService, build_index
+from search.evaluation import evaluate, evaluate_related, load_questions, load_related, title_resolver
 
-from search.collection.build import build_index  # noqa: E402
-from search.evaluation import evaluate, evaluate_related, load_questions, load_related, title_resolver  # noqa: E402
-from search.retrieval.service import SearchService  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 EVAL = ROOT.parent / "shared" / "eval"
 # (row name, mode, fusion, diversify)
@@ -39,11 +36,11 @@ def measure(model: str, queries: Path, related: Path) -> list[dict[str, Any]]:
     questions, pairs = load_questions(queries), load_related(related)  # checked before the index is built
     with tempfile.TemporaryDirectory(prefix="quality-") as tmp:
         build_index([ROOT / "seeds"], Path(tmp), model)
-        service = SearchService.open(Path(tmp))
-        resolve = title_resolver(service)
+        services = {fusion: SearchService.open(Path(tmp), fusion=fusion) for fusion in {f for _, _, f, _ in ROWS}}
+        resolve = title_resolver(services["convex"])
         rows = []
         for name, mode, fusion, diversify in ROWS:
-            service.fusion = fusion
+            service = services[fusion]
             started = time.perf_counter()
             report = evaluate(service, questions, resolve, mode, diversify)
             ms = (time.perf_counter() - started) * 1000 / len(questions)
@@ -67,7 +64,8 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
              "nDCG@10 (related stories always run hybrid, so only the fusion changes them).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r["model"].split("/")[-1], r["row"], *(f"{r[k]:.3f}" for k in ("ndcg@10", "mrr@10", "recall@5", "recall@10")),
+        cells = [r["model"].split("/")[-1], r["row"],
+                 *(f"{r[k]:.3f}" for k in ("ndcg@10", "mrr@10", "recall@5", "recall@10")),
                  *(f"{r['per_category'].get(c, float('nan')):.3f}" for c in CATEGORIES),
                  r["none_flagged"], str(r["answerable_flagged"]),
                  f"{r['related_ndcg@10']:.3f}" if "related_ndcg@10" in r else "-"]
@@ -84,7 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = [row for model in args.models for row in measure(model, args.queries, args.related)]
     args.out.mkdir(parents=True, exist_ok=True)
-    command = "python benchmarks/quality.py" + ("" if args.models == ["e5", "minilm"] else " --models " + " ".join(args.models))
+    models = "" if args.models == ["e5", "minilm"] else " --models " + " ".join(args.models)
+    command = "python -m benchmarks.quality" + models
     (args.out / "quality.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1) + "\n")
     (args.out / "quality.md").write_text(markdown(rows, command))
     print(markdown(rows, command))

@@ -29,7 +29,8 @@ def sweep(graph: Any, queries: np.ndarray, truth: np.ndarray) -> list[dict[str, 
     for ef in (96, 256, 512, 1024):
         graph.params["ef_search"] = ef
         ms = side_by_side({"q": lambda i: graph.search(queries[i:i + 1], K)}, len(queries), ROUNDS)["q"]
-        rows.append({"ef_search": ef, "recall_at_10": round(recall(graph.search(queries, K)[1], truth), 4), **summary(ms)})
+        found = graph.search(queries, K)[1]
+        rows.append({"ef_search": ef, "recall_at_10": round(recall(found, truth), 4), **summary(ms)})
     graph.params["ef_search"] = chosen
     return rows
 
@@ -45,8 +46,8 @@ def run(base: np.ndarray, size: int, embedder: Any) -> dict[str, Any]:
         started = time.perf_counter()
         stores[name] = create_store(kind, vectors.shape[1], params)
         stores[name].add(ids, vectors)
-        out[name] = {"build_s": round(time.perf_counter() - started, 1), "index_bytes": saved_bytes(stores[name], vectors),
-                     "params": dict(stores[name].params)}
+        out[name] = {"build_s": round(time.perf_counter() - started, 1),
+                     "index_bytes": saved_bytes(stores[name], vectors), "params": dict(stores[name].params)}
     use_serving_threads()
     times = side_by_side({n: (lambda i, s=s: s.search(queries[i:i + 1], K)) for n, s in stores.items()},
                          len(queries), ROUNDS)

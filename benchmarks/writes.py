@@ -27,7 +27,8 @@ from search.retrieval.service import SearchService
 
 from .common import RESULTS
 
-WORDS = ["migrants", "border", "training", "police", "smuggling", "labour", "health", "return", "reintegration", "shelter", "data", "study", "caribbean", "panama", "guyana", "coast", "guard", "rescue", "visa", "permit", "workers", "families"]
+WORDS = ("migrants border training police smuggling labour health return reintegration shelter data study "
+         "caribbean panama guyana coast guard rescue visa permit workers families").split()
 
 
 class StandIn(Embedder):

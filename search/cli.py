@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> None:
                                       force=args.force, discard_edits=args.discard_edits,
                                       engine=(args.index_type, args.index_params))
         state = "up to date" if index is None else "built"
-        _emit(args, {"status": state, "index_dir": str(root), **{k: manifest[k] for k in ("story_count", "model", "index", "built_at")}},
+        summary = {k: manifest[k] for k in ("story_count", "model", "index", "built_at")}
+        _emit(args, {"status": state, "index_dir": str(root), **summary},
               f"index {state}: {manifest['story_count']} stories, model {manifest['model']['id']}, {root}/")
     elif args.command == "add":
         from .collection import add_to_index
@@ -115,17 +116,19 @@ def run(args: argparse.Namespace) -> None:
         _emit(args, {"status": "updated", "story_count": len(index)}, f"index updated: {len(index)} stories")
     elif args.command == "query":
         from .retrieval import Filters, SearchService
+        from .serving.api.schemas import SearchOut
 
         filters = Filters(tuple(args.country), args.date_from, args.date_to)
-        result = SearchService.open(root).search(args.text, args.k, args.mode, filters,
-                                                diversify=args.diversify).to_dict()
+        result = SearchOut.of(SearchService.open(root).search(args.text, args.k, args.mode, filters,
+                                                              diversify=args.diversify)).model_dump(mode="json")
         note = "" if result["answerable"] else "no story answers this closely; the nearest stories are:\n"
         _emit(args, result, note + _hit_lines(result["hits"]))
     elif args.command == "similar":
         from .retrieval import SearchService
+        from .serving.api.schemas import HitOut
 
         service = SearchService.open(root)
-        hits = [h.to_dict() for h in service.related(args.story_id, args.k)]
+        hits = [HitOut.of(h).model_dump(mode="json") for h in service.related(args.story_id, args.k)]
         _emit(args, {"id": args.story_id, "title": service.story(args.story_id).title, "hits": hits}, _hit_lines(hits))
     elif args.command == "eval":
         _eval(args, root)

@@ -22,7 +22,8 @@ DEV_QUERIES = SHARED / "eval" / "dev_queries.jsonl"
 DEV_RELATED = SHARED / "eval" / "dev_related.jsonl"
 
 SMUGGLING = "training for police against migrant smuggling"
-TOPIC_QUESTION = "labour migration programmes and initiatives in the region"  # many stories answer it: MMR reorders them
+# Many stories answer it: MMR reorders them.
+TOPIC_QUESTION = "labour migration programmes and initiatives in the region"
 TOKEN = "test-token-0123456789abcdef"  # the write token of the test servers
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Questions whose answers are compared before and after crashes and updates: one per search channel.

@@ -78,7 +78,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
     if unknown:
         raise IndexCorruptError(f"{path} has keys story-search does not write ({', '.join(sorted(unknown))}); {hint}")
     if not names_ok:
-        raise IndexCorruptError(f"{path} lists a file outside its generation folder or without size and checksum; {hint}")
+        raise IndexCorruptError(f"{path} lists a file outside its generation folder or without size and checksum; "
+                                f"{hint}")
     return manifest
 
 

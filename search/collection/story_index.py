@@ -95,7 +95,8 @@ class StoryIndex:
         holds vectors just embedded, by content hash."""
         check_config(config.index_type, config.index_params)
         if config.model_id != embedder.model_id:
-            raise IndexMismatchError(f"configuration names model {config.model_id!r} but {embedder.model_id!r} was given")
+            raise IndexMismatchError(f"configuration names model {config.model_id!r} but {embedder.model_id!r} "
+                                     "was given")
         vectors = embed_with_cache(stories, embedder, previous=previous, cache_dir=cache_dir,
                                    chunk_size=config.chunk_size, progress=progress, fresh=fresh)
         keys = np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=len(stories))

@@ -16,13 +16,15 @@ _MONTHS = {
     "sept": 9, "setiembre": 9,
 }
 _MONTH = "(?P<m>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_DAY_FIRST = re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s*(?:de\s+)?{_MONTH}\s*,?\s*(?:de\s+|del\s+)?(?P<y>\d{{4}})\b", re.I)
+_DAY_FIRST = re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s*(?:de\s+)?{_MONTH}\s*,?\s*(?:de\s+|del\s+)?"
+                        r"(?P<y>\d{4})\b", re.I)
 _MONTH_FIRST = re.compile(rf"\b{_MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s*,?\s*(?P<y>\d{{4}})\b", re.I)
 _ISO = re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b")
 _WEEKDAY = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b,?", re.I)
 # A dateline opening a body: "Georgetown, Guyana, 13 August 2020 - More research ..." (place and/or date, a dash)
 _LEAD = re.compile(r"^(?P<head>[A-Z][^.!?:;\-\u2013\u2014]{1,80}?)\s*[-\u2013\u2014]+\s+(?=\S)")
-_SEPARATOR = re.compile(r"[,\u2013\u2014]|\s-(?:\s|$)")  # between a dateline's parts; "Port-au-Prince" keeps its hyphens
+# Between a dateline's parts; "Port-au-Prince" keeps its hyphens.
+_SEPARATOR = re.compile(r"[,\u2013\u2014]|\s-(?:\s|$)")
 _PLACE_WORDS = re.compile(r"^(?:[A-Z\u00C0-\u00DD][\w\u00C0-\u024F'.-]*\s?){1,4}$")
 
 

@@ -99,8 +99,10 @@ def merge(copies: Sequence[Story]) -> Story:
 
 def _distinct_titles(titles: Iterable[str]) -> tuple[str, ...]:
     """Titles in order, dropping any that differ from an earlier one only in case, quotes or spacing."""
-    seen: set[str] = set()
-    return tuple(t for t in titles if not (fold(t) in seen or seen.add(fold(t))))
+    kept: dict[str, str] = {}
+    for title in titles:
+        kept.setdefault(fold(title), title)
+    return tuple(kept.values())
 
 
 def merge_duplicates(stories: Sequence[Story], threshold: float = THRESHOLD) -> list[Story]:

@@ -52,7 +52,8 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
 
 _ALIASES = {fold_accents(alias): country for country, aliases in COUNTRIES.items() for alias in (country, *aliases)}
 # Longest names first, so "Dominican Republic" wins over "Dominica" and "Santiago de Chile" over "Chile".
-_PATTERN = re.compile(r"(?<![\w.])(" + "|".join(re.escape(a) for a in sorted(_ALIASES, key=len, reverse=True)) + r")(?!\w)")
+_PATTERN = re.compile(r"(?<![\w.])(" + "|".join(re.escape(a) for a in sorted(_ALIASES, key=len, reverse=True))
+                      + r")(?!\w)")
 # Upper-case abbreviations must stay upper-case: "us" and "usa" inside ordinary text are not the country.
 _CASE_SENSITIVE = {"usa", "u.s.", "eeuu"}
 

@@ -109,7 +109,9 @@ def read_text(path: Path) -> Iterator[Story]:
     """
     markdown = path.suffix.lower() == ".md"
     pending: tuple[str | None, str | None] = (None, None)  # a date line seen before its title
-    title, body, line_no, meta = "", [], 0, (None, None)
+    title, line_no = "", 0
+    body: list[str] = []
+    meta: tuple[str | None, str | None] = (None, None)  # the date and place of the story being read
 
     def flush() -> Story | None:
         date, place = meta
@@ -173,7 +175,8 @@ def _from_record(path: Path, line: int, record: Any, fields: FieldMap) -> Story 
         raise CorpusError(str(path), f"no title or body field (looked for {', '.join(fields.title + fields.body)}; "
                                      f"found {', '.join(map(str, record)) or 'none'}); map them with --fields", line)
     if len(title) + len(body) > MAX_FIELD_CHARS:
-        raise CorpusError(str(path), f"story of {len(title) + len(body):,} characters exceeds {MAX_FIELD_CHARS:,}", line)
+        raise CorpusError(str(path), f"story of {len(title) + len(body):,} characters exceeds {MAX_FIELD_CHARS:,}",
+                          line)
     raw_id = _first(record, fields.id)
     return _record(path, line, title, body, id=str(raw_id) if raw_id is not None else None,
                    date=parse_date(_as_text(_first(record, fields.date))) or None,

@@ -26,7 +26,8 @@ class OnnxEmbedder(Embedder):
             import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError:
-            raise ModelError("the int8 ONNX backend needs onnxruntime and onnx: pip install 'story-search[onnx]'") from None
+            raise ModelError("the int8 ONNX backend needs onnxruntime and onnx: "
+                             "pip install 'story-search[onnx]'") from None
         folder = Path(model_dir)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or int(os.environ.get("STORY_SEARCH_ONNX_THREADS", 0))  # 0: all cores

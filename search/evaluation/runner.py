@@ -162,7 +162,8 @@ def evaluate(service: SearchService, questions: list[Question], resolve: Callabl
         "per_category": {c: {**mean(rows), "questions": len(rows)} for c, rows in sorted(by_category.items())},
         "no_answer": {"questions": len(none_scores), "flagged": sum(n["flagged"] for n in none_scores),
                       "answerable_flagged": sum(answerable_flags), "scores": none_scores,
-                      "lowest_answerable_top_score": None if lowest_answerable_top is None else round(lowest_answerable_top, 4)},
+                      "lowest_answerable_top_score": None if lowest_answerable_top is None
+                      else round(lowest_answerable_top, 4)},
         "per_query": per_query,
     }
 
@@ -181,14 +182,16 @@ def evaluate_related(service: SearchService, pairs: list[tuple[str, dict[str, in
     return {"stories": len(rows), "metrics": mean(rows)}
 
 
-def evaluate_beir(folder: Path, model: str | None = None, mode: str = "hybrid", progress: bool = False) -> dict[str, Any]:
+def evaluate_beir(folder: Path, model: str | None = None, mode: str = "hybrid",
+                  progress: bool = False) -> dict[str, Any]:
     """Build a throw-away index of a BEIR folder's corpus and evaluate its queries and qrels on it."""
     from ..collection import build_index
 
     corpus = folder / "corpus.jsonl"
     qrels_path = next((p for p in (folder / "qrels.tsv", folder / "qrels" / "test.tsv") if p.is_file()), None)
     if not corpus.is_file() or not (folder / "queries.jsonl").is_file() or qrels_path is None:
-        raise CorpusError(str(folder), "a BEIR folder needs corpus.jsonl, queries.jsonl and qrels.tsv (or qrels/test.tsv)")
+        raise CorpusError(str(folder), "a BEIR folder needs corpus.jsonl, queries.jsonl and qrels.tsv "
+                                       "(or qrels/test.tsv)")
     qrels = load_qrels(qrels_path)
     questions = [Question(str(q["_id"]), q["text"], "beir", qrels[str(q["_id"])])
                  for _, q in _records(folder / "queries.jsonl", ("_id", "text"), text="text") if str(q["_id"]) in qrels]

@@ -23,7 +23,7 @@ from .answerable import TOP_STORIES, coverage, is_answerable
 from .diversify import mmr
 from .filters import Filters
 from .fusion import RELATED_DENSE_WEIGHT
-from .ranking import Ranking, rank
+from .ranking import FUSIONS, Ranking, rank
 from .results import Hit, SearchResult
 from .snippets import make_snippet
 
@@ -79,20 +79,26 @@ class _LRU:
 
 
 class SearchService:
-    def __init__(self, index: StoryIndex, embedder: Embedder, index_dir: Path | None = None) -> None:
+    def __init__(self, index: StoryIndex, embedder: Embedder, index_dir: Path | None = None, *,
+                 fusion: str = "convex", query_cache_size: int = 1024) -> None:
+        """`fusion` is how hybrid mode fuses its channels, one of `FUSIONS` ("rrf" is kept for comparison);
+        `query_cache_size` questions keep their vectors, so a repeated question skips the model (0: none)."""
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
         self._index = index
         self.embedder = embedder
         self.index_dir = index_dir
-        self._query_vectors = _LRU()
+        self.fusion = fusion
+        self._query_vectors = _LRU(query_cache_size)
         self._write_lock = threading.Lock()
-        self.fusion = "convex"  # how hybrid mode fuses its channels, one of FUSIONS ("rrf" for comparison)
 
     @classmethod
-    def open(cls, index_dir: Path | None = None, model: str | None = None) -> SearchService:
-        """Load the index at `index_dir` with the model it was built with (or refuse `model` if different)."""
+    def open(cls, index_dir: Path | None = None, model: str | None = None, **options: Any) -> SearchService:
+        """Load the index at `index_dir` with the model it was built with (or refuse `model` if different);
+        `options` are the constructor's (fusion, query_cache_size)."""
         root = Path(index_dir or default_index_dir())
         index, embedder = open_index(root, model)
-        return cls(index, embedder, root)
+        return cls(index, embedder, root, **options)
 
     @property
     def index(self) -> StoryIndex:

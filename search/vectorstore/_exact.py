@@ -9,13 +9,14 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
+from .base import no_results
+
 EXACT_BELOW = 20_000  # candidates scored directly: about the cost of a 20k flat scan, ~2 ms on one core
 
 
 def top_k(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(scores, ids) of the k best `vectors` for each query by inner product, padded with id -1."""
-    scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-    found = np.full((len(queries), k), -1, dtype=np.int64)
+    scores, found = no_results(len(queries), k)
     if len(ids):
         sims = np.asarray(queries, dtype=np.float32) @ np.asarray(vectors, dtype=np.float32).T
         take = min(k, len(ids))

@@ -38,9 +38,26 @@ class VectorStore(ABC):
     def remove(self, ids: np.ndarray) -> None:
         """Forget `ids`; unknown ids are ignored."""
 
-    @abstractmethod
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids), each (len(queries), k), best first; missing places hold id -1."""
+        """(scores, ids), each (len(queries), `limit(k)`), best first; missing places hold id -1.
+
+        `allowed` (ids) restricts the search before the top k is cut; an empty allow-list finds nothing.
+        """
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        k = self.limit(k)
+        if allowed is not None:
+            allowed = np.asarray(allowed, dtype=np.int64)
+            if not len(allowed):
+                return no_results(len(queries), k)
+        return self._search(queries, k, allowed)
+
+    def limit(self, k: int) -> int:
+        """Results per query: k, no more than the vectors held, and at least 1 (the engines' minimum)."""
+        return max(1, min(k, len(self) or 1))
+
+    @abstractmethod
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """`search` for float32 queries, a k already limited and a non-empty allow-list (or None)."""
 
     @abstractmethod
     def vector(self, id: int) -> np.ndarray:
@@ -59,5 +76,11 @@ class VectorStore(ABC):
 
     @classmethod
     @abstractmethod
-    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> VectorStore:
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray,
+             vectors: np.ndarray) -> VectorStore:
         """Open a saved store; `ids` and `vectors` are the index's own copy, for engines that rebuild from them."""
+
+
+def no_results(queries: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """An answer with every place empty: score -inf, id -1."""
+    return np.full((queries, k), -np.inf, dtype=np.float32), np.full((queries, k), -1, dtype=np.int64)

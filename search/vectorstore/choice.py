@@ -28,7 +28,8 @@ AUTO_SPECS: dict[str, Spec] = {
 }
 
 
-def choose(kind: str, params: dict[str, Any], size: int, previous: VectorStore | None = None) -> tuple[str, dict[str, Any]]:
+def choose(kind: str, params: dict[str, Any], size: int,
+           previous: VectorStore | None = None) -> tuple[str, dict[str, Any]]:
     """The engine and parameters for a collection of `size` vectors.
 
     Auto parameters (all optional): `threshold` (stories), `approximate` (an engine kind) and

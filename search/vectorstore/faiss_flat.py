@@ -7,6 +7,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from ._exact import id_selector
 from .base import VectorStore
 
 
@@ -26,13 +27,9 @@ class FaissFlatStore(VectorStore):
         if len(ids):
             self._index.remove_ids(np.asarray(ids, dtype=np.int64))
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        params = None
-        if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
-        k = max(1, min(k, len(self) or 1))
-        scores, ids = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
-        return scores, ids
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        params = None if allowed is None else faiss.SearchParameters(sel=id_selector(allowed))
+        return self._index.search(queries, k, params=params)
 
     def vector(self, id: int) -> np.ndarray:
         try:
@@ -52,7 +49,8 @@ class FaissFlatStore(VectorStore):
         return []  # rebuilt from the index's vectors.npy on load: storing the same floats twice buys nothing
 
     @classmethod
-    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> FaissFlatStore:
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray,
+             vectors: np.ndarray) -> FaissFlatStore:
         store = cls(dim, params)
         if len(ids):
             store._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))

@@ -15,7 +15,7 @@ import faiss
 import numpy as np
 
 from ._exact import EXACT_BELOW, id_selector, top_k
-from .base import VectorStore
+from .base import VectorStore, no_results
 from .params import BOOLEAN, C_INT_MAX, FRACTION, integer
 
 TRAIN_SAMPLE = 100_000  # vectors SQ8 learns its value ranges from
@@ -91,17 +91,16 @@ class FaissHNSWStore(VectorStore):
             self._keys = keys
         self._reindex()
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        k = max(1, min(k, len(self) or 1))
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if not len(self):
-            return top_k(np.empty((0, self.dim), np.float32), self._keys[:0], queries, k)
+            return no_results(len(queries), k)
         ef = max(int(self.params["ef_search"]), k)
         selector = self._live_selector
         if allowed is not None:
             positions = self._positions(allowed)
             if len(positions) <= EXACT_BELOW:
-                vectors = self._index.reconstruct_batch(positions) if len(positions) else np.empty((0, self.dim), np.float32)
+                vectors = (self._index.reconstruct_batch(positions) if len(positions)
+                           else np.empty((0, self.dim), np.float32))
                 return top_k(vectors, self._keys[positions], queries, k)
             selector = id_selector(positions)  # excludes tombstones too: only live positions are in it
             ef = min(int(ef * len(self) / len(positions)), MAX_EF)  # a sparse filter needs a wider beam
@@ -131,7 +130,8 @@ class FaissHNSWStore(VectorStore):
         return ["hnsw.faiss", "hnsw_keys.npy"]
 
     @classmethod
-    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> FaissHNSWStore:
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray,
+             vectors: np.ndarray) -> FaissHNSWStore:
         """Open the saved graph; rebuild it from the index's vectors if it does not hold exactly `ids`."""
         store = cls(dim, params)
         graph, keys = directory / "hnsw.faiss", directory / "hnsw_keys.npy"

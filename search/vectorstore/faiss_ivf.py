@@ -23,7 +23,7 @@ import faiss
 import numpy as np
 
 from ._exact import EXACT_BELOW, id_selector
-from .base import VectorStore
+from .base import VectorStore, no_results
 from .params import BOOLEAN, integer, optional
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,9 @@ class FaissIVFStore(VectorStore):
             ids = np.ascontiguousarray(ids, dtype=np.int64)  # the key lookup only takes a plain id array:
             self._index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        k = max(1, min(k, len(self) or 1))
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if self._index is None:
-            return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
+            return no_results(len(queries), k)
         nprobe, selector = min(int(self.params["nprobe"]), self._index.nlist), None  # past nlist: every bucket
         if allowed is not None:
             selector = id_selector(allowed)
@@ -109,7 +107,8 @@ class FaissIVFStore(VectorStore):
         return ["ivf.faiss"]
 
     @classmethod
-    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> FaissIVFStore:
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray,
+             vectors: np.ndarray) -> FaissIVFStore:
         """Open the saved index; rebuild it from the index's vectors if it is missing or holds other stories."""
         store = cls(dim, params)
         path = directory / "ivf.faiss"

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
-from .base import VectorStore
+from .base import VectorStore, no_results
 from .params import OBJECT, TEXT, one_of
 
 FILTER_SLICE = 4_096  # ids per `id in [...]` expression (each id is up to 20 characters)
@@ -77,27 +77,26 @@ class MilvusStore(VectorStore):
         for start in range(0, len(ids), FILTER_SLICE):
             self._client.delete(self._name, ids=ids[start:start + FILTER_SLICE].tolist())
 
-    def _search(self, queries: np.ndarray, k: int, expression: str) -> tuple[np.ndarray, np.ndarray]:
+    def _query(self, queries: np.ndarray, k: int, expression: str) -> tuple[np.ndarray, np.ndarray]:
         results = self._client.search(self._name, data=queries.tolist(), limit=k, filter=expression,
                                       output_fields=["id"],
                                       search_params={"metric_type": "IP", "params": dict(self.params["search_params"])})
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        scores, ids = no_results(len(queries), k)
         for row, hits in enumerate(results):
             for col, hit in enumerate(hits[:k]):
                 scores[row, col], ids[row, col] = hit["distance"], hit["id"]
         return scores, ids
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        queries = np.asarray(queries, dtype=np.float32)
-        k = max(1, k)
+    def limit(self, k: int) -> int:
+        """k as asked: counting the collection would cost a round trip per search, and the server answers a
+        limit past its size with what it holds."""
+        return max(1, k)
+
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if allowed is None:
-            return self._search(queries, k, "")
-        allowed = np.asarray(allowed, dtype=np.int64)
-        parts = [self._search(queries, k, f"id in [{','.join(map(str, allowed[s:s + FILTER_SLICE].tolist()))}]")
+            return self._query(queries, k, "")
+        parts = [self._query(queries, k, f"id in [{','.join(map(str, allowed[s:s + FILTER_SLICE].tolist()))}]")
                  for s in range(0, len(allowed), FILTER_SLICE)]
-        if not parts:
-            return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
         scores, ids = np.hstack([p[0] for p in parts]), np.hstack([p[1] for p in parts])
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
@@ -135,7 +134,8 @@ class MilvusStore(VectorStore):
         return []  # the collection lives on the server; the index directory keeps vectors.npy to re-sync from
 
     @classmethod
-    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> MilvusStore:
+    def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray,
+             vectors: np.ndarray) -> MilvusStore:
         """Connect; if the collection holds other stories than `ids` (a new cluster, a copied index), re-sync it."""
         store = cls(dim, params)
         held = store.ids()

@@ -51,7 +51,7 @@ BOOLEAN = Spec("true or false", lambda v: isinstance(v, bool))
 TEXT = Spec("a non-empty string", lambda v: isinstance(v, str) and bool(v.strip()))
 OBJECT = Spec("a JSON object", lambda v: isinstance(v, Mapping))
 FRACTION = Spec("a number from 0 to 1",  # NaN fails both comparisons, so it is refused too
-                lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v <= 1)
+                lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= float(v) <= 1)
 
 
 def check(owner: str, specs: Mapping[str, Spec], params: Mapping[str, Any]) -> None:

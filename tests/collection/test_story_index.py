@@ -161,7 +161,8 @@ def test_a_metadata_only_change_is_a_change(index_copy: Path, tmp_path: Path):
 
 
 def test_mismatched_model_is_refused_with_how_to_rebuild(seed_index: Path):
-    with pytest.raises(IndexMismatchError, match=r"was built with model .* but model 'sentence-transformers/all-MiniLM-L6-v2' "
+    with pytest.raises(IndexMismatchError,
+                       match=r"was built with model .* but model 'sentence-transformers/all-MiniLM-L6-v2' "
                                                  r"was asked for; rebuild it with `python -m search build"):
         SearchService.open(seed_index, model="minilm")
 

@@ -11,7 +11,8 @@ from search import CorpusError, FieldMap, read_stories
 from search.corpus.load import load_corpus
 from tests.helpers import SEEDS
 
-PETROLEUM = "New IOM Study Finds Connection Between Emerging Petroleum Sector and Increased Travel to Guyana from the Caribbean"
+PETROLEUM = ("New IOM Study Finds Connection Between Emerging Petroleum Sector and Increased Travel to Guyana "
+             "from the Caribbean")
 
 
 def seed(prefix: str) -> Path:
@@ -84,7 +85,8 @@ def test_crlf_file_reads_like_lf(tmp_path: Path):
 
 def test_non_utf8_bytes_are_replaced_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     path = tmp_path / "latin1.txt"
-    path.write_bytes("Migraci\u00f3n en Panam\u00e1\nLa OIM apoy\u00f3 a las autoridades de Panam\u00e1.\n".encode("latin-1"))
+    text = "Migraci\u00f3n en Panam\u00e1\nLa OIM apoy\u00f3 a las autoridades de Panam\u00e1.\n"
+    path.write_bytes(text.encode("latin-1"))
     with caplog.at_level(logging.WARNING):
         (story,) = read_stories([path])
     assert story.title.startswith("Migraci") and "apoy" in story.body

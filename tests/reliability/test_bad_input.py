@@ -11,6 +11,7 @@ import pytest
 
 from search import CorpusError, Filters, InvalidQueryError, SearchService, UnknownStoryError, build_index, read_stories
 from search.corpus.readers import MAX_FIELD_CHARS
+from search.serving.api.schemas import SearchOut
 from tests.helpers import answers, assert_clean_error, cli
 
 TEN_MB = 10 * 1024 * 1024
@@ -46,7 +47,8 @@ def test_unusual_but_valid_question_is_answered(service: SearchService, question
     assert result.query.strip() and "\x00" not in result.query
     if mode != "lexical":  # lexical may find no shared word; dense always ranks the nearest stories
         assert len(result.hits) == 3
-    json.dumps(result.to_dict())  # the answer serialises: no surrogate or NaN reaches a client
+    # The answer serialises: no surrogate or NaN reaches a client.
+    json.dumps(SearchOut.of(result).model_dump(mode="json"), allow_nan=False)
 
 
 @pytest.mark.parametrize("k", [0, -1, 10**9, "abc", 2.5, None, True, "5"])

@@ -101,7 +101,8 @@ class Scenario:
         root = self.fresh(f"run-{run}")
         killed = _run_and_kill(self.command(root), fraction * self.duration)
         got = _answers_at(root)
-        assert got in (self.old, self.new), f"run {run} (killed at {fraction:.2f}): answers are neither before nor after"
+        assert got in (self.old, self.new), \
+            f"run {run} (killed at {fraction:.2f}): answers are neither before nor after"
         assert killed or got == self.new
         _check_next_writer(root, got)
         shutil.rmtree(root)

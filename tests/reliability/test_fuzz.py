@@ -16,6 +16,7 @@ from hypothesis.errors import Unsatisfiable
 from search import CorpusError, InvalidQueryError, SearchService, read_stories
 from search.corpus.text import clean_text
 from search.serving.api.routes import create_api
+from search.serving.api.schemas import SearchOut
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 
@@ -88,7 +89,7 @@ def test_query_path_answers_or_refuses(service: SearchService, question: str, k:
         return
     assert 1 <= k <= 100 and mode != "other" and result.query == clean_text(question)
     assert len(result.hits) <= k
-    json.dumps(result.to_dict(), allow_nan=False).encode("utf-8")
+    json.dumps(SearchOut.of(result).model_dump(mode="json"), allow_nan=False).encode("utf-8")
 
 
 # --- schemathesis: the API against its own OpenAPI spec ---------------------------------------------------------

@@ -16,7 +16,8 @@ def ids(result) -> list[str]:
 
 
 @pytest.mark.parametrize("spanish, english", [("México", "Mexico"), ("Belice", "Belize"), ("Panamá", "Panama"),
-                                              ("Estados Unidos", "United States"), ("república dominicana", "Dominican Republic")])
+                                              ("Estados Unidos", "United States"),
+                                              ("república dominicana", "Dominican Republic")])
 def test_spanish_country_names_filter_like_english_ones(service, spanish, english):
     assert canonical_country(spanish) == english
     english_ids = ids(service.search(QUESTION, k=50, filters=Filters((english,))))

@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from search import SearchService
 from search.collection.lexical import tokenize
 from search.retrieval.fusion import convex_fusion, minmax, reciprocal_rank_fusion
 from search.retrieval.ranking import rank
@@ -88,11 +89,10 @@ def test_modes_report_their_own_scores(service):
 
 def test_rrf_fusion_is_selectable(service):
     q = "crisis communication"
-    try:
-        service.fusion = "rrf"
-        rrf_scores = [h.score for h in service.search(q, k=3).hits]
-    finally:
-        service.fusion = "convex"
+    rrf = SearchService(service.index, service.embedder, fusion="rrf")
+    rrf_scores = [h.score for h in rrf.search(q, k=3).hits]
     assert all(s < 2 / 61 for s in rrf_scores)  # reciprocal-rank scale, not [0, 1]
+    with pytest.raises(ValueError):
+        SearchService(service.index, service.embedder, fusion="median")
     with pytest.raises(ValueError):
         rank(service.index, q, service.query_vector(q), "hybrid", fusion="median")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from search.collection.lexical import tokenize
 from search.retrieval.snippets import MAX_CHARS, make_snippet, sentences
+from search.serving.api.schemas import HitOut
 
 BODY = ("The ministry opened a new office in the capital. "
         "Police officers from three countries were trained to detect migrant smuggling at borders. "
@@ -51,7 +52,7 @@ def test_sentence_split_keeps_abbreviations_and_quotes_sane():
 
 def test_search_hits_carry_snippet_and_offsets(service):
     hit = service.search("migrant smuggling police training", k=1).hits[0]
-    data = hit.to_dict()
+    data = HitOut.of(hit).model_dump()
     assert data["snippet"] == hit.snippet.text and data["highlights"]
     words = {data["snippet"][a:b].casefold() for a, b in data["highlights"]}
     assert words & {"smuggling", "police", "training", "migrant", "migrants"}

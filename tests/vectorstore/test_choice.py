@@ -58,7 +58,8 @@ def test_compatible_means_agreeing_with_every_parameter_asked_for():
 
 
 def stories(n: int, start: int = 0) -> list:
-    return [make_story(title=f"Story {i}", body=f"Body of synthetic story number {i}.") for i in range(start, start + n)]
+    return [make_story(title=f"Story {i}", body=f"Body of synthetic story number {i}.")
+            for i in range(start, start + n)]
 
 
 @pytest.fixture
@@ -100,7 +101,8 @@ def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config
     ("faiss-hnsw", {"ef_search": 0}, "parameter ef_search must be an integer from 1 to 2147483647, not 0"),
     ("faiss-hnsw", {"ef_search": 2**31}, "parameter ef_search must be an integer from 1 to 2147483647, not 2147483648"),
     ("faiss-hnsw", {"ef_search": "64"}, "parameter ef_search must be an integer from 1 to 2147483647, not '64'"),
-    ("faiss-hnsw", {"ef_construction": 80.0}, "parameter ef_construction must be an integer from 1 to 2147483647, not 80.0"),
+    ("faiss-hnsw", {"ef_construction": 80.0},
+     "parameter ef_construction must be an integer from 1 to 2147483647, not 80.0"),
     ("faiss-hnsw", {"sq8": 1}, "parameter sq8 must be true or false, not 1"),
     ("faiss-hnsw", {"rebuild_at": 1.5}, "parameter rebuild_at must be a number from 0 to 1, not 1.5"),
     ("faiss-hnsw", {"rebuild_at": float("nan")}, "parameter rebuild_at must be a number from 0 to 1, not nan"),
@@ -117,8 +119,10 @@ def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config
      "milvus parameter consistency must be one of Strong, Session, Bounded, Eventually, not 'strong'"),
     ("auto", {"threshold": -1}, "auto parameter threshold must be an integer ≥ 0, not -1"),
     ("auto", {"threshold": "100"}, "auto parameter threshold must be an integer ≥ 0, not '100'"),
-    ("auto", {"approximate": "auto"}, "auto parameter approximate must be the name of an engine other than auto, not 'auto'"),
-    ("auto", {"approximate": ["faiss-ivf"]}, "parameter approximate must be the name of an engine other than auto, not ["),
+    ("auto", {"approximate": "auto"},
+     "auto parameter approximate must be the name of an engine other than auto, not 'auto'"),
+    ("auto", {"approximate": ["faiss-ivf"]},
+     "parameter approximate must be the name of an engine other than auto, not ["),
     ("auto", {"approximate_params": [1]}, "auto parameter approximate_params must be a JSON object, not [1]"),
     ("auto", {"approximate_params": {"nprobe": -1}}, "faiss-ivf parameter nprobe must be an integer ≥ 1, not -1"),
     ("auto", {"approximate": "faiss-hnsw", "approximate_params": {"M": 0}}, "faiss-hnsw parameter M must be"),

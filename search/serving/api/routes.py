@@ -21,6 +21,7 @@ from .schemas import (
     EmbedOut,
     ErrorOut,
     HealthOut,
+    HitOut,
     PairScore,
     Scores,
     SearchBody,
@@ -90,19 +91,19 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         return HealthOut(status="ok", stories=len(index), model=index.model_id, dim=index.dim,
                          index_type=index.store.kind, built_at=index.manifest.get("built_at"))
 
-    def run_search(params: SearchQuery) -> dict[str, Any]:
+    def run_search(params: SearchQuery) -> SearchOut:
         filters = Filters(tuple(params.country), params.date_from, params.date_to)
-        return service.search(params.q, params.k, params.mode, filters, diversify=params.diversify).to_dict()
+        return SearchOut.of(service.search(params.q, params.k, params.mode, filters, diversify=params.diversify))
 
     @api.get("/search", tags=["search"])
     def search_get(params: Annotated[SearchQuery, Query()]) -> SearchOut:
         """Stories that answer the question, best first. `country` may be repeated."""
-        return SearchOut.model_validate(run_search(params))
+        return run_search(params)
 
     @api.post("/search", tags=["search"])
     def search_post(body: SearchBody) -> SearchOut:
         """The same search with the fields as a JSON body."""
-        return SearchOut.model_validate(run_search(body))
+        return run_search(body)
 
     @api.get("/stories", tags=["stories"])
     def stories(offset: Annotated[int, Query(ge=0)] = 0,
@@ -117,7 +118,7 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     def similar(story_id: StoryIdPath, k: Annotated[int, Query(ge=1, le=MAX_K)] = 5) -> SimilarOut:
         """Related stories: the nearest others by meaning (never the story itself)."""
         me = service.story(story_id)
-        return SimilarOut(id=me.id, title=me.title, hits=[h.to_dict() for h in service.related(story_id, k)])
+        return SimilarOut(id=me.id, title=me.title, hits=[HitOut.of(h) for h in service.related(story_id, k)])
 
     @api.get("/stories/{story_id:path}", tags=["stories"])
     def story(story_id: StoryIdPath) -> StoryOut:
@@ -144,7 +145,8 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         ids = service.add([_to_story(s) for s in given], own_ids={s.id for s in given if s.id})
         return WriteOut(ids=ids, story_count=len(service.index))
 
-    @api.delete("/stories/{story_id:path}", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
+    @api.delete("/stories/{story_id:path}", tags=["writes"], responses=_WRITE_ERRORS,
+                dependencies=[Depends(require_writer)])
     def delete_story(story_id: StoryIdPath) -> WriteOut:
         """Remove a story from the index."""
         index = service.delete([story_id])

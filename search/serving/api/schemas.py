@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from ...corpus import clean_text
-from ...retrieval import MAX_K, MAX_QUERY_CHARS, Mode
+from ...retrieval import MAX_K, MAX_QUERY_CHARS, Hit, Mode, SearchResult
 
 MAX_BATCH = 64  # texts per /api/embed or /api/similarity call
 MAX_TEXT_CHARS = 20_000  # per text to embed or compare; the model reads only the first ~512 tokens anyway
@@ -96,6 +96,14 @@ class HitOut(BaseModel):
     highlights: list[list[int]] = Field(description="[start, end) character offsets of matched terms in snippet")
     why: dict[str, float] = Field(description="per-channel scores and ranks behind `score`")
 
+    @classmethod
+    def of(cls, hit: Hit) -> HitOut:
+        s = hit.story
+        return cls(id=s.id, title=s.title, score=round(hit.score, 6), date=s.date, place=s.place,
+                   countries=list(s.countries), snippet=hit.snippet.text,
+                   highlights=[list(h) for h in hit.snippet.highlights],
+                   why={k: round(v, 6) for k, v in hit.why.items()})
+
 
 class SearchOut(BaseModel):
     query: str
@@ -103,6 +111,11 @@ class SearchOut(BaseModel):
     answerable: bool = Field(description="false when no story really answers; the hits are then only the nearest")
     hits: list[HitOut]
     took_ms: float
+
+    @classmethod
+    def of(cls, result: SearchResult) -> SearchOut:
+        return cls(query=result.query, mode=result.mode, answerable=result.answerable,  # type: ignore[arg-type]
+                   hits=[HitOut.of(h) for h in result.hits], took_ms=round(result.took_ms, 2))
 
 
 class StoryOut(BaseModel):

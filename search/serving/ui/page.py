@@ -131,7 +131,7 @@ def create_ui(service: SearchService) -> gr.Blocks:
         picked = gr.Textbox(visible=False, label="Story id")
 
         inputs = [question, countries, date_from, date_to, k, mode, diversify]
-        searching = {"show_progress_on": results, "concurrency_id": "search"}
+        searching: dict[str, Any] = {"show_progress_on": results, "concurrency_id": "search"}
         question.submit(search, inputs, [status, results], api_name="search", **searching)
         examples.click(lambda sample: sample[0], examples, question, api_visibility="private").then(
             search, inputs, [status, results], api_visibility="private", **searching)
