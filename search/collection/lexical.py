@@ -22,11 +22,8 @@ de la el en y los las del que por para con una un al se su sus como lo es o sobr
 """.split())
 # Words are cut to their first PREFIX characters ("truncation stemming", McNamee & Mayfield): one rule for
 # every language that joins "migrant"/"migration"/"migratoria" and "persons"/"personas" without a
-# per-language stemmer or an extra dependency. Measured on the dev set (hybrid, e5): overall nDCG@10 hardly
-# moves (uncut 0.958, 7: 0.957, 6: 0.956, 5: 0.957, 4: 0.950), but at 5 Spanish questions gain (0.917 ->
-# 0.928; lexical mode alone 0.45 -> 0.69, which is what an English-only model leans on) and so do topic
-# questions (multi 0.861 -> 0.911), while paraphrases lose some (semantic 0.977 -> 0.939). A light English
-# suffix stripper (plurals, -ing, -ed) gained nothing over uncut words.
+# per-language stemmer or an extra dependency, so a Spanish question shares terms with English stories.
+# Its effect per question category is in docs/quality.md.
 PREFIX = 5
 
 

@@ -135,7 +135,7 @@ class StoryIndex:
 
         Copies are looked for among each story's nearest neighbours by vector (a copy shares at least half
         its wording, so it sits among them), not across the whole collection: an add costs the same against
-        fifty stories or a million (MinHash over 20,000 stories took 8 s: `python -m benchmarks.writes`).
+        fifty stories or a million (MinHash over the whole collection grows with it: `python -m benchmarks.writes`).
         """
         vectors = embed_with_cache(incoming, embedder, previous=self, cache_dir=cache_dir,
                                    chunk_size=self.config.chunk_size, progress=progress)

@@ -1,4 +1,4 @@
-"""MiniLM (any BERT-style sentence-transformers model) as int8 ONNX: about 2.5x the torch backend's speed.
+"""MiniLM (any BERT-style sentence-transformers model) as int8 ONNX: the same vectors, faster than torch.
 
 Runs with onnxruntime and the model's own `tokenizer.json` (tokenizers), then does what the
 sentence-transformers pipeline does: mean pooling over real tokens and L2 normalisation. Texts are

@@ -44,8 +44,8 @@ FAILED_PAGE = PAGE.format(head="", message="The web page failed to start (see th
 def create_app(service: SearchService, *, ui_in_background: bool = False) -> FastAPI:
     """The API first (its routes, including the /api catch-all, win), then the UI at /.
 
-    With `ui_in_background` the API answers as soon as the port opens while Gradio (about 5 s of imports
-    on these machines, most of a cold start) loads in a worker thread; `/` shows a self-reloading
+    With `ui_in_background` the API answers as soon as the port opens while Gradio (seconds of imports,
+    most of a cold start) loads in a worker thread; `/` shows a self-reloading
     "starting" page until the UI is mounted. `serve` does this; tests that need the page at once don't.
     """
     app = _with_closed_cors(create_api(service))

@@ -11,7 +11,7 @@ import numpy as np
 
 from .base import no_results
 
-EXACT_BELOW = 20_000  # candidates scored directly: about the cost of a 20k flat scan, ~2 ms on one core
+EXACT_BELOW = 20_000  # candidates scored directly: at most the cost of a small flat scan
 
 
 def top_k(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -24,8 +24,8 @@ MAX_EF = 2048  # widest beam a filtered search may use before exact scoring woul
 
 class FaissHNSWStore(VectorStore):
     kind = "faiss-hnsw"
-    # efSearch 512: recall@10 0.96 against exact at 100k synthetic e5-like vectors, 0.9 ms a query (96: 0.86,
-    # 256: 0.94; `python -m benchmarks --sections variants`).
+    # efSearch 512: the narrow cone e5's vectors live in needs a wide beam for recall@10 0.95 against exact
+    # (the sweep: benchmarks/README.md, "Engine comparison").
     defaults: dict[str, Any] = {"M": 32, "ef_construction": 80, "ef_search": 512, "sq8": False, "rebuild_at": 0.2}
     # M below 2 crashes FAISS (0 aborts, 1 segfaults); 2048 is Milvus's ceiling for it, where the graph links
     # alone cost 16 KB a story. rebuild_at 1 never rebuilds (tombstones cannot outnumber nodes).

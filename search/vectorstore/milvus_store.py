@@ -33,7 +33,7 @@ class MilvusStore(VectorStore):
     # FLAT keeps results identical to FAISS's exact search; on a cluster name e.g. {"index_type": "HNSW",
     # "params": {"M": 32, "efConstruction": 200}} and search_params {"ef": 96}.
     # Session consistency: this process's searches see its own writes, as with the embedded FAISS stores,
-    # without Strong's wait for the cluster-wide time tick (measured: about 200 ms added to every search).
+    # without Strong's wait for the cluster-wide time tick on every search.
     defaults: dict[str, Any] = {"uri": "milvus.db", "collection": "stories", "index": {"index_type": "FLAT"},
                                 "search_params": {}, "consistency": "Session"}
     # The index and search parameters' contents are the server's to judge: they vary with its index types.

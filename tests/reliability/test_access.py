@@ -119,11 +119,11 @@ def test_bad_writes_are_refused_and_change_nothing(writable, hashed_copy: Path, 
 
 
 @pytest.mark.parametrize("value, allowed", [("", False), (TOKEN, True)], ids=["empty", "set"])
-def test_token_comes_from_the_environment(service: SearchService, monkeypatch: pytest.MonkeyPatch, value: str,
+def test_token_comes_from_the_environment(hashed_service: SearchService, monkeypatch: pytest.MonkeyPatch, value: str,
                                           allowed: bool):
     """Checked without writing: a refused write is 403/401, an allowed one gets past the token to validation."""
     monkeypatch.setenv("STORY_SEARCH_TOKEN", value)
-    api = TestClient(create_api(service), raise_server_exceptions=False)
+    api = TestClient(create_api(hashed_service), raise_server_exceptions=False)
     response = api.post("/api/stories", json={"title": "no body"}, headers=AUTH)
     assert response.status_code == (422 if allowed else 403)
 
@@ -132,8 +132,9 @@ def test_token_comes_from_the_environment(service: SearchService, monkeypatch: p
     ({}, [], "127.0.0.1"), ({"STORY_SEARCH_HOST": "0.0.0.0"}, [], "0.0.0.0"),
     ({"STORY_SEARCH_HOST": "0.0.0.0"}, ["--host", "127.0.0.2"], "127.0.0.2"),
 ], ids=["default", "environment", "flag-wins"])
-def test_server_binds_to_this_machine_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch, service: SearchService,
-                                                            env: dict, args: list[str], host: str):
+def test_server_binds_to_this_machine_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch,
+                                                            hashed_service: SearchService, env: dict, args: list[str],
+                                                            host: str):
     import uvicorn
 
     from search import cli
@@ -144,7 +145,7 @@ def test_server_binds_to_this_machine_unless_told_otherwise(monkeypatch: pytest.
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(server, "load_service", lambda index_dir: service)
+    monkeypatch.setattr(server, "load_service", lambda index_dir: hashed_service)
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: bound.update(host=host, port=port))
     assert cli.main(["serve", "-q", *args]) == 0
     assert bound == {"host": host, "port": 7860}
@@ -161,11 +162,11 @@ def test_cors_is_closed_by_default(app_client, path: str):
     assert "access-control-allow-origin" not in simple.headers
 
 
-def test_cors_opens_only_to_the_configured_origins(service: SearchService, monkeypatch: pytest.MonkeyPatch):
+def test_cors_opens_only_to_the_configured_origins(hashed_service: SearchService, monkeypatch: pytest.MonkeyPatch):
     from search.serving.server import create_app
 
     monkeypatch.setenv("STORY_SEARCH_CORS_ORIGINS", "https://news.example, https://desk.example")
-    web = TestClient(create_app(service))
+    web = TestClient(create_app(hashed_service))
     friendly = web.get("/api/health", headers={"Origin": "https://desk.example"})
     assert friendly.headers["access-control-allow-origin"] == "https://desk.example"
     assert "access-control-allow-origin" not in web.get("/api/health", headers={"Origin": EVIL}).headers
@@ -221,8 +222,8 @@ def test_no_client_sent_path_is_opened(app_client, opened_files: _OpenedFiles, m
         bait.unlink()
 
 
-def test_gradio_does_not_serve_index_files(app_client, service: SearchService):
-    manifest = service.index_dir.resolve() / "manifest.json"
+def test_gradio_does_not_serve_index_files(app_client, hashed_service: SearchService):
+    manifest = hashed_service.index_dir.resolve() / "manifest.json"
     for path in (f"/gradio_api/file={manifest}", f"/file={manifest}"):
         response = app_client.get(path)
         assert response.status_code >= 400 and "corpus_fingerprint" not in response.text

@@ -28,9 +28,9 @@ TEN_MB = 10 * 1024 * 1024
     (None, "must be text"),
     (b"bytes smuggling", "must be text"),
 ], ids=["empty", "whitespace", "1MB", "NUL", "control-only", "lone-surrogate", "None", "bytes"])
-def test_bad_question_is_refused_with_a_reason(service: SearchService, question, message: str):
+def test_bad_question_is_refused_with_a_reason(hashed_service: SearchService, question, message: str):
     with pytest.raises(InvalidQueryError, match=message):
-        service.search(question)
+        hashed_service.search(question)
 
 
 @pytest.mark.parametrize("question", [
@@ -42,8 +42,8 @@ def test_bad_question_is_refused_with_a_reason(service: SearchService, question,
     "\ud800 migrant smuggling",  # a lone surrogate beside real words
 ], ids=["emoji", "arabic", "hebrew", "embedded-control", "rtl-override", "surrogate-and-words"])
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
-def test_unusual_but_valid_question_is_answered(service: SearchService, question: str, mode: str):
-    result = service.search(question, 3, mode)
+def test_unusual_but_valid_question_is_answered(hashed_service: SearchService, question: str, mode: str):
+    result = hashed_service.search(question, 3, mode)
     assert result.query.strip() and "\x00" not in result.query
     if mode != "lexical":  # lexical may find no shared word; dense always ranks the nearest stories
         assert len(result.hits) == 3
@@ -52,17 +52,17 @@ def test_unusual_but_valid_question_is_answered(service: SearchService, question
 
 
 @pytest.mark.parametrize("k", [0, -1, 10**9, "abc", 2.5, None, True, "5"])
-def test_bad_k_is_refused(service: SearchService, k):
+def test_bad_k_is_refused(hashed_service: SearchService, k):
     with pytest.raises(InvalidQueryError, match="k must be a whole number from 1 to"):
-        service.search("migrant smuggling", k)
+        hashed_service.search("migrant smuggling", k)
     with pytest.raises(InvalidQueryError, match="k must be"):
-        service.related(service.index.stories[0].id, k)
+        hashed_service.related(hashed_service.index.stories[0].id, k)
 
 
 @pytest.mark.parametrize("mode", ["semantic", "", None, "HYBRID"])
-def test_bad_mode_is_refused(service: SearchService, mode):
+def test_bad_mode_is_refused(hashed_service: SearchService, mode):
     with pytest.raises(InvalidQueryError, match="mode must be one of"):
-        service.search("migrant smuggling", 3, mode)
+        hashed_service.search("migrant smuggling", 3, mode)
 
 
 @pytest.mark.parametrize("filters", [
@@ -76,13 +76,13 @@ def test_bad_date_filter_is_refused(filters: dict):
 @pytest.mark.parametrize("story_id", ["nope", "", "../../etc/passwd", "\x00", "x" * 1_000_000, None, 42],
                          ids=["unknown", "empty", "path", "NUL", "1MB", "None", "int"])
 @pytest.mark.parametrize("call", ["story", "related"])
-def test_unknown_story_id_is_a_short_clear_error(service: SearchService, story_id, call: str):
+def test_unknown_story_id_is_a_short_clear_error(hashed_service: SearchService, story_id, call: str):
     with pytest.raises(UnknownStoryError) as caught:
-        getattr(service, call)(story_id)
+        getattr(hashed_service, call)(story_id)
     assert "no story with id" in str(caught.value) and len(str(caught.value)) < 200  # never echoes 1 MB back
 
 
-def test_deleting_an_unknown_story_changes_nothing(hashed_copy: Path, service: SearchService):
+def test_deleting_an_unknown_story_changes_nothing(hashed_copy: Path, hashed_service: SearchService):
     writable = SearchService.open(hashed_copy)
     before, manifest = answers(writable), (hashed_copy / "manifest.json").read_bytes()
     with pytest.raises(UnknownStoryError):
@@ -190,8 +190,9 @@ def test_cli_build_on_a_bad_file_prints_file_and_line(tmp_path: Path, name: str,
     (["add", "/no/such/file.txt"], 1, "/no/such/file.txt: no such file or folder"),
     (["build", "--corpus", "seeds", "--fields", "garbage"], 2, "bad field mapping 'garbage'"),
 ], ids=["empty-question", "k-0", "k-abc", "bad-mode", "bad-date", "unknown-id", "add-missing-file", "bad-fields"])
-def test_cli_bad_arguments_exit_non_zero_with_one_clear_line(seed_index: Path, args: list[str], code: int, needle: str):
-    run = cli(*args, "-q", index=seed_index)
+def test_cli_bad_arguments_exit_non_zero_with_one_clear_line(hashed_index: Path, args: list[str], code: int,
+                                                              needle: str):
+    run = cli(*args, "-q", index=hashed_index)
     assert run.returncode == code and run.stdout == ""
     assert_clean_error(run.stderr, needle)
 

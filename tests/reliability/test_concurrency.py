@@ -36,8 +36,8 @@ def _state(service: SearchService) -> dict[tuple[str, str], Answer]:
     return {probe: _answer(service, probe) for probe in PROBES}
 
 
-def test_searches_during_add_and_delete_see_one_whole_index(index_copy: Path):
-    service = SearchService.open(index_copy)
+def test_searches_during_add_and_delete_see_one_whole_index(hashed_copy: Path):
+    service = SearchService.open(hashed_copy)
     states = [_state(service)]
     seen: list[tuple[tuple[str, str], Answer]] = []
     errors: list[str] = []
@@ -78,12 +78,12 @@ def test_searches_during_add_and_delete_see_one_whole_index(index_copy: Path):
     assert len(seen) > 10 * READERS
 
 
-def test_write_over_an_index_changed_by_another_writer_is_refused_not_lost(index_copy: Path):
+def test_write_over_an_index_changed_by_another_writer_is_refused_not_lost(hashed_copy: Path):
     """A server holds its loaded index; an `add` from the command line meanwhile must not be overwritten
     by the server's next write (which would derive from the stale index and drop the other writer's story)."""
-    server, command_line = SearchService.open(index_copy), SearchService.open(index_copy)
+    server, command_line = SearchService.open(hashed_copy), SearchService.open(hashed_copy)
     command_line.add([NEWS])
     with pytest.raises(IndexChangedError, match="changed by another writer.*restart"):
         server.add([make_story("Another story", "About something else entirely.", source="test")])
-    assert NEWS.id in {s.id for s in StoryIndex.load(index_copy).stories}
+    assert NEWS.id in {s.id for s in StoryIndex.load(hashed_copy).stories}
     assert NEWS.id not in {s.id for s in server.index.stories}  # the refused write did not swap anything in

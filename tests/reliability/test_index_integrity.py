@@ -96,10 +96,10 @@ ACCIDENTS = {
 
 
 @pytest.mark.parametrize("damage", ACCIDENTS.values(), ids=ACCIDENTS.keys())
-def test_damaged_index_is_refused_with_a_rebuild_hint(index_copy: Path, damage):
-    damage(index_copy)
+def test_damaged_index_is_refused_with_a_rebuild_hint(hashed_copy: Path, damage):
+    damage(hashed_copy)
     with pytest.raises(IndexCorruptError, match=REBUILD):
-        StoryIndex.load(index_copy)
+        StoryIndex.load(hashed_copy)
 
 
 CRAFTED = {
@@ -112,12 +112,12 @@ CRAFTED = {
 
 
 @pytest.mark.parametrize("craft", CRAFTED.values(), ids=CRAFTED.keys())
-def test_resigned_crafted_file_is_refused_and_never_executed(index_copy: Path, tmp_path: Path, craft):
+def test_resigned_crafted_file_is_refused_and_never_executed(hashed_copy: Path, tmp_path: Path, craft):
     marker = tmp_path / "code-ran"
-    craft(index_copy, marker)
-    _resign(index_copy)
+    craft(hashed_copy, marker)
+    _resign(hashed_copy)
     with pytest.raises(StorySearchError, match=REBUILD):
-        StoryIndex.load(index_copy)
+        StoryIndex.load(hashed_copy)
     assert not marker.exists()
 
 
@@ -132,21 +132,21 @@ MANIFESTS = {
 
 
 @pytest.mark.parametrize("change", MANIFESTS.values(), ids=MANIFESTS.keys())
-def test_manifest_that_story_search_did_not_write_is_refused(index_copy: Path, change):
-    _edit_manifest(index_copy, change)
+def test_manifest_that_story_search_did_not_write_is_refused(hashed_copy: Path, change):
+    _edit_manifest(hashed_copy, change)
     with pytest.raises(IndexCorruptError, match=REBUILD):
-        StoryIndex.load(index_copy)
+        StoryIndex.load(hashed_copy)
 
 
-def test_untouched_copy_loads_and_answers_like_the_original(index_copy: Path, service: SearchService):
+def test_untouched_copy_loads_and_answers_like_the_original(hashed_copy: Path, hashed_service: SearchService):
     """The control for the tests above: copying an index (a backup) keeps it valid and identical."""
-    copy = SearchService(StoryIndex.load(index_copy), service.embedder, index_copy)
-    assert answers(copy) == answers(service)
+    copy = SearchService(StoryIndex.load(hashed_copy), hashed_service.embedder, hashed_copy)
+    assert answers(copy) == answers(hashed_service)
 
 
-def test_cli_on_a_corrupt_index_says_to_rebuild(index_copy: Path):
-    _flip_byte(_live(index_copy) / "vectors.npy")
-    run = cli("query", "smuggling", index=index_copy)
+def test_cli_on_a_corrupt_index_says_to_rebuild(hashed_copy: Path):
+    _flip_byte(_live(hashed_copy) / "vectors.npy")
+    run = cli("query", "smuggling", index=hashed_copy)
     assert run.returncode == 1
     assert_clean_error(run.stderr, "error: ", "does not match its checksum", "python -m search build")
 

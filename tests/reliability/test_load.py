@@ -12,8 +12,8 @@ from search.serving import serve_in_background
 
 
 @pytest.mark.parametrize("duration", [pytest.param(3.0, id="3s"), pytest.param(30.0, id="30s", marks=pytest.mark.slow)])
-def test_32_clients_get_answers_and_no_errors(service: SearchService, duration: float):
-    with serve_in_background(service, wait_for_ui=False) as url:
+def test_32_clients_get_answers_and_no_errors(hashed_service: SearchService, duration: float):
+    with serve_in_background(hashed_service, wait_for_ui=False) as url:
         report = run_load(url, clients=32, duration=duration, max_requests=50_000)
     assert report["errors"] == 0, report["error_samples"]
     assert report["requests"] >= 32 and set(report["by_endpoint"]) == {"search_get", "search_post", "story",
