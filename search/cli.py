@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
                    help='engine parameters, e.g. \'{"nprobe": 32, "sq8": true}\' or Milvus\'s \'{"uri": "http://host:19530"}\'')
     p = sub.add_parser("add", parents=[common, as_json, fields], help="add or update stories in the index")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p = sub.add_parser("compact", parents=[common, as_json],
+                       help="merge the segments that writes appended into a new base (servers do it by themselves)")
+    p.add_argument("--deltas-only", action="store_true", help="only fold the deltas into one (cheap at any size)")
     p = sub.add_parser("query", parents=[common, as_json], help="search the stories")
     p.add_argument("text")
     p.add_argument("-k", type=int, default=10)
@@ -114,6 +117,12 @@ def run(args: argparse.Namespace) -> None:
 
         index = add_to_index(args.paths, root, fields=args.fields, progress=not args.quiet)
         _emit(args, {"status": "updated", "story_count": len(index)}, f"index updated: {len(index)} stories")
+    elif args.command == "compact":
+        from .collection import compact, open_index
+
+        index = compact(Path(root), open_index(Path(root))[0], "minor" if args.deltas_only else "major")
+        _emit(args, {"status": "compacted", "story_count": len(index), "segments": len(index.segments)},
+              f"index compacted: {len(index)} stories in {len(index.segments)} segment(s)")
     elif args.command == "query":
         from .retrieval import Filters, SearchService
         from .serving.api.schemas import SearchOut

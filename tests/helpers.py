@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from search.embedding import Embedder, Kind
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
@@ -38,6 +40,20 @@ def cli(*args: str, index: Path | None = None) -> subprocess.CompletedProcess[st
         env["STORY_SEARCH_INDEX"] = str(index)
     return subprocess.run([sys.executable, "-m", "search", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
+
+
+class FailingAfter(Embedder):
+    """Embeds like `real`, then dies after `limit` texts, as a killed build or add would."""
+
+    def __init__(self, real: Embedder, limit: int) -> None:
+        super().__init__()
+        self.real, self.limit = real, limit
+        self.model_id, self.dim = real.model_id, real.dim
+
+    def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
+        if self.texts_embedded + len(texts) > self.limit:
+            raise RuntimeError("killed")
+        return self.real.embed(texts, kind)
 
 
 def answers(service: Any, k: int = 5) -> list[list[tuple[str, float]]]:
@@ -98,12 +114,14 @@ def seed_case(service: Any, dev_queries: Path) -> dict[str, np.ndarray]:
     from search import Filters
 
     index = service.index
+    rows = np.flatnonzero(index.live)
     questions = [json.loads(line)["query"] for line in dev_queries.read_text(encoding="utf-8").splitlines() if line]
     country = Counter(c for s in index.stories for c in s.countries).most_common(1)[0][0]
-    return {"keys": index.keys, "vectors": np.asarray(index.vectors, dtype=np.float32),
+    keys = index.keys_at(rows)
+    return {"keys": keys, "vectors": index.vectors_at(rows),
             "queries": np.stack([service.query_vector(q) for q in questions]),
-            "country": index.keys[Filters(countries=(country,)).allowed_rows(index.columns)],
-            "alternate": index.keys[::2]}
+            "country": index.keys_at(Filters(countries=(country,)).allowed_rows(index.columns)),
+            "alternate": keys[::2]}
 
 
 def assert_same_top(found: tuple[np.ndarray, np.ndarray], expected: tuple[np.ndarray, np.ndarray]) -> None:

@@ -1,17 +1,22 @@
-"""The index on disk: stories, their vectors and BM25 as one unit (`StoryIndex`), saved as checksummed
-generations committed by an atomic manifest rename, with the configuration it was built with.
+"""The index on disk: a base segment of stories, their vectors and BM25 postings, and the small delta
+segments that writes append (`StoryIndex` presents them as one), committed by an atomic manifest rename,
+with the configuration it was built with.
 
     from search.collection import build_index, open_index
     build_index(["seeds"], "index")          # re-embeds only stories whose text changed
     index, embedder = open_index(Path("index"))
 """
-from .build import add_cache_dir, add_to_index, build_index, commit
+from .build import add_to_index, build_index
 from .columns import Columns
 from .config import Config
 from .edits import Edits
-from .lexical import LexicalIndex, tokenize
-from .storage import default_index_dir, read_manifest
+from .lexical import Lexical, tokenize
+from .manifest import MANIFEST
+from .merging import compact, due
+from .storage import default_index_dir, writer_lock
 from .story_index import StoryIndex, open_index
+from .writes import add_stories, delete_stories
 
-__all__ = ["Columns", "Config", "Edits", "LexicalIndex", "StoryIndex", "add_cache_dir", "add_to_index", "build_index",
-           "commit", "default_index_dir", "open_index", "read_manifest", "tokenize"]
+__all__ = ["MANIFEST", "Columns", "Config", "Edits", "Lexical", "StoryIndex", "add_stories", "add_to_index",
+           "build_index", "compact", "default_index_dir", "delete_stories", "due", "open_index", "tokenize",
+           "writer_lock"]

@@ -1,4 +1,4 @@
-"""Build and extend the index on disk: the write side that `build` and `add` share."""
+"""Build the index from corpus files: the one write that replaces every segment with a new base."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,12 +8,16 @@ from pathlib import Path
 
 from ..corpus import FieldMap, load_corpus, read_stories
 from ..embedding import canonical_model_id, load_embedder
-from ..errors import CorpusError, IndexEditedError, IndexMissingError, StorySearchError
+from ..errors import CorpusError, IndexChangedError, IndexEditedError, IndexMissingError, StorySearchError
 from .config import Config
 from .edits import Edits
 from .embed_cache import clear_cache
-from .storage import read_manifest
+from .legacy import LegacyIndex, legacy_index
+from .manifest import read_manifest
+from .merging import compact, due
+from .storage import current_generation, writer_lock
 from .story_index import StoryIndex, fingerprint, open_index
+from .writes import add_stories, cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +26,9 @@ def _previous_config(root: Path) -> Config:
     """What the index at `root` was built with, so a rebuild keeps its model and engine; else the defaults."""
     try:
         return Config.from_dict(read_manifest(root)["config"])
-    except (StorySearchError, KeyError, TypeError):
-        return Config()
+    except (StorySearchError, KeyError, TypeError, ValueError):
+        older = legacy_index(root)
+        return older.config if older is not None else Config()
 
 
 def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None = None, *,
@@ -65,44 +70,40 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
                     f"drop one or the other. Keep the index and add the changed files with `python -m search add "
                     f"FILE ...`, or rebuild from the corpus alone, losing the edits, with `python -m search build "
                     f"--discard-edits`")
-            edits, stories = previous.edits, previous.stories  # the same corpus, as the edits left it
+            edits, stories = previous.edits, list(previous.stories)  # the same corpus, as the edits left it
         dropping_edits = discard_edits and bool(previous.edits)
         if same_corpus and not (force or dropping_edits) and previous.manifest.get("config") == config.to_dict():
             return None, previous.manifest
         if previous.model_id != model_id:
             log.info("embedding every story again: the index there was built with %s", previous.model_id)
-            previous = None
     embedder = load_embedder(model_id)
-    index = StoryIndex.build(stories, embedder, config, previous=previous, cache_dir=root / "cache",
-                             progress=progress, edits=edits, corpus_fingerprint=corpus)
-    manifest = index.save(root)
-    clear_cache(root / "cache", model_id)
-    return index, manifest
+    resume = cache_dir(root)
+    reusable = previous if isinstance(previous, StoryIndex) and previous.model_id == model_id else None
+    index = StoryIndex.build(stories, embedder, config, previous=reusable,
+                             cache_dir=resume, progress=progress, edits=edits, corpus_fingerprint=corpus)
+    with writer_lock(root):
+        if current_generation(root) != (previous.generation if previous is not None else None):
+            raise IndexChangedError(f"another writer changed {root}/ while this build ran; run the build again "
+                                    "(nothing it embedded is embedded again)")
+        committed = index.save_locked(root)
+    clear_cache(resume, model_id)
+    return committed, committed.manifest
 
 
-def _previous_index(root: Path) -> StoryIndex | None:
+def _previous_index(root: Path) -> StoryIndex | LegacyIndex | None:
     """The index a build replaces, checksums verified: a damaged one is neither "up to date" nor a source of
-    vectors to reuse."""
+    vectors to reuse. An index of the previous format is read for its stories and edits only."""
     try:
         return StoryIndex.load(root)
     except IndexMissingError:
         log.info("building a new index at %s", root)
     except StorySearchError as exc:
+        older = legacy_index(root)
+        if older is not None:
+            log.info("rebuilding the index of an older format at %s, keeping its stories", root)
+            return older
         log.info("building from scratch, the index there can't be reused: %s", exc)
     return None
-
-
-def add_cache_dir(root: Path) -> Path:
-    """Resume cache of a long `add`: beside, not inside, a build's, so committing an add never deletes what a
-    killed build would resume from."""
-    return root / "cache" / "add"
-
-
-def commit(index: StoryIndex, root: Path, builds_on: StoryIndex) -> None:
-    """Save `index`, derived from `builds_on`, as the index at `root` (refused if another writer committed
-    since `builds_on` was loaded), then drop the resume cache its vectors came through."""
-    index.save(root, builds_on=builds_on.manifest.get("generation"))
-    clear_cache(add_cache_dir(root), index.model_id)
 
 
 def add_to_index(paths: Iterable[str | Path], root: str | Path, *, fields: FieldMap = FieldMap(),
@@ -113,6 +114,6 @@ def add_to_index(paths: Iterable[str | Path], root: str | Path, *, fields: Field
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
     root = Path(root)
     index, embedder = open_index(root)
-    updated, _ = index.with_stories(new, embedder, cache_dir=add_cache_dir(root), progress=progress)
-    commit(updated, root, builds_on=index)
-    return updated
+    index = add_stories(root, index, embedder, new, progress=progress)[0]
+    kind = due(index)
+    return compact(root, index, kind) if kind else index

@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..embedding import canonical_model_id
+from ..vectorstore import INDEX_TYPES, check_config
 
 
 @dataclass(frozen=True)
@@ -12,7 +13,6 @@ class Config:
     model: str = ""  # empty: the default model (see embedding.DEFAULT_MODEL)
     index_type: str = "auto"  # exact below vectorstore.choice.APPROXIMATE_FROM stories, IVF above; or an engine kind
     index_params: dict[str, Any] = field(default_factory=dict)  # the engine's (for auto: threshold, approximate...)
-    chunk_size: int = 512  # stories embedded between two saves of the resume cache
 
     @property
     def model_id(self) -> str:
@@ -23,5 +23,12 @@ class Config:
 
     @classmethod
     def from_dict(cls, saved: dict[str, Any]) -> Config:
-        """The config a manifest saved; keys of other versions are ignored."""
-        return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})
+        """The config a manifest saved, checked as a user's would be (`ConfigError`, `ValueError`)."""
+        unknown = sorted(set(saved) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown settings {', '.join(unknown)}")
+        model, kind, params = saved.get("model", ""), saved.get("index_type", "auto"), saved.get("index_params", {})
+        if not isinstance(model, str) or kind not in INDEX_TYPES or not isinstance(params, dict):
+            raise ValueError("model must be a name, index_type an engine, index_params an object")
+        check_config(kind, params)
+        return cls(model, kind, params)

@@ -3,7 +3,7 @@
 An index is built from corpus files, then edited (stories added over HTTP, a bad story deleted). A later
 `build` re-reads the corpus, and without this record it would silently undo every edit (`make run` builds
 on every start). With it, a build whose corpus is unchanged keeps the index as edited, and a build whose
-corpus changed stops and asks (`builder.build_index`): replaying edits over a changed corpus can't be done
+corpus changed stops and asks (`build.build_index`): replaying edits over a changed corpus can't be done
 safely, since ids derived from titles may now name other stories.
 """
 from __future__ import annotations
@@ -36,6 +36,9 @@ class Edits:
         return {"upserted": sorted(self.upserted), "deleted": sorted(self.deleted)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> Edits:
-        d = d or {}
-        return cls(frozenset(d.get("upserted", ())), frozenset(d.get("deleted", ())))
+    def from_dict(cls, d: Mapping[str, Any]) -> Edits:
+        """The edits a segment saved; anything but two lists of ids is a `ValueError`."""
+        lists = [d.get("upserted", []), d.get("deleted", [])]
+        if not all(isinstance(ids, list) and all(isinstance(i, str) for i in ids) for ids in lists):
+            raise ValueError("edits must be lists of story ids")
+        return cls(frozenset(lists[0]), frozenset(lists[1]))

@@ -1,30 +1,31 @@
-"""Vectors by content hash: an unchanged text is never embedded twice, and a killed build resumes.
+"""Vectors by content hash: an unchanged text is never embedded twice, and a killed build or add resumes.
 
 Known vectors come from the previous index and from the resume cache: chunks of vectors written under the
-index's `cache/` folder as a long build goes. The cache is removed once the index holding its vectors has
-been committed.
+index's `cache/` folder as a long build goes, at least every `FLUSH_SECONDS` of embedding, so a kill loses
+at most that much work. The cache is removed once the index holding its vectors has been committed.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..corpus import Story
 from ..embedding import Embedder
-
-if TYPE_CHECKING:
-    from .story_index import StoryIndex
+from .storage import refuse_link
 
 log = logging.getLogger(__name__)
-PROGRESS_BATCH = 64  # texts per model call: small enough for a live rate and ETA, large enough to batch well
+BATCH = 32  # texts per model call: small enough for a live rate and ETA, large enough to batch well
+FLUSH_SECONDS = 10.0  # embedding work a kill may lose at most
+FLUSH_STORIES = 1024  # nor more stories than this
 
 
 def _cache_folder(cache_dir: Path, model_id: str) -> Path:
@@ -34,6 +35,8 @@ def _cache_folder(cache_dir: Path, model_id: str) -> Path:
 def _load_cache(folder: Path, dim: int) -> dict[str, np.ndarray]:
     known: dict[str, np.ndarray] = {}
     for chunk in sorted(folder.glob("chunk-*.npz")):
+        if chunk.is_symlink():
+            continue
         try:
             with np.load(chunk, allow_pickle=False) as data:
                 if data["vectors"].shape[1:] == (dim,):
@@ -43,48 +46,51 @@ def _load_cache(folder: Path, dim: int) -> dict[str, np.ndarray]:
     return known
 
 
-def embed_with_cache(stories: Sequence[Story], embedder: Embedder, *, previous: StoryIndex | None = None,
-                     cache_dir: Path | None = None, chunk_size: int = 512, progress: bool = False,
-                     fresh: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
-    """Vectors for `stories`, embedding only content hashes not seen before.
+def _save_chunk(folder: Path, hashes: list[str], vectors: np.ndarray) -> None:
+    """One chunk of the resume cache, appearing only whole and never written through a link (the folders
+    above it are checked by whoever chose them: `build.cache_dir`)."""
+    refuse_link(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".chunk-", suffix=".npz", dir=folder)
+    with os.fdopen(fd, "wb") as f:
+        np.savez(f, keys=np.array([h.encode() for h in hashes], dtype="S64"), vectors=vectors)
+    os.replace(tmp, folder / f"chunk-{time.time_ns()}.npz")
 
-    Known vectors come from the previous index and from the resume cache: chunks written to `cache_dir`
-    as a long build goes, so a build killed half way picks up where it stopped. The cache is removed by the
-    caller once the index that contains its vectors has been saved.
-    """
+
+def embed_with_cache(stories: Sequence[Story], embedder: Embedder, *, known: Mapping[str, np.ndarray] = {},
+                     cache_dir: Path | None = None, progress: bool = False) -> np.ndarray:
+    """Vectors for `stories`, embedding only content hashes that neither `known` nor the resume cache hold."""
     vectors = np.zeros((len(stories), embedder.dim), dtype=np.float32)
-    known: dict[str, int] = {}
-    if previous is not None and previous.model_id == embedder.model_id:
-        known = {s.content_hash: row for row, s in enumerate(previous.stories)}
     folder = _cache_folder(cache_dir, embedder.model_id) if cache_dir else None
-    cached = {**(_load_cache(folder, embedder.dim) if folder else {}), **(fresh or {})}
+    cached = _load_cache(folder, embedder.dim) if folder and folder.is_dir() else {}
     todo: list[int] = []
     for row, story in enumerate(stories):
         h = story.content_hash
-        if h in known:
-            vectors[row] = previous.vectors[known[h]]  # type: ignore[union-attr]
-        elif h in cached:
-            vectors[row] = cached[h]
-        else:
+        vector = known.get(h)
+        if vector is None:
+            vector = cached.get(h)
+        if vector is None:
             todo.append(row)
+        else:
+            vectors[row] = vector
     if not todo:
         return vectors
     log.info("embedding %d of %d stories with %s", len(todo), len(stories), embedder.model_id)
     from tqdm import tqdm
 
     bar = tqdm(total=len(todo), unit="story", file=sys.stderr, disable=not progress, desc="embedding")
-    for start in range(0, len(todo), chunk_size):
-        rows = todo[start:start + chunk_size]
-        for batch in range(0, len(rows), PROGRESS_BATCH):
-            part = rows[batch:batch + PROGRESS_BATCH]
-            vectors[part] = embedder.embed([stories[r].text for r in part])
-            bar.update(len(part))
-        if folder:
-            folder.mkdir(parents=True, exist_ok=True)
-            keys = np.array([stories[r].content_hash.encode() for r in rows], dtype="S64")
-            tmp = folder / f".chunk-{time.time_ns()}.npz"
-            np.savez(tmp, keys=keys, vectors=vectors[rows])
-            tmp.rename(folder / tmp.name[1:])  # complete chunks only ever appear under their final name
+    pending: list[int] = []
+    flushed = time.monotonic()
+    for start in range(0, len(todo), BATCH):
+        part = todo[start:start + BATCH]
+        vectors[part] = embedder.embed([stories[r].text for r in part])
+        bar.update(len(part))
+        pending += part
+        last = start + BATCH >= len(todo)
+        if folder and pending and not last and (len(pending) >= FLUSH_STORIES
+                                                or time.monotonic() - flushed >= FLUSH_SECONDS):
+            _save_chunk(folder, [stories[r].content_hash for r in pending], vectors[pending])
+            pending, flushed = [], time.monotonic()
     bar.close()
     return vectors
 

@@ -1,18 +1,25 @@
-"""BM25 over title and body (bm25s), for names, acronyms and exact phrases that embeddings blur."""
+"""BM25 over title and body, for names, acronyms and exact phrases that embeddings blur.
+
+Each segment of an index keeps its own postings (`Postings`: for every term, the rows that hold it and how
+often, as a term-major CSR matrix of numpy arrays, plus each row's length), written once and never changed.
+Scores are computed at query time from the whole collection's statistics (`Lexical`: live stories,
+document frequencies net of deleted stories, average length), so a story scores the same in a small delta
+segment as after the merge that folds it into the base. Lucene's BM25 (Kamphuis et al., ECIR 2020).
+"""
 from __future__ import annotations
 
-import logging
+import json
 import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..corpus import fold_accents
 
-if TYPE_CHECKING:
-    import bm25s
-
+K1, B = 1.5, 0.75  # the usual term-frequency saturation and length normalisation
 _WORD = re.compile(r"\w+")
 # Function words of the two languages people ask in; keeping them would let "the"/"de" decide rankings.
 STOPWORDS = frozenset("""
@@ -25,6 +32,7 @@ de la el en y los las del que por para con una un al se su sus como lo es o sobr
 # per-language stemmer or an extra dependency, so a Spanish question shares terms with English stories.
 # Its effect per question category is in docs/quality.md.
 PREFIX = 5
+FILES = ("terms.json", "indptr.npy", "rows.npy", "tf.npy", "lengths.npy")
 
 
 def words(text: str) -> list[str]:
@@ -42,48 +50,189 @@ def tokenize(text: str) -> list[str]:
     return [term(w) for w in words(text)]
 
 
-def _bm25s():
-    """bm25s, imported on first use (it pulls scipy) and with its import-time DEBUG logging turned down."""
-    import bm25s
+@dataclass(frozen=True)
+class TermCounts:
+    """What a set of stories adds to the collection's statistics: stories per term, and their total length.
 
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
+    A write that deletes or replaces stories records theirs, so the whole collection's statistics stay exact
+    without rereading the segments the stories were in."""
 
-
-class LexicalIndex:
-    """Rows are the index's story rows, so lexical and dense results speak of the same stories."""
-
-    def __init__(self, retriever: bm25s.BM25, size: int) -> None:
-        self._bm25 = retriever
-        self.size = size
-        # Documents per term, from the sparse score matrix (one column per term, one entry per document).
-        self._df = np.diff(np.asarray(retriever.scores["indptr"]))
+    terms: Mapping[str, int]
+    length: float = 0.0
 
     @classmethod
-    def build(cls, texts: list[str]) -> LexicalIndex:
-        retriever = _bm25s().BM25()
-        # An empty token list would be dropped by bm25s and shift every later row; a placeholder keeps rows aligned.
-        retriever.index([tokenize(t) or ["\x00"] for t in texts] or [["\x00"]], show_progress=False)
-        return cls(retriever, len(texts))
+    def of(cls, texts: Iterable[str]) -> TermCounts:
+        counts: Counter[str] = Counter()
+        length = 0
+        for text in texts:
+            tokens = tokenize(text)
+            counts.update(set(tokens))
+            length += len(tokens)
+        return cls(dict(counts), float(length))
+
+    def __add__(self, other: TermCounts) -> TermCounts:
+        return TermCounts(dict(Counter(self.terms) + Counter(other.terms)), self.length + other.length)
+
+    def to_dict(self) -> dict:
+        return {"terms": dict(sorted(self.terms.items())), "length": self.length}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> TermCounts:
+        return cls({str(k): int(v) for k, v in d["terms"].items()}, float(d["length"]))
+
+
+NO_COUNTS = TermCounts({})
+
+
+@dataclass(frozen=True)
+class Postings:
+    """One segment's inverted index: `rows[indptr[t]:indptr[t + 1]]` hold term t, `tf` times each."""
+
+    terms: list[str]  # local term id -> term
+    indptr: np.ndarray  # int64, len(terms) + 1
+    rows: np.ndarray  # int32 local rows, ascending within each term
+    tf: np.ndarray  # float32, occurrences of the term in the row
+    lengths: np.ndarray  # float32, terms per row
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ids", {t: i for i, t in enumerate(self.terms)})
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> Postings:
+        ids: dict[str, int] = {}
+        term_of, row_of, tf = [], [], []
+        lengths = np.zeros(len(texts), dtype=np.float32)
+        for row, text in enumerate(texts):
+            tokens = tokenize(text)
+            lengths[row] = len(tokens)
+            for t, count in Counter(tokens).items():
+                term_of.append(ids.setdefault(t, len(ids)))
+                row_of.append(row)
+                tf.append(count)
+        return cls.from_entries(list(ids), np.asarray(term_of, np.int64), np.asarray(row_of, np.int64),
+                                np.asarray(tf, np.float32), lengths)
+
+    @classmethod
+    def from_entries(cls, terms: list[str], term_of: np.ndarray, row_of: np.ndarray, tf: np.ndarray,
+                     lengths: np.ndarray) -> Postings:
+        """From (term id, row, tf) entries in any order."""
+        order = np.lexsort((row_of, term_of))
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term_of, minlength=len(terms)), out=indptr[1:])
+        return cls(terms, indptr, row_of[order].astype(np.int32), tf[order].astype(np.float32),
+                   lengths.astype(np.float32))
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def term_id(self, t: str) -> int | None:
+        return self._ids.get(t)  # type: ignore[attr-defined]
+
+    def df(self, t: str) -> int:
+        i = self.term_id(t)
+        return 0 if i is None else int(self.indptr[i + 1] - self.indptr[i])
+
+    def entries(self, t: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, tf) of term `t` (empty when the segment never saw it)."""
+        i = self.term_id(t)
+        if i is None:
+            return self.rows[:0], self.tf[:0]
+        start, end = self.indptr[i], self.indptr[i + 1]
+        return self.rows[start:end], self.tf[start:end]
+
+    def entry_terms(self) -> np.ndarray:
+        """The local term id of every entry, in entry order."""
+        return np.repeat(np.arange(len(self.terms), dtype=np.int64), np.diff(self.indptr))
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[Postings, np.ndarray]]) -> Postings:
+        """One segment's postings from several, keeping the rows each part's mask keeps, renumbered in order.
+
+        Plain array work (no text is tokenized again), so compacting a large index costs a sort of its
+        postings, not a re-read of every story."""
+        terms: dict[str, int] = {}
+        term_of, row_of, tf, lengths = [], [], [], []
+        start = 0
+        for postings, keep in parts:
+            new_row = np.cumsum(keep) - 1 + start
+            remap = np.asarray([terms.setdefault(t, len(terms)) for t in postings.terms], dtype=np.int64)
+            entry_terms = postings.entry_terms()
+            kept = keep[postings.rows]
+            term_of.append(remap[entry_terms[kept]] if len(remap) else entry_terms[kept])
+            row_of.append(new_row[postings.rows[kept]])
+            tf.append(postings.tf[kept])
+            lengths.append(postings.lengths[keep])
+            start += int(keep.sum())
+        return cls.from_entries(list(terms), np.concatenate(term_of) if term_of else np.zeros(0, np.int64),
+                                np.concatenate(row_of) if row_of else np.zeros(0, np.int64),
+                                np.concatenate(tf) if tf else np.zeros(0, np.float32),
+                                np.concatenate(lengths) if lengths else np.zeros(0, np.float32))
+
+    def save(self, folder: Path) -> list[str]:
+        (folder / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False), encoding="utf-8")
+        for name in ("indptr", "rows", "tf", "lengths"):
+            np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
+        return list(FILES)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> Postings:
+        """The postings saved in `folder`, for a segment of `size` rows; arrays are memory-mapped."""
+        terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+                  for name in ("indptr", "rows", "tf", "lengths")}
+        postings = cls(terms, **arrays)
+        _check(postings, size)
+        return postings
+
+
+def _check(p: Postings, size: int) -> None:
+    """Refuse postings whose arrays disagree: a bad file must be an error at load, not a wrong score later."""
+    ok = (isinstance(p.terms, list) and all(isinstance(t, str) for t in p.terms)
+          and p.indptr.dtype == np.int64 and p.rows.dtype == np.int32 and p.tf.dtype == np.float32
+          and p.lengths.dtype == np.float32 and p.indptr.shape == (len(p.terms) + 1,)
+          and p.lengths.shape == (size,) and p.rows.shape == p.tf.shape and p.rows.ndim == 1
+          and (not len(p.indptr) or (p.indptr[0] == 0 and p.indptr[-1] == len(p.rows)))
+          and bool(np.all(np.diff(p.indptr) >= 0))
+          and (not len(p.rows) or (int(p.rows.min()) >= 0 and int(p.rows.max()) < size)))
+    if not ok:
+        raise ValueError("lexical postings are inconsistent")
+
+
+class Lexical:
+    """BM25 over the segments of one collection, as one: rows are the collection's rows (segment after
+    segment), and statistics are the live stories', net of the `dead` counts of deleted ones."""
+
+    def __init__(self, parts: Sequence[Postings], offsets: np.ndarray, live: np.ndarray,
+                 dead: TermCounts = NO_COUNTS) -> None:
+        self.parts, self.offsets, self.live, self.dead = list(parts), offsets, live, dead
+        self.size = len(live)
+        self.stories = int(live.sum())
+        total = sum(float(np.sum(p.lengths, dtype=np.float64)) for p in self.parts) - dead.length
+        self.avg_length = total / self.stories if self.stories else 1.0
+
+    def df(self, terms: Sequence[str]) -> np.ndarray:
+        """Live stories holding each term."""
+        return np.array([sum(p.df(t) for p in self.parts) - self.dead.terms.get(t, 0) for t in terms],
+                        dtype=np.float64)
+
+    def idf(self, terms: Sequence[str]) -> np.ndarray:
+        """BM25's idf of each term; a term no story holds gets the highest idf there is (df = 0)."""
+        df = self.df(terms)
+        return np.log(1.0 + (self.stories - df + 0.5) / (df + 0.5))
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every row (zeros when no query term is in the vocabulary)."""
-        vocab = self._bm25.vocab_dict
-        terms = [t for t in tokenize(query) if t in vocab]
-        if not terms or not self.size:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)[: self.size]
-
-    def idf(self, terms: list[str]) -> np.ndarray:
-        """BM25's idf of each term; a term no story holds gets the highest idf there is (df = 0)."""
-        vocab = self._bm25.vocab_dict
-        df = np.array([self._df[vocab[t]] if t in vocab else 0 for t in terms], dtype=np.float64)
-        return np.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
-
-    def save(self, directory: Path) -> list[str]:
-        self._bm25.save(str(directory / "bm25"), show_progress=False)
-        return [f"bm25/{p.name}" for p in sorted((directory / "bm25").iterdir())]
-
-    @classmethod
-    def load(cls, directory: Path, size: int) -> LexicalIndex:
-        return cls(_bm25s().BM25.load(str(directory / "bm25"), mmap=True, show_progress=False), size)
+        """BM25 score of every row for `query` (a term asked twice counts twice); deleted rows score 0."""
+        out = np.zeros(self.size, dtype=np.float32)
+        terms = tokenize(query)
+        if not terms or not self.stories:
+            return out
+        unique = list(dict.fromkeys(terms))
+        weight = dict(zip(unique, self.idf(unique).astype(np.float32) * np.float32(1), strict=True))
+        norm_base, norm_length = np.float32(K1 * (1 - B)), np.float32(K1 * B / self.avg_length)
+        for t in terms:
+            for part, offset in zip(self.parts, self.offsets):
+                rows, tf = part.entries(t)
+                if len(rows):
+                    out[offset + rows] += weight[t] * tf / (tf + norm_base + norm_length * part.lengths[rows])
+        out[~self.live] = 0.0
+        return out

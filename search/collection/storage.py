@@ -1,38 +1,45 @@
-"""The index directory on disk: generations, the manifest that commits one, checksums and the writer lock.
+"""The index folder on disk: segment folders, the manifest that commits them, checksums, the writer lock.
 
-Layout: `manifest.json` names the live generation folder (`gen-000007/`) and the checksum of every file in
-it. A writer builds a new generation in a temporary folder, fsyncs it, renames it into place and only then
-replaces `manifest.json` (one atomic rename). A crash at any point leaves the old manifest pointing at the
-old, complete generation; leftovers are swept by the next writer.
+Layout: `manifest.json` lists the segments that make the index (`seg-000001/`, the base, then deltas) with
+the size and checksum of every file in them. A writer writes each new segment in a temporary folder,
+fsyncs it, renames it into place and only then replaces `manifest.json` (one atomic rename). A crash at any
+point leaves the old manifest naming old, complete segments; leftovers are swept by the next writer.
+
+Writers never follow a symbolic link inside the folder: temporary files and folders are created under
+fresh random names (O_EXCL), the lock is opened with O_NOFOLLOW, and a link found where a file or folder
+belongs is refused with an error naming it.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..errors import IndexChangedError, IndexCorruptError, IndexMissingError, StorySearchError
+from ..errors import IndexCorruptError, StorySearchError
+from .manifest import FORMAT_VERSION, MANIFEST, REBUILD_HINT, SEGMENT_NAME, read_manifest
 
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-REBUILD_HINT = "rebuild it with `python -m search build --index-dir {root}`"
-GENERATION = re.compile(r"gen-\d{6}")
-# Every key a writer puts in the manifest. Anything else means the file was not written by story-search, and
-# since the manifest decides which files are opened, such a file is refused rather than half-trusted.
-MANIFEST_KEYS = frozenset({"built_at", "config", "corpus_fingerprint", "edits", "files", "format_version",
-                           "generation", "index", "model", "story_count"})
+LOCK = ".lock"
+TMP = ".tmp-"
 
 
 def default_index_dir() -> Path:
     return Path(os.environ.get("STORY_SEARCH_INDEX") or "index")
+
+
+def refuse_link(path: Path) -> None:
+    """A symbolic link where the index folder should hold a file or folder of its own is refused."""
+    if path.is_symlink():
+        raise IndexCorruptError(f"{path} is a symbolic link; story-search never writes through links in an index "
+                               "folder. Remove it (it is not part of the index) and try again")
 
 
 def _sha256(path: Path) -> str:
@@ -44,7 +51,7 @@ def _sha256(path: Path) -> str:
 
 
 def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         os.fsync(fd)
     finally:
@@ -53,116 +60,172 @@ def _fsync(path: Path) -> None:
 
 @contextlib.contextmanager
 def writer_lock(root: Path) -> Iterator[None]:
-    """One writer at a time per index directory (a second `build` waits instead of interleaving)."""
+    """One writer at a time per index folder (a second `build` waits instead of interleaving)."""
     root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def read_manifest(root: Path) -> dict[str, Any]:
-    path = root / MANIFEST
-    if not path.is_file():
-        raise IndexMissingError(f"no index at {root}/: build one with `python -m search build --index-dir {root}`")
-    hint = REBUILD_HINT.format(root=root)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        unknown = set(manifest) - MANIFEST_KEYS
-        names_ok = GENERATION.fullmatch(manifest["generation"]) and all(
-            _safe_name(name) and set(entry) == {"bytes", "sha256"} for name, entry in manifest["files"].items())
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise IndexCorruptError(f"{path} is unreadable; {hint}") from None
-    if unknown:
-        raise IndexCorruptError(f"{path} has keys story-search does not write ({', '.join(sorted(unknown))}); {hint}")
-    if not names_ok:
-        raise IndexCorruptError(f"{path} lists a file outside its generation folder or without size and checksum; "
-                                f"{hint}")
-    return manifest
+        fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            refuse_link(root / LOCK)
+        raise
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
-def _safe_name(name: str) -> bool:
-    """A file name from the manifest that stays inside the generation folder (no absolute path, no `..`)."""
-    path = PurePosixPath(name)
-    return bool(name) and not path.is_absolute() and ".." not in path.parts and "\\" not in name
-
-
-def generation_dir(root: Path, manifest: dict[str, Any], verify: bool = True) -> Path:
-    """The live generation's folder, after checking every file against the manifest's checksums."""
-    gen = root / manifest["generation"]
-    for name, expected in manifest["files"].items():
-        path = gen / name
-        if not path.is_file():
-            raise IndexCorruptError(f"{path} is missing; {REBUILD_HINT.format(root=root)}")
+def segment_dir(root: Path, entry: dict[str, Any], verify: bool = True) -> Path:
+    """A committed segment's folder, after checking its files against the manifest (sizes; checksums too
+    with `verify`)."""
+    folder = root / entry["name"]
+    hint = REBUILD_HINT.format(root=root)
+    if folder.is_symlink() or not folder.is_dir():
+        raise IndexCorruptError(f"{folder} is missing or not a folder; {hint}")
+    for name, expected in entry["files"].items():
+        path = folder / name
+        if path.is_symlink() or not path.is_file():
+            raise IndexCorruptError(f"{path} is missing or not a file; {hint}")
         if path.stat().st_size != expected["bytes"] or (verify and _sha256(path) != expected["sha256"]):
-            raise IndexCorruptError(f"{path} does not match its checksum (truncated or altered); "
-                                    f"{REBUILD_HINT.format(root=root)}")
-    return gen
+            raise IndexCorruptError(f"{path} does not match its checksum (truncated or altered); {hint}")
+    return folder
 
 
-def write_generation(root: Path, write: Callable[[Path], list[str]], manifest: dict[str, Any],
-                     builds_on: str | None = None) -> dict[str, Any]:
-    """Write a new generation with `write(folder) -> file names` and commit it; returns the manifest.
+def current_generation(root: Path) -> int | None:
+    """The committed generation at `root`, or None when there is no readable manifest."""
+    try:
+        return int(read_manifest(root)["generation"])
+    except StorySearchError:
+        return None
 
-    `builds_on` is the generation the new one was derived from (a server's loaded index plus an update);
-    if another writer has committed since, the write is refused rather than silently dropping that work.
-    Callers hold `writer_lock`, so the check and the commit cannot interleave with another writer.
+
+@dataclass(frozen=True)
+class Prepared:
+    """A segment written, checksummed and fsynced in a temporary folder, waiting for its commit."""
+
+    folder: Path
+    kind: str
+    stories: int
+    files: dict[str, Any]
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def prepare(root: Path, write: Callable[[Path], list[str]], kind: str, stories: int) -> Prepared:
+    """Write a segment with `write(folder) -> file names` into a temporary folder of `root`.
+
+    May run outside the writer lock (a merge does, so searches and writes go on meanwhile): the folder's name
+    carries this process's id, and sweeps leave the folders of live processes alone.
     """
     root.mkdir(parents=True, exist_ok=True)
-    if builds_on is not None and (current := _current_generation(root)) != builds_on:
-        raise IndexChangedError(f"the index at {root}/ was changed by another writer ({current} is live, this "
-                                f"process loaded {builds_on}); restart it to load the current index, then retry")
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP}{os.getpid()}-", dir=root))
     tmp.chmod(0o755)  # mkdtemp's 0700 would make a copied index unreadable to other users
     try:
-        files = write(tmp)
-        manifest = {**manifest, "format_version": FORMAT_VERSION, "files": {}}
-        for name in files:
+        names = write(tmp)
+        files = {}
+        for name in names:
             _fsync(tmp / name)
-            manifest["files"][name] = {"bytes": (tmp / name).stat().st_size, "sha256": _sha256(tmp / name)}
-        for folder in {(tmp / name).parent for name in files} | {tmp}:
+            files[name] = {"bytes": (tmp / name).stat().st_size, "sha256": _sha256(tmp / name)}
+        for folder in {(tmp / name).parent for name in names} | {tmp}:
             _fsync(folder)
-        previous = _current_generation(root)
-        manifest["generation"] = _next_generation(root)
-        os.rename(tmp, root / manifest["generation"])
-        staged = root / f".{MANIFEST}.tmp"
-        staged.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-        _fsync(staged)
-        os.replace(staged, root / MANIFEST)  # the commit point
-        _fsync(root)
+        return Prepared(tmp, kind, stories, files)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    sweep(root, keep={manifest["generation"], previous})
+
+
+def commit(root: Path, segments: Sequence[dict[str, Any] | Prepared], manifest: dict[str, Any]) -> dict[str, Any]:
+    """Commit the index made of `segments`, in order: entries of committed segments kept as they are, and
+    prepared ones renamed into place; returns the manifest written. Callers hold `writer_lock`.
+
+    A segment renamed into place is removed again if the commit fails (a full disk, say), so a failed write
+    leaves nothing behind but what the next writer sweeps.
+    """
+    refuse_link(root / MANIFEST)
+    previous = _committed_names(root)
+    placed: list[Path] = []
+    try:
+        entries = []
+        for segment in segments:
+            if isinstance(segment, Prepared):
+                target = root / _next_segment_name(root)
+                os.rename(segment.folder, target)  # a fresh name: never replaces (or follows) an existing entry
+                placed.append(target)
+                entries.append({"name": target.name, "kind": segment.kind, "stories": segment.stories,
+                                "files": segment.files})
+            else:
+                entries.append(segment)
+        manifest = {**manifest, "format_version": FORMAT_VERSION, "segments": entries,
+                    "generation": (current_generation(root) or 0) + 1}
+        _replace_manifest(root, manifest)
+    except BaseException:
+        for folder in placed:
+            shutil.rmtree(folder, ignore_errors=True)
+        for segment in segments:
+            if isinstance(segment, Prepared):
+                segment.discard()
+        raise
+    sweep(root, keep={s["name"] for s in manifest["segments"]} | previous)
     return manifest
 
 
-def _current_generation(root: Path) -> str | None:
+def _replace_manifest(root: Path, manifest: dict[str, Any]) -> None:
+    fd, staged = tempfile.mkstemp(prefix=f".{MANIFEST}.", dir=root)  # O_EXCL under a random name
     try:
-        return read_manifest(root)["generation"]
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(manifest, indent=1, sort_keys=True))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(staged, 0o644)
+        os.replace(staged, root / MANIFEST)  # the commit point
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged)
+        raise
+    _fsync(root)
+
+
+def _committed_names(root: Path) -> set[str]:
+    try:
+        return {s["name"] for s in read_manifest(root)["segments"]}
     except StorySearchError:
-        gens = sorted(p.name for p in root.glob("gen-*"))
-        return gens[-1] if gens else None
+        return set()
 
 
-def _next_generation(root: Path) -> str:
-    """One past the highest generation folder on disk, not past the manifest's.
-
-    A writer killed between renaming its folder into place and committing the manifest leaves a newer,
-    uncommitted folder behind; reusing its name would make every later write fail.
-    """
-    numbers = [int(p.name.removeprefix("gen-")) for p in root.glob("gen-*") if GENERATION.fullmatch(p.name)]
-    return f"gen-{max(numbers, default=0) + 1:06d}"
+def _next_segment_name(root: Path) -> str:
+    """One past the highest segment folder on disk, not past the manifest's: a writer killed between
+    renaming its folder into place and committing leaves a newer, uncommitted folder behind."""
+    numbers = [int(p.name.removeprefix("seg-")) for p in root.glob("seg-*") if SEGMENT_NAME.fullmatch(p.name)]
+    return f"seg-{max(numbers, default=0) + 1:06d}"
 
 
-def sweep(root: Path, keep: set[str | None]) -> None:
-    """Remove generations and temporary folders left by crashes or superseded.
+def sweep(root: Path, keep: set[str]) -> None:
+    """Remove segment folders no manifest names and the leftovers of writers that died.
 
-    The previous generation is kept so that a reader that read the old manifest a moment ago can still
-    open its files.
+    Segments of the manifest just replaced are kept (in `keep`) so that a reader that read it a moment ago
+    can still open them; the temporary folders of live processes (this one included) are theirs.
     """
     for path in root.iterdir():
-        if path.is_dir() and path.name not in keep and path.name.startswith(("gen-", ".tmp-")):
+        if path.name in keep or path.is_symlink():
+            continue
+        if path.name.startswith(TMP) and _writer_alive(path.name):
+            continue
+        if path.is_dir() and (SEGMENT_NAME.fullmatch(path.name) or path.name.startswith(TMP)):
             shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(f".{MANIFEST}."):
+            path.unlink(missing_ok=True)
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process that made temporary folder `name` (".tmp-<pid>-...") is still running."""
+    pid = name.removeprefix(TMP).split("-", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True

@@ -1,8 +1,11 @@
-"""`StoryIndex`: the stories, their vectors, the vector store and the lexical index, as one consistent unit.
+"""`StoryIndex`: the stories, their vectors, the vector engine and BM25 of one collection, as one unit.
 
-An index is immutable once built: adding stories makes a new `StoryIndex` (sharing nothing mutable with
-the old one), which is what lets searches keep running on the old index while an update is prepared, and
-lets the service swap indexes with one assignment.
+An index is a base segment and the delta segments that writes appended since (`segment.py`). It is
+immutable: a write makes a new `StoryIndex` that shares every segment of the old one and adds its delta,
+which is what lets searches keep running on the old index while a write is prepared, and lets the service
+swap indexes with one assignment. Rows are numbered segment after segment; a row whose story a later delta
+deleted or replaced stays in its segment, no longer live, until a merge (`compacted`) folds the segments
+into new ones.
 """
 from __future__ import annotations
 
@@ -10,30 +13,27 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from ..corpus import Story, resolve_updates, tag_countries
 from ..embedding import Embedder, canonical_model_id, load_embedder
 from ..errors import IndexCorruptError, IndexMismatchError, UnknownStoryError
-from ..vectorstore import VectorStore, check_config, choose, compatible, create_store, store_class
+from ..vectorstore import VectorStore, check_config, choose, compatible, create_store
 from .columns import Columns
 from .config import Config
 from .edits import Edits
 from .embed_cache import embed_with_cache
-from .lexical import LexicalIndex
-from .storage import FORMAT_VERSION, REBUILD_HINT, generation_dir, read_manifest, write_generation, writer_lock
+from .lexical import NO_COUNTS, Lexical, Postings, TermCounts
+from .manifest import REBUILD_HINT, engine_of, read_manifest
+from .segment import BASE, DELTA, Segment, vector_keys
+from .storage import Prepared, commit, prepare, segment_dir, writer_lock
 
 log = logging.getLogger(__name__)
 COPY_CANDIDATES = 10  # nearest stories searched for copies of an added one
-
-
-def vector_key(story_id: str) -> int:
-    """The int64 key a vector engine files a story under: stable, like the story id it comes from."""
-    return int.from_bytes(hashlib.sha256(story_id.encode("utf-8")).digest()[:8], "big") >> 1
 
 
 def fingerprint(stories: Iterable[Story]) -> str:
@@ -42,181 +42,399 @@ def fingerprint(stories: Iterable[Story]) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
+class StoryList(Sequence[Story]):
+    """The live stories of an index in row order, without copying them out of their segments."""
+
+    def __init__(self, index: StoryIndex) -> None:
+        self._index, self._rows = index, np.flatnonzero(index.live)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> Story: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Story]: ...
+
+    def __getitem__(self, i: int | slice) -> Story | list[Story]:
+        if isinstance(i, slice):
+            return [self._index.story_at(int(r)) for r in self._rows[i]]
+        return self._index.story_at(int(self._rows[i]))
+
+    def __iter__(self) -> Iterator[Story]:
+        return (self._index.story_at(int(r)) for r in self._rows)
+
+
 class StoryIndex:
-    def __init__(self, config: Config, model_id: str, stories: Sequence[Story], vectors: np.ndarray,
-                 store: VectorStore, lexical: LexicalIndex, manifest: dict[str, Any] | None = None,
-                 edits: Edits = Edits(), corpus_fingerprint: str | None = None) -> None:
-        self.config = config
-        self.model_id = model_id
-        self.stories = list(stories)
-        self.vectors = vectors
-        self.store = store
-        self.lexical = lexical
-        self.keys = np.fromiter((vector_key(s.id) for s in self.stories), dtype=np.int64, count=len(self.stories))
-        self._row_of_id = {s.id: row for row, s in enumerate(self.stories)}
-        order = np.argsort(self.keys)
-        self._sorted_keys, self._rows_by_key = self.keys[order], order
-        self.columns = Columns(self.stories)
+    def __init__(self, config: Config, model_id: str, dim: int, segments: Sequence[Segment],
+                 manifest: dict[str, Any] | None = None, corpus_fingerprint: str | None = None) -> None:
+        self.config, self.model_id, self.dim = config, model_id, dim
+        self.segments = tuple(segments)
         self.manifest = manifest or {}
+        sizes = np.array([len(s) for s in self.segments], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.size = int(sizes.sum())  # rows, live or not
+        self.live = np.ones(self.size, dtype=bool)
+        dead, edits = NO_COUNTS, self.segments[0].edits
+        for i, segment in enumerate(self.segments[1:], 1):
+            for story_id in segment.deletes:
+                row = self._newest(story_id, before=i)
+                if row is not None:
+                    self.live[row] = False
+            dead = dead + segment.dead
+            edits = edits.after_delete(segment.edits.deleted).after_upsert(segment.edits.upserted)
         self.edits = edits
+        if self.segments[0].store is None:
+            raise ValueError("an index's base segment carries its vector engine")
+        self.store: VectorStore = self.segments[0].store
+        self.columns = Columns.join([s.columns for s in self.segments], self.offsets, self.live)
+        self.lexical = Lexical([s.postings for s in self.segments], self.offsets, self.live, dead)
+        self.stories = StoryList(self)
+        base = self.segments[0]
+        self._dead_base_keys = base.keys[~self.live[:len(base)]]
         # The corpus this index was built from, kept through edits: how `build` tells whether it changed.
         self.corpus_fingerprint = corpus_fingerprint or fingerprint(self.stories)
 
     # --- lookups -------------------------------------------------------------------------------------------
-    @property
-    def dim(self) -> int:
-        return int(self.vectors.shape[1])
-
     def __len__(self) -> int:
         return len(self.stories)
 
+    @property
+    def generation(self) -> int | None:
+        """The committed generation this index was loaded or saved as (None: never saved)."""
+        return self.manifest.get("generation")
+
+    def _newest(self, story_id: str, before: int) -> int | None:
+        """The live row of `story_id` in the segments before `before`, newest first."""
+        for i in range(before - 1, -1, -1):
+            local = self.segments[i].rows.get(story_id)
+            if local is not None and self.live[self.offsets[i] + local]:
+                return int(self.offsets[i] + local)
+        return None
+
     def row(self, story_id: str) -> int:
-        try:
-            return self._row_of_id[story_id]
-        except KeyError:
-            raise UnknownStoryError(story_id) from None
+        row = self._newest(story_id, len(self.segments))
+        if row is None:
+            raise UnknownStoryError(story_id)
+        return row
+
+    def __contains__(self, story_id: object) -> bool:
+        return isinstance(story_id, str) and self._newest(story_id, len(self.segments)) is not None
+
+    def _locate(self, rows: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.offsets, rows, side="right") - 1
+
+    def story_at(self, row: int) -> Story:
+        i = int(self._locate(np.asarray([row]))[0])
+        return self.segments[i].stories[row - int(self.offsets[i])]
+
+    def vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of `rows`, in order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        where = self._locate(rows)
+        for i in np.unique(where):
+            pick = where == i
+            out[pick] = self.segments[i].vectors[rows[pick] - self.offsets[i]]
+        return out
+
+    def keys_at(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty(len(rows), dtype=np.int64)
+        where = self._locate(rows)
+        for i in np.unique(where):
+            pick = where == i
+            out[pick] = self.segments[i].keys[rows[pick] - self.offsets[i]]
+        return out
 
     def rows_of_keys(self, keys: np.ndarray) -> np.ndarray:
-        """Rows for vector-store keys; -1 (the engines' "no result") stays -1."""
-        if not len(self._sorted_keys):
-            return np.full(len(keys), -1, dtype=np.int64)
-        pos = np.searchsorted(self._sorted_keys, keys).clip(max=len(self._sorted_keys) - 1)
-        return np.where(self._sorted_keys[pos] == keys, self._rows_by_key[pos], -1)
+        """Live rows for vector-engine keys, newest segment first; -1 for none (the engines' "no result")."""
+        keys = np.asarray(keys, dtype=np.int64)
+        out = np.full(len(keys), -1, dtype=np.int64)
+        for i in range(len(self.segments) - 1, -1, -1):
+            todo = out < 0
+            if not todo.any():
+                break
+            local = self.segments[i].rows_of_keys(keys[todo])
+            found = np.where(local >= 0, local + self.offsets[i], -1)
+            found[found >= 0] = np.where(self.live[found[found >= 0]], found[found >= 0], -1)
+            out[todo] = found
+        return out
+
+    # --- dense search --------------------------------------------------------------------------------------
+    def nearest(self, vector: np.ndarray, n: int, allowed: np.ndarray | None = None,
+                exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cosines) of the n live stories nearest `vector` among `allowed` rows (all when None),
+        best first, never one of `exclude`."""
+        extra = 0 if exclude is None else len(exclude)
+        query = np.ascontiguousarray(vector, dtype=np.float32)[None, :]
+        if self.store.live_writes:  # the engine holds every segment's vectors
+            keys = None if allowed is None else self.keys_at(allowed)
+            scores, found = self.store.search(query, n + extra, allowed=keys)
+            rows, sims = self.rows_of_keys(found[0]), scores[0]
+        else:
+            rows, sims = self._nearest_by_segment(query, n + extra, allowed)
+        keep = rows >= 0
+        if exclude is not None and len(exclude):
+            keep &= ~np.isin(rows, exclude)
+        rows, sims = rows[keep], sims[keep]
+        order = np.argsort(-sims, kind="stable")[:n]
+        return rows[order], sims[order]
+
+    def _nearest_by_segment(self, query: np.ndarray, n: int,
+                            allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The base's engine (dead rows excluded inside it) and an exact scan of each small delta."""
+        base = self.segments[0]
+        parts_rows, parts_sims = [], []
+        if len(base):
+            if allowed is None:
+                excluded = self._dead_base_keys if len(self._dead_base_keys) else None
+                scores, found = self.store.search(query, n, excluded=excluded)
+            else:
+                scores, found = self.store.search(query, n, allowed=base.keys[allowed[allowed < len(base)]])
+            parts_rows.append(base.rows_of_keys(found[0]))
+            parts_sims.append(scores[0])
+        for i, segment in enumerate(self.segments[1:], 1):
+            start, end = int(self.offsets[i]), int(self.offsets[i]) + len(segment)
+            mask = self.live[start:end].copy()
+            if allowed is not None:
+                inside = allowed[(allowed >= start) & (allowed < end)] - start
+                mask &= np.isin(np.arange(len(segment)), inside)
+            local = np.flatnonzero(mask)
+            if not len(local):
+                continue
+            sims = np.asarray(segment.vectors[local], dtype=np.float32) @ query[0]
+            best = np.argsort(-sims, kind="stable")[:n]
+            parts_rows.append(local[best] + start)
+            parts_sims.append(sims[best])
+        if not parts_rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return np.concatenate(parts_rows).astype(np.int64), np.concatenate(parts_sims).astype(np.float32)
 
     # --- building ------------------------------------------------------------------------------------------
     @classmethod
     def build(cls, stories: Sequence[Story], embedder: Embedder, config: Config = Config(), *,
               previous: StoryIndex | None = None, cache_dir: Path | None = None, progress: bool = False,
-              edits: Edits = Edits(), corpus_fingerprint: str | None = None,
-              fresh: Mapping[str, np.ndarray] | None = None) -> StoryIndex:
-        """Index `stories` (already merged), embedding only texts that neither `previous` nor the cache know.
-
-        `edits` records which of them writes changed since `corpus_fingerprint`'s corpus was built; `fresh`
-        holds vectors just embedded, by content hash."""
+              edits: Edits = Edits(), corpus_fingerprint: str | None = None) -> StoryIndex:
+        """Index `stories` (already merged) as one base segment, embedding only texts that neither `previous`
+        nor the resume cache know; `edits` records which of them writes changed since `corpus_fingerprint`'s
+        corpus was built."""
         check_config(config.index_type, config.index_params)
         if config.model_id != embedder.model_id:
             raise IndexMismatchError(f"configuration names model {config.model_id!r} but {embedder.model_id!r} "
                                      "was given")
-        vectors = embed_with_cache(stories, embedder, previous=previous, cache_dir=cache_dir,
-                                   chunk_size=config.chunk_size, progress=progress, fresh=fresh)
-        keys = np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=len(stories))
+        known = previous.vectors_by_hash() if previous is not None and previous.model_id == embedder.model_id else {}
+        vectors = embed_with_cache(stories, embedder, known=known, cache_dir=cache_dir, progress=progress)
+        keys = vector_keys(stories)
         if len(np.unique(keys)) != len(keys):
             raise ValueError("two stories share an id; give them distinct ids in the corpus")
-        store = cls._updated_store(stories, keys, vectors, embedder.dim, config, previous)
-        lexical = LexicalIndex.build([s.text for s in stories])
-        return cls(config, embedder.model_id, stories, vectors, store, lexical, edits=edits,
-                   corpus_fingerprint=corpus_fingerprint)
+        reuse = previous.segments[0] if previous is not None and previous.dim == embedder.dim else None
+        store = updated_store(stories, keys, vectors, embedder.dim, config, reuse)
+        base = Segment.create("", BASE, stories, vectors, edits=edits, store=store)
+        return cls(config, embedder.model_id, embedder.dim, [base], corpus_fingerprint=corpus_fingerprint)
 
-    @staticmethod
-    def _updated_store(stories: Sequence[Story], keys: np.ndarray, vectors: np.ndarray, dim: int, config: Config,
-                       previous: StoryIndex | None) -> VectorStore:
-        """Apply only the difference to a reusable previous store; build a new one otherwise."""
-        kind, params = choose(config.index_type, config.index_params, len(stories),
-                              previous.store if previous is not None else None)
-        reusable = previous is not None and previous.dim == dim and compatible(previous.store, kind, params)
-        if not reusable:
-            store = create_store(kind, dim, params)
-            store.add(keys, vectors)
-            return store
-        assert previous is not None
-        store = previous.store.copy()
-        old = {s.id: s.content_hash for s in previous.stories}
-        new_ids = {s.id for s in stories}
-        gone = [vector_key(i) for i in old if i not in new_ids]
-        changed = [row for row, s in enumerate(stories) if old.get(s.id) != s.content_hash]
-        store.remove(np.asarray(gone, dtype=np.int64))
-        if changed:
-            store.add(keys[changed], vectors[changed])
-        return store
+    def vectors_by_hash(self) -> Mapping[str, np.ndarray]:
+        """Every live story's vector by its content hash: what a rebuild need not embed again."""
+        rows = {self.story_at(int(r)).content_hash: int(r) for r in np.flatnonzero(self.live)}
+        return _VectorsByHash(self, rows)
 
     def with_stories(self, incoming: Sequence[Story], embedder: Embedder, own_ids: Collection[str] = (), *,
-                     cache_dir: Path | None = None, progress: bool = False) -> tuple[StoryIndex, list[str]]:
-        """A new index with `incoming` filed in (`dedupe.resolve_updates`), and the id each was filed under.
+                     vectors: np.ndarray | None = None, cache_dir: Path | None = None,
+                     progress: bool = False) -> tuple[StoryIndex, list[str]]:
+        """A new index with `incoming` filed in (`dedupe.resolve_updates`) as one delta segment, and the id
+        each was filed under. `vectors`, when given, are the incoming stories' (already embedded).
 
-        Copies are looked for among each story's nearest neighbours by vector (a copy shares at least half
-        its wording, so it sits among them), not across the whole collection: an add costs the same against
-        fifty stories or a million (MinHash over the whole collection grows with it: `python -m benchmarks.writes`).
+        Copies are looked for among each story's nearest neighbours by vector (a copy shares at least half its
+        wording, so it sits among them), not across the whole collection: an add costs the same against fifty
+        stories or a million.
         """
-        vectors = embed_with_cache(incoming, embedder, previous=self, cache_dir=cache_dir,
-                                   chunk_size=self.config.chunk_size, progress=progress)
-        rows = {self._row_of_id[s.id] for s in incoming if s.id in self._row_of_id}
-        if len(self):
-            _, keys = self.store.search(vectors, COPY_CANDIDATES)
-            rows.update(int(r) for r in self.rows_of_keys(keys.ravel()) if r >= 0)
-        filed, ids = resolve_updates([self.stories[r] for r in sorted(rows)], incoming, own_ids, taken=self._row_of_id)
-        replaced = {s.id for s in filed}
-        stories = [s for s in self.stories if s.id not in replaced] + [tag_countries(s) for s in filed]
+        if vectors is None:
+            vectors = embed_with_cache(incoming, embedder, cache_dir=cache_dir, progress=progress)
+        rows = {self.row(s.id) for s in incoming if s.id in self}
+        for v in vectors if len(self) else ():
+            rows.update(int(r) for r in self.nearest(v, COPY_CANDIDATES)[0])
+        filed, ids = resolve_updates([self.story_at(r) for r in sorted(rows)], incoming, own_ids, taken=self)
         fresh = {s.content_hash: v for s, v in zip(incoming, vectors)}
-        index = StoryIndex.build(stories, embedder, self.config, previous=self, cache_dir=cache_dir, fresh=fresh,
-                                 edits=self.edits.after_upsert(replaced), corpus_fingerprint=self.corpus_fingerprint)
-        return index, ids
+        stories = [tag_countries(s) for s in filed]
+        missing = [s for s in stories if s.content_hash not in fresh]  # merged copies take one copy's text
+        fresh.update(zip((s.content_hash for s in missing), embed_with_cache(missing, embedder)))
+        replaced = [s.id for s in stories if s.id in self]
+        delta = self._delta(stories, np.stack([fresh[s.content_hash] for s in stories]), replaced)
+        return self.appended(delta), ids
 
-    def without(self, story_ids: Iterable[str], embedder: Embedder) -> StoryIndex:
-        drop = set(story_ids)
+    def without(self, story_ids: Iterable[str]) -> StoryIndex:
+        """A new index with these stories deleted (one delta segment of deletions)."""
+        drop = list(dict.fromkeys(story_ids))
         for story_id in drop:
             self.row(story_id)  # unknown ids are an error, not a silent no-op
-        return StoryIndex.build([s for s in self.stories if s.id not in drop], embedder, self.config, previous=self,
-                                edits=self.edits.after_delete(drop), corpus_fingerprint=self.corpus_fingerprint)
+        return self.appended(self._delta([], np.zeros((0, self.dim), np.float32), drop))
+
+    def _delta(self, stories: list[Story], vectors: np.ndarray, deletes: list[str]) -> Segment:
+        dead = TermCounts.of(self.story_at(self.row(i)).text for i in deletes)
+        added = [s.id for s in stories]
+        edits = Edits().after_delete(set(deletes) - set(added)).after_upsert(added)
+        return Segment.create("", DELTA, stories, vectors, deletes=tuple(deletes), dead=dead, edits=edits)
+
+    def appended(self, segment: Segment) -> StoryIndex:
+        return StoryIndex(self.config, self.model_id, self.dim, [*self.segments, segment], self.manifest,
+                          self.corpus_fingerprint)
+
+    # --- merging -------------------------------------------------------------------------------------------
+    def compacted(self, deltas_only: bool = False) -> StoryIndex:
+        """The same stories in fewer segments: every segment folded into a new base, or (`deltas_only`, cheap
+        at any size) every delta into one. Dead rows are dropped; nothing is embedded or tokenized again but
+        the few stories whose deletion a folded delta recorded against the base."""
+        first = 1 if deltas_only else 0
+        merged = self.segments[first:]
+        if not merged:
+            return self
+        keep = [self.live[int(o):int(o) + len(s)] for o, s in zip(self.offsets[first:], merged)]
+        stories = [s.stories[r] for s, k in zip(merged, keep) for r in np.flatnonzero(k)]
+        vectors = np.concatenate([np.asarray(s.vectors[k]) for s, k in zip(merged, keep)]) if stories \
+            else np.zeros((0, self.dim), dtype=np.float32)
+        postings = Postings.merge([(s.postings, k) for s, k in zip(merged, keep)])
+        if deltas_only:
+            base = self.segments[0]
+            killed = [int(r) for r in np.flatnonzero(~self.live[:len(base)])]
+            deletes = tuple(base.stories[r].id for r in killed)
+            dead = TermCounts.of(base.stories[r].text for r in killed)
+            edits = Edits()
+            for delta in merged:
+                edits = edits.after_delete(delta.edits.deleted).after_upsert(delta.edits.upserted)
+            segment = Segment("", DELTA, stories, vectors, postings, Columns.of(stories), deletes, dead, edits)
+            return StoryIndex(self.config, self.model_id, self.dim, [base, segment], self.manifest,
+                              self.corpus_fingerprint)
+        store = updated_store(stories, vector_keys(stories), vectors, self.dim, self.config, self.segments[0],
+                              dead=self._dead_base_keys)
+        segment = Segment("", BASE, stories, vectors, postings, Columns.of(stories), edits=self.edits, store=store)
+        return StoryIndex(self.config, self.model_id, self.dim, [segment], self.manifest, self.corpus_fingerprint)
 
     # --- persistence ---------------------------------------------------------------------------------------
-    def save(self, root: Path, builds_on: str | None = None) -> dict[str, Any]:
-        """Persist as a new generation; `builds_on` (the generation this index was derived from) guards
-        against overwriting another writer's commit."""
-        def write(folder: Path) -> list[str]:
-            with (folder / "stories.jsonl").open("w", encoding="utf-8") as f:
-                for story in self.stories:
-                    f.write(json.dumps(story.to_dict(), ensure_ascii=False) + "\n")
-            np.save(folder / "vectors.npy", np.ascontiguousarray(self.vectors, dtype=np.float32), allow_pickle=False)
-            return ["stories.jsonl", "vectors.npy", *self.lexical.save(folder), *self.store.save(folder)]
+    def _manifest_fields(self) -> dict[str, Any]:
+        return {"model": {"id": self.model_id, "dim": self.dim},
+                "index": {"type": self.store.kind, "params": self.store.params},
+                "story_count": len(self), "corpus_fingerprint": self.corpus_fingerprint,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "config": self.config.to_dict()}
 
-        manifest = {
-            "model": {"id": self.model_id, "dim": self.dim},
-            "index": {"type": self.store.kind, "params": self.store.params},
-            "story_count": len(self.stories),
-            "corpus_fingerprint": self.corpus_fingerprint,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "config": self.config.to_dict(),
-            "edits": self.edits.to_dict(),
-        }
+    def save(self, root: Path, builds_on: StoryIndex | None = None) -> StoryIndex:
+        """Commit this index at `root` under the writer lock; returns it as committed (`save_locked`)."""
         with writer_lock(root):
-            self.manifest = write_generation(root, write, manifest, builds_on)
-        return self.manifest
+            return self.save_locked(root, builds_on)
+
+    def save_locked(self, root: Path, builds_on: StoryIndex | None = None) -> StoryIndex:
+        """Commit this index at `root`, for a caller holding `writer_lock(root)`; returns it as committed.
+
+        Segments it shares with `builds_on` (the committed index it was derived from) stay as they are on
+        disk; the others are written now."""
+        prepared: list[Prepared] = []
+        try:
+            for segment in self.segments:
+                if builds_on is None or segment.name not in builds_on.entries:
+                    prepared.append(prepare(root, segment.save, segment.kind, len(segment)))
+        except BaseException:
+            for p in prepared:
+                p.discard()
+            raise
+        written = iter(prepared)
+        return self.committed(root, [builds_on.entries[s.name] if builds_on and s.name in builds_on.entries
+                                     else next(written) for s in self.segments])
+
+    def committed(self, root: Path, parts: Sequence[dict[str, Any] | Prepared]) -> StoryIndex:
+        """Commit this index's segments, each given as its committed entry or as a prepared folder (in
+        segment order); callers hold the lock. Returns the index as committed."""
+        manifest = commit(root, parts, self._manifest_fields())
+        named = [_renamed(s, e["name"]) for s, e in zip(self.segments, manifest["segments"])]
+        return StoryIndex(self.config, self.model_id, self.dim, named, manifest, self.corpus_fingerprint)
+
+    @property
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """The manifest entry of each committed segment, by name."""
+        return {e["name"]: e for e in self.manifest.get("segments", [])}
 
     @classmethod
     def load(cls, root: Path, expected_model: str | None = None, embedder_dim: int | None = None,
-             verify: bool = True) -> StoryIndex:
-        """Open the index at `root`, refusing one that this code or this model cannot use."""
+             verify: bool = True, reuse: StoryIndex | None = None) -> StoryIndex:
+        """Open the index at `root`, refusing one that this code or this model cannot use.
+
+        Segments `reuse` already holds (same name, same files) are taken from it instead of read again: how a
+        server picks up another writer's commit in the time it takes to read the new delta."""
         manifest = read_manifest(root)
         check_compatible(root, manifest, expected_model, embedder_dim)
         hint = REBUILD_HINT.format(root=root)
         model_id, dim = manifest["model"]["id"], int(manifest["model"]["dim"])
-        folder = generation_dir(root, manifest, verify=verify)
-        try:  # checksums only prove the files are as written; a hand-made index must still be data, not code
-            with (folder / "stories.jsonl").open(encoding="utf-8") as f:
-                stories = [Story.from_dict(json.loads(line)) for line in f]
-            vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
-            lexical = LexicalIndex.load(folder, len(stories))
+        held = {s.name: (s, reuse.entries[s.name]) for s in reuse.segments if s.name in reuse.entries} \
+            if reuse is not None and reuse.model_id == model_id else {}
+        segments = []
+        try:
+            config = Config.from_dict(manifest["config"])
+            for i, entry in enumerate(manifest["segments"]):
+                if entry["name"] in held and held[entry["name"]][1] == entry:
+                    segments.append(held[entry["name"]][0])
+                    continue
+                folder = segment_dir(root, entry, verify=verify)
+                engine = engine_of(manifest) if i == 0 else None
+                segments.append(Segment.load(folder, entry["name"], entry["stories"], dim, engine))
         except (ValueError, KeyError, TypeError, OSError) as exc:  # object arrays (pickles) are a ValueError
             raise IndexCorruptError(f"index at {root}/ holds an unreadable file ({exc}); {hint}") from None
-        if vectors.dtype != np.float32:
-            raise IndexCorruptError(f"index at {root}/ holds {vectors.dtype} vectors, not float32; {hint}")
-        if vectors.shape != (len(stories), dim) or manifest.get("story_count") != len(stories):
-            raise IndexMismatchError(f"index at {root}/ is inconsistent ({len(stories)} stories, vectors "
-                                     f"{vectors.shape}, manifest says {manifest.get('story_count')}); {hint}")
-        config = Config.from_dict(manifest.get("config", {}))
-        keys = np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=len(stories))
-        store = store_class(manifest["index"]["type"]).load(folder, dim, manifest["index"]["params"], keys, vectors)
-        return cls(config, model_id, stories, vectors, store, lexical, manifest, Edits.from_dict(manifest.get("edits")),
-                   manifest.get("corpus_fingerprint"))
+        index = cls(config, model_id, dim, segments, manifest, manifest["corpus_fingerprint"])
+        if manifest["story_count"] != len(index):
+            raise IndexMismatchError(f"index at {root}/ is inconsistent ({len(index)} live stories, the manifest "
+                                     f"says {manifest['story_count']}); {hint}")
+        if index.store.live_writes:
+            index.store.sync(index.keys_at(np.flatnonzero(index.live)), index.vectors_at(np.flatnonzero(index.live)))
+        return index
+
+    def refreshed(self, root: Path) -> StoryIndex:
+        """This index as another writer may have changed it since: itself when nothing was committed."""
+        if read_manifest(root)["generation"] == self.generation:
+            return self
+        return StoryIndex.load(root, self.model_id, self.dim, reuse=self)
+
+
+class _VectorsByHash(Mapping[str, np.ndarray]):
+    def __init__(self, index: StoryIndex, rows: dict[str, int]) -> None:
+        self._index, self._rows = index, rows
+
+    def __getitem__(self, content_hash: str) -> np.ndarray:
+        return self._index.vectors_at(np.asarray([self._rows[content_hash]]))[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def _renamed(segment: Segment, name: str) -> Segment:
+    object.__setattr__(segment, "name", name)  # a segment learns its folder's name when it is committed
+    return segment
+
+
+def updated_store(stories: Sequence[Story], keys: np.ndarray, vectors: np.ndarray, dim: int, config: Config,
+                  base: Segment | None, dead: np.ndarray | None = None) -> VectorStore:
+    """The vector engine for `stories`: the base's engine with only the difference applied when it is what the
+    configuration asks for (and `base` is given); a new one otherwise. `dead` are base keys no longer live."""
+    previous = base.store if base is not None else None
+    kind, params = choose(config.index_type, config.index_params, len(stories), previous)
+    if base is None or previous is None or not compatible(previous, kind, params):
+        store = create_store(kind, dim, params)
+        store.add(keys, vectors)
+        return store
+    store = previous.copy()
+    old = {s.id: s.content_hash for s in base.stories}
+    new_ids = {s.id for s in stories}
+    gone = np.union1d(base.keys[[i not in new_ids for i in old]], dead if dead is not None else [])
+    changed = [row for row, s in enumerate(stories) if old.get(s.id) != s.content_hash]
+    store.remove(np.asarray(gone, dtype=np.int64))
+    if changed:
+        store.add(keys[changed], vectors[changed])
+    return store
 
 
 def check_compatible(root: Path, manifest: dict[str, Any], expected_model: str | None = None,
                      embedder_dim: int | None = None) -> None:
-    """Refuse an index of another format version, model or dimension, saying how to rebuild."""
+    """Refuse an index of another model or dimension, saying how to rebuild."""
     hint = REBUILD_HINT.format(root=root)
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatchError(f"index at {root}/ has format version {manifest.get('format_version')}, this "
-                                 f"version of story-search reads version {FORMAT_VERSION}; {hint}")
     model_id, dim = manifest["model"]["id"], int(manifest["model"]["dim"])
     if expected_model and expected_model != model_id:
         raise IndexMismatchError(

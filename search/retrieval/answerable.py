@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..collection import LexicalIndex, tokenize
+from ..collection import Lexical, tokenize
 from ..embedding import E5, MINILM
 
 # Top cosine at or above which a story answers the question. On the dev set (45 questions) e5's
@@ -32,7 +32,7 @@ COVERAGE = 0.5
 TOP_STORIES = 3  # stories whose words are checked
 
 
-def coverage(lexical: LexicalIndex, question: str, text: str) -> float:
+def coverage(lexical: Lexical, question: str, text: str) -> float:
     """Idf-weighted share of the question's distinct terms that occur in `text` (0 for a question of stopwords)."""
     terms = list(dict.fromkeys(tokenize(question)))
     if not terms:

@@ -50,7 +50,7 @@ class Filters:
         """The rows these filters let through (None: every row, no filter is set)."""
         if not self.active:
             return None
-        mask = columns.dated_between(self.date_from, self.date_to)
+        mask = columns.dated_between(self.date_from, self.date_to) & columns.live
         if self.countries:
             mask &= columns.about(self.countries)
         return np.flatnonzero(mask)

@@ -27,16 +27,12 @@ class Ranking:
     def __len__(self) -> int:
         return len(self.rows)
 
-
-def _dense(index: StoryIndex, vector: np.ndarray, n: int, allowed: np.ndarray | None) -> np.ndarray:
-    """Rows the vector store proposes, best first."""
-    _, keys = index.store.search(vector[None, :], n, None if allowed is None else index.keys[allowed])
-    rows = index.rows_of_keys(keys[0])
-    return rows[rows >= 0]
-
-
-def _drop(rows: np.ndarray, exclude: np.ndarray | None) -> np.ndarray:
-    return rows if exclude is None or not len(exclude) else rows[~np.isin(rows, exclude)]
+    def without(self, positions: list[int]) -> Ranking:
+        """This ranking less the entries at `positions`."""
+        if not positions:
+            return self
+        keep = np.setdiff1d(np.arange(len(self.rows)), positions)
+        return Ranking(self.rows[keep], self.scores[keep], [self.why[i] for i in keep], self.dense_top)
 
 
 def top_positive(scores: np.ndarray, k: int, allowed_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -62,12 +58,11 @@ def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, *,
     """
     if fusion not in FUSIONS:
         raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
-    extra = 0 if exclude is None else len(exclude)
     dense_rows = lexical_rows = np.zeros(0, dtype=np.int64)
     lexical_all = None
     if mode in ("dense", "hybrid"):
         assert vector is not None, "dense ranking needs the query vector"
-        dense_rows = _drop(_dense(index, vector, CANDIDATES + extra, allowed), exclude)[:CANDIDATES]
+        dense_rows = index.nearest(vector, CANDIDATES, allowed, exclude)[0]
     if mode in ("lexical", "hybrid"):
         lexical_all = index.lexical.scores(text)
         if exclude is not None and len(exclude):
@@ -75,7 +70,7 @@ def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, *,
             lexical_all[exclude] = 0.0
         lexical_rows = top_positive(lexical_all, CANDIDATES, allowed)[1]
     candidates = np.unique(np.concatenate([dense_rows, lexical_rows])).astype(np.int64)
-    dense = (np.asarray(index.vectors[candidates], dtype=np.float32) @ vector if vector is not None and len(candidates)
+    dense = (index.vectors_at(candidates) @ vector if vector is not None and len(candidates)
              else np.zeros(len(candidates)))
     lexical = lexical_all[candidates] if lexical_all is not None else np.zeros(len(candidates))
     if mode == "dense":

@@ -6,6 +6,8 @@ mid-call cannot hand it a mix of old and new.
 """
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -15,10 +17,10 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ..collection import StoryIndex, add_cache_dir, commit, default_index_dir, open_index
+from ..collection import MANIFEST, StoryIndex, add_stories, compact, default_index_dir, delete_stories, due, open_index
 from ..corpus import Story, clean_text
 from ..embedding import Embedder
-from ..errors import InvalidQueryError
+from ..errors import InvalidQueryError, StorySearchError
 from .answerable import TOP_STORIES, coverage, is_answerable
 from .diversify import mmr
 from .filters import Filters
@@ -29,6 +31,7 @@ from .snippets import make_snippet
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = get_args(Mode)
+log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
 
@@ -80,9 +83,10 @@ class _LRU:
 
 class SearchService:
     def __init__(self, index: StoryIndex, embedder: Embedder, index_dir: Path | None = None, *,
-                 fusion: str = "convex", query_cache_size: int = 1024) -> None:
+                 fusion: str = "convex", query_cache_size: int = 1024, background_merges: bool = False) -> None:
         """`fusion` is how hybrid mode fuses its channels, one of `FUSIONS` ("rrf" is kept for comparison);
-        `query_cache_size` questions keep their vectors, so a repeated question skips the model (0: none)."""
+        `query_cache_size` questions keep their vectors, so a repeated question skips the model (0: none);
+        `background_merges` lets writes return before the merges they make due (a server's choice)."""
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
         self._index = index
@@ -90,12 +94,15 @@ class SearchService:
         self.index_dir = index_dir
         self.fusion = fusion
         self._query_vectors = _LRU(query_cache_size)
-        self._write_lock = threading.Lock()
+        self._swap = threading.Lock()  # orders index swaps; reads never take it
+        self._merging = threading.Lock()
+        self._closed = threading.Event()
+        self.background_merges = background_merges
 
     @classmethod
     def open(cls, index_dir: Path | None = None, model: str | None = None, **options: Any) -> SearchService:
         """Load the index at `index_dir` with the model it was built with (or refuse `model` if different);
-        `options` are the constructor's (fusion, query_cache_size)."""
+        `options` are the constructor's (fusion, query_cache_size, background_merges)."""
         root = Path(index_dir or default_index_dir())
         index, embedder = open_index(root, model)
         return cls(index, embedder, root, **options)
@@ -136,11 +143,11 @@ class SearchService:
         k = check_k(k)
         index = self._index
         row = index.row(story_id)
-        me = index.stories[row]
-        twins = np.asarray([r for r, s in enumerate(index.stories) if r == row or s.content_hash == me.content_hash])
-        ranking = rank(index, me.text, np.asarray(index.vectors[row], dtype=np.float32), "hybrid", exclude=twins,
+        me = index.story_at(row)
+        ranking = rank(index, me.text, index.vectors_at(np.asarray([row]))[0], "hybrid", exclude=np.asarray([row]),
                        dense_weight=RELATED_DENSE_WEIGHT, fusion=self.fusion)
-        return self._hits(index, ranking, k, me.title, diversify=False)
+        twins = [i for i, r in enumerate(ranking.rows) if index.story_at(int(r)).content_hash == me.content_hash]
+        return self._hits(index, ranking.without(twins), k, me.title, diversify=False)
 
     @staticmethod
     def _hits(index: StoryIndex, ranking: Ranking, k: int, question: str, diversify: bool) -> list[Hit]:
@@ -148,10 +155,10 @@ class SearchService:
         picks = np.arange(min(k, len(ranking)))
         if diversify:
             pool = min(len(ranking), max(3 * k, 30))  # diversity among the relevant few, not the whole list
-            picks = mmr(ranking.scores[:pool], np.asarray(index.vectors[ranking.rows[:pool]]), k)
+            picks = mmr(ranking.scores[:pool], index.vectors_at(ranking.rows[:pool]), k)
         hits = []
         for i in picks.tolist():
-            story = index.stories[int(ranking.rows[i])]
+            story = index.story_at(int(ranking.rows[i]))
             hits.append(Hit(story, float(ranking.scores[i]), make_snippet(question, story.title, story.body),
                             ranking.why[i]))
         return hits
@@ -169,42 +176,102 @@ class SearchService:
 
     def story(self, story_id: str) -> Story:
         index = self._index
-        return index.stories[index.row(story_id)]
+        return index.story_at(index.row(story_id))
 
     def countries(self) -> list[str]:
         return self._index.columns.country_names
 
     def stats(self) -> dict[str, Any]:
         index = self._index
-        dates = sorted(s.date for s in index.stories if s.date)
-        return {"stories": len(index), "model": index.model_id, "dim": index.dim, "index_type": index.store.kind,
-                "index_params": index.store.params, "built_at": index.manifest.get("built_at"),
-                "corpus_fingerprint": index.manifest.get("corpus_fingerprint"),
-                "date_range": [dates[0], dates[-1]] if dates else None, "countries": self.countries()}
+        dates = index.columns.dates[index.live & ~np.isnat(index.columns.dates)]
+        return {"stories": len(index), "model": index.model_id, "dim": index.dim,
+                "index_type": index.manifest.get("index", {}).get("type"), "built_at": index.manifest.get("built_at"),
+                "segments": len(index.segments), "corpus_fingerprint": index.corpus_fingerprint,
+                "date_range": [str(dates.min()), str(dates.max())] if len(dates) else None,
+                "countries": self.countries()}
 
     # --- writing -------------------------------------------------------------------------------------------
     def add(self, stories: Sequence[Story], progress: bool = False, own_ids: Collection[str] = ()) -> list[str]:
-        """Add or update stories, persist atomically (when the service has a directory), then swap in.
-
-        `own_ids` are ids the caller gave (they update the story with that id, see `resolve_updates`).
+        """Add or update stories, committed as one delta segment (when the service has a folder), then
+        served. `own_ids` are ids the caller gave (they update the story with that id, see `resolve_updates`).
         Returns the id each story is filed under: its own, or that of the story it updated."""
-        with self._write_lock:
-            index, ids = self._index.with_stories(stories, self.embedder, own_ids, cache_dir=self._add_cache,
-                                                  progress=progress)
-            self._commit(index)
+        if self.index_dir is None:
+            with self._swap:
+                self._index, ids = self._index.with_stories(stories, self.embedder, own_ids, progress=progress)
             return ids
+        index, ids = add_stories(self.index_dir, self._index, self.embedder, stories, own_ids, progress)
+        self._install(index)
+        self._merge_if_due()
+        return ids
 
     def delete(self, story_ids: Sequence[str]) -> StoryIndex:
-        with self._write_lock:
-            index = self._index.without(story_ids, self.embedder)
-            self._commit(index)
-            return index
+        if self.index_dir is None:
+            with self._swap:
+                self._index = self._index.without(story_ids)
+            return self._index
+        index = delete_stories(self.index_dir, self._index, story_ids)
+        self._install(index)
+        self._merge_if_due()
+        return index
+
+    def _install(self, index: StoryIndex) -> None:
+        """Serve `index` unless a newer commit is already served (two writers finishing out of order)."""
+        with self._swap:
+            if (self._index.generation or 0) <= (index.generation or 0):
+                self._index = index
+
+    # --- keeping up with the folder ------------------------------------------------------------------------
+    def reload(self) -> bool:
+        """Serve what other writers committed to the folder since (a CLI `add`, another server); True when
+        something changed. Only new segments are read."""
+        if self.index_dir is None:
+            return False
+        fresh = self._index.refreshed(self.index_dir)
+        if fresh is self._index:
+            return False
+        self._install(fresh)
+        return True
+
+    def watch(self, interval: float = 0.5) -> None:
+        """Reload in a background thread whenever the folder's manifest changes (servers call this)."""
+        def loop() -> None:
+            seen = None
+            while not self._closed.wait(interval):
+                try:
+                    stat = os.stat(self.index_dir / MANIFEST)  # type: ignore[operator]
+                    mark = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+                    if mark != seen:
+                        self.reload()
+                        seen = mark
+                except (OSError, StorySearchError) as exc:  # mid-rebuild or damaged: keep serving what we have
+                    log.warning("not reloading %s: %s", self.index_dir, exc)
+        threading.Thread(target=loop, name="index-watch", daemon=True).start()
+
+    def _merge_if_due(self) -> None:
+        """Merge deltas once they pile up (`merging.due`): in a background thread when `background_merges`,
+        one at a time, while searches and writes go on; else before returning."""
+        kind = due(self._index)
+        if kind is None or self.index_dir is None or not self._merging.acquire(blocking=False):
+            return
+
+        def run() -> None:
+            try:
+                self._install(compact(self.index_dir, self._index, kind))  # type: ignore[arg-type]
+            except Exception:
+                log.exception("merge of %s failed; the index is unchanged and the next write retries", self.index_dir)
+            finally:
+                self._merging.release()
+
+        if self.background_merges:
+            threading.Thread(target=run, name="index-merge", daemon=True).start()
+        else:
+            run()
 
     @property
-    def _add_cache(self) -> Path | None:
-        return add_cache_dir(self.index_dir) if self.index_dir else None
+    def merging(self) -> bool:
+        """Whether a merge is running (in the background, with `background_merges`)."""
+        return self._merging.locked()
 
-    def _commit(self, index: StoryIndex) -> None:
-        if self.index_dir:
-            commit(index, self.index_dir, builds_on=self._index)
-        self._index = index
+    def close(self) -> None:
+        """Stop watching the folder."""
+        self._closed.set()

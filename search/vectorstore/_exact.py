@@ -31,3 +31,16 @@ def top_k(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> 
 def id_selector(ids: np.ndarray) -> faiss.IDSelector:
     """A FAISS selector for a set of ids (a hash set: cost follows the set, not the collection)."""
     return faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+
+
+def selector_for(allowed: np.ndarray | None, excluded: np.ndarray | None) -> faiss.IDSelector | None:
+    """The selector for an allow-list or an exclusion list (None for neither). The caller keeps the returned
+    object alive for the search: FAISS's selectors hold only pointers."""
+    if allowed is not None:
+        return id_selector(allowed)
+    if excluded is not None:
+        inner = id_selector(excluded)
+        outer = faiss.IDSelectorNot(inner)
+        outer.referenced = inner  # keep the wrapped selector alive as long as the wrapper
+        return outer
+    return None

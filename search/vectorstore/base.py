@@ -19,6 +19,10 @@ class VectorStore(ABC):
     kind: str  # recorded in the manifest as the index type
     defaults: dict[str, Any] = {}  # every parameter the engine takes, with its default
     specs: dict[str, Spec] = {}  # what each of those parameters accepts (same names)
+    # A server-side engine (Milvus) is the live state of the whole collection: writes go to it as they are
+    # committed, and it answers for every segment. An embedded engine (FAISS) holds a base segment's vectors
+    # as they were when the segment was written.
+    live_writes = False
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
         self.check_params(params or {})
@@ -38,26 +42,39 @@ class VectorStore(ABC):
     def remove(self, ids: np.ndarray) -> None:
         """Forget `ids`; unknown ids are ignored."""
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None,
+               excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each (len(queries), `limit(k)`), best first; missing places hold id -1.
 
-        `allowed` (ids) restricts the search before the top k is cut; an empty allow-list finds nothing.
+        `allowed` ids restrict the search before the top k is cut (an empty allow-list finds nothing);
+        `excluded` ids are never returned (stories deleted since the engine's segment was written).
         """
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = self.limit(k)
         if allowed is not None:
             allowed = np.asarray(allowed, dtype=np.int64)
+            if excluded is not None:
+                allowed = np.setdiff1d(allowed, excluded)
             if not len(allowed):
                 return no_results(len(queries), k)
-        return self._search(queries, k, allowed)
+            return self._search(queries, k, allowed, None)
+        if excluded is not None and len(excluded):
+            return self._search(queries, k, None, np.asarray(excluded, dtype=np.int64))
+        return self._search(queries, k, None, None)
 
     def limit(self, k: int) -> int:
         """Results per query: k, no more than the vectors held, and at least 1 (the engines' minimum)."""
         return max(1, min(k, len(self) or 1))
 
     @abstractmethod
-    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """`search` for float32 queries, a k already limited and a non-empty allow-list (or None)."""
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+                excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """`search` for float32 queries and a k already limited, with a non-empty allow-list or a non-empty
+        exclusion list or neither (never both)."""
+
+    def sync(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Make a live-writes engine hold exactly `ids` with `vectors` (an embedded engine has nothing to do)."""
+        return None
 
     @abstractmethod
     def vector(self, id: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from ._exact import id_selector
+from ._exact import selector_for
 from .base import VectorStore
 
 
@@ -27,8 +27,10 @@ class FaissFlatStore(VectorStore):
         if len(ids):
             self._index.remove_ids(np.asarray(ids, dtype=np.int64))
 
-    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        params = None if allowed is None else faiss.SearchParameters(sel=id_selector(allowed))
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+                excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        selector = selector_for(allowed, excluded)
+        params = None if selector is None else faiss.SearchParameters(sel=selector)
         return self._index.search(queries, k, params=params)
 
     def vector(self, id: int) -> np.ndarray:

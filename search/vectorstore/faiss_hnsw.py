@@ -91,11 +91,21 @@ class FaissHNSWStore(VectorStore):
             self._keys = keys
         self._reindex()
 
-    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+                excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if not len(self):
             return no_results(len(queries), k)
         ef = max(int(self.params["ef_search"]), k)
         selector = self._live_selector
+        if excluded is not None:  # positions of excluded keys, on top of the graph's own tombstones
+            dead = np.zeros(len(self._keys), dtype=bool)
+            dead[self._positions(excluded)] = True
+            if self._live_selector is not None:
+                dead |= self._keys < 0
+            bitmap = np.packbits(~dead, bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(self._keys), faiss.swig_ptr(bitmap))
+            selector.referenced = bitmap  # FAISS holds only a pointer to the bits
+            ef = min(int(ef * len(self._keys) / max(1, int((~dead).sum()))), MAX_EF)
         if allowed is not None:
             positions = self._positions(allowed)
             if len(positions) <= EXACT_BELOW:

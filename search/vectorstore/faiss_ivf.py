@@ -22,7 +22,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from ._exact import EXACT_BELOW, id_selector
+from ._exact import EXACT_BELOW, selector_for
 from .base import VectorStore, no_results
 from .params import BOOLEAN, integer, optional
 
@@ -72,14 +72,14 @@ class FaissIVFStore(VectorStore):
             ids = np.ascontiguousarray(ids, dtype=np.int64)  # the key lookup only takes a plain id array:
             self._index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
 
-    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+                excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if self._index is None:
             return no_results(len(queries), k)
-        nprobe, selector = min(int(self.params["nprobe"]), self._index.nlist), None  # past nlist: every bucket
-        if allowed is not None:
-            selector = id_selector(allowed)
-            if len(allowed) <= EXACT_BELOW:  # a narrow filter: visit every bucket, so the few allowed are all seen
-                nprobe = self._index.nlist
+        nprobe = min(int(self.params["nprobe"]), self._index.nlist)  # past nlist: every bucket
+        selector = selector_for(allowed, excluded)
+        if allowed is not None and len(allowed) <= EXACT_BELOW:
+            nprobe = self._index.nlist  # a narrow filter: visit every bucket, so the few allowed are all seen
         params = faiss.SearchParametersIVF(nprobe=nprobe, sel=selector) if selector is not None \
             else faiss.SearchParametersIVF(nprobe=nprobe)
         return self._index.search(queries, k, params=params)

@@ -30,6 +30,7 @@ TOKEN_ENV = "STORY_SEARCH_MILVUS_TOKEN"
 
 class MilvusStore(VectorStore):
     kind = "milvus"
+    live_writes = True
     # FLAT keeps results identical to FAISS's exact search; on a cluster name e.g. {"index_type": "HNSW",
     # "params": {"M": 32, "efConstruction": 200}} and search_params {"ef": 96}.
     # Session consistency: this process's searches see its own writes, as with the embedded FAISS stores,
@@ -92,7 +93,10 @@ class MilvusStore(VectorStore):
         limit past its size with what it holds."""
         return max(1, k)
 
-    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+                excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        if excluded is not None:
+            return self._query(queries, k, f"id not in [{','.join(map(str, excluded.tolist()))}]")
         if allowed is None:
             return self._query(queries, k, "")
         parts = [self._query(queries, k, f"id in [{','.join(map(str, allowed[s:s + FILTER_SLICE].tolist()))}]")
@@ -136,11 +140,14 @@ class MilvusStore(VectorStore):
     @classmethod
     def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray,
              vectors: np.ndarray) -> MilvusStore:
-        """Connect; if the collection holds other stories than `ids` (a new cluster, a copied index), re-sync it."""
-        store = cls(dim, params)
-        held = store.ids()
+        """Connect. The collection is the live state of the whole index: `sync` checks it against all of it."""
+        return cls(dim, params)
+
+    def sync(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """If the collection holds other stories than `ids` (a new cluster, a copied index, a writer that
+        died between its commit and its upsert), make it hold exactly these."""
+        held = self.ids()
         wanted = np.asarray(ids, dtype=np.int64)
         if not np.array_equal(np.sort(held), np.sort(wanted)):
-            store.remove(np.setdiff1d(held, wanted))
-            store.add(wanted, vectors)
-        return store
+            self.remove(np.setdiff1d(held, wanted))
+            self.add(wanted, vectors)

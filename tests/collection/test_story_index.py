@@ -11,12 +11,12 @@ import pytest
 from search import IndexEditedError, IndexMismatchError, SearchService, StoryIndex
 from search.collection.build import build_index
 from search.collection.config import Config
-from search.collection.storage import read_manifest
+from search.collection.manifest import read_manifest
 from search.collection.story_index import COPY_CANDIDATES
 from search.corpus.load import load_corpus
 from search.corpus.story import make_story
-from search.embedding import Embedder, load_embedder
-from tests.helpers import SEEDS
+from search.embedding import load_embedder
+from tests.helpers import SEEDS, FailingAfter
 
 QUESTIONS = ["police training against migrant smuggling", "labour migration", "Guyana oil", "datos personales"]
 
@@ -25,27 +25,15 @@ def results(service: SearchService) -> list[list[tuple[str, float]]]:
     return [[(h.story.id, round(h.score, 5)) for h in service.search(q, k=10).hits] for q in QUESTIONS]
 
 
-class FailingAfter(Embedder):
-    """Embeds like the real model, then dies after `limit` texts, as a killed build would."""
-
-    def __init__(self, real: Embedder, limit: int) -> None:
-        super().__init__()
-        self.real, self.limit = real, limit
-        self.model_id, self.dim = real.model_id, real.dim
-
-    def _encode(self, texts, kind):
-        if self.texts_embedded + len(texts) > self.limit:
-            raise RuntimeError("killed")
-        return self.real.embed(texts, kind)
-
-
 def test_manifest_records_what_loading_checks(seed_index: Path):
     manifest = read_manifest(seed_index)
     assert manifest["story_count"] == 44
     assert manifest["model"] == {"id": load_embedder().model_id, "dim": 384}
-    assert manifest["format_version"] == 1 and manifest["index"]["type"]
+    assert manifest["format_version"] == 2 and manifest["index"]["type"] and manifest["generation"] == 1
     assert len(manifest["corpus_fingerprint"]) == 64 and manifest["built_at"].endswith("Z")
-    assert {"stories.jsonl", "vectors.npy"} <= set(manifest["files"])
+    [base] = manifest["segments"]
+    assert base["kind"] == "base" and base["stories"] == 44
+    assert {"stories.jsonl", "vectors.npy", "meta.json", "terms.json", "rows.npy"} <= set(base["files"])
 
 
 def test_persistence_round_trip_gives_identical_results(seed_index: Path, service: SearchService):
@@ -53,7 +41,8 @@ def test_persistence_round_trip_gives_identical_results(seed_index: Path, servic
     in_memory = SearchService(index, service.embedder)
     assert results(in_memory) == results(service)
     assert [s.id for s in index.stories] == [s.id for s in service.index.stories]
-    np.testing.assert_allclose(index.vectors, service.index.vectors, atol=1e-6)
+    rows = np.arange(len(index))
+    np.testing.assert_allclose(index.vectors_at(rows), service.index.vectors_at(rows), atol=1e-6)
 
 
 def test_unchanged_rebuild_embeds_nothing(index_copy: Path):
@@ -132,17 +121,17 @@ def test_a_build_keeps_what_add_and_delete_changed_and_stops_rather_than_drop_it
     index, manifest = build_index([SEEDS], index_copy)  # what `make run` does on every start
     assert index is None and manifest["story_count"] == 44
     index, _ = build_index([SEEDS], index_copy, force=True)  # same corpus: rebuilt as the edits left it
-    assert index is not None and added in index._row_of_id and gone not in index._row_of_id and index.edits
+    assert index is not None and added in index and gone not in index and index.edits
 
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
     (corpus / "zz_new.txt").write_text("Hurricane relief in Haiti\nIOM delivered shelter kits after the storm.\n")
     with pytest.raises(IndexEditedError, match=r"1 added or updated, 1 deleted.*build --discard-edits"):
         build_index([corpus], index_copy)
-    assert added in SearchService.open(index_copy).index._row_of_id  # nothing written
+    assert added in SearchService.open(index_copy).index  # nothing written
 
     index, _ = build_index([SEEDS], index_copy, discard_edits=True)
-    assert index is not None and len(index) == 44 and added not in index._row_of_id and gone in index._row_of_id
+    assert index is not None and len(index) == 44 and added not in index and gone in index
     assert not SearchService.open(index_copy).index.edits
 
 
@@ -157,7 +146,7 @@ def test_a_metadata_only_change_is_a_change(index_copy: Path, tmp_path: Path):
     story = service.index.stories[0]
     service.add([story.with_(date="1999-01-01")], own_ids={story.id})
     index, _ = build_index([corpus], index_copy, discard_edits=True)
-    assert index is not None and index.stories[index.row(story.id)].date == story.date
+    assert index is not None and index.story_at(index.row(story.id)).date == story.date
 
 
 def test_mismatched_model_is_refused_with_how_to_rebuild(seed_index: Path):
@@ -192,8 +181,10 @@ def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkey
     real = service.embedder
     dying = FailingAfter(real, limit=8)
     monkeypatch.setattr("search.collection.build.load_embedder", lambda name=None: dying)
+    monkeypatch.setattr("search.collection.embed_cache.BATCH", 4)
+    monkeypatch.setattr("search.collection.embed_cache.FLUSH_SECONDS", 0.0)  # save every batch
     with pytest.raises(RuntimeError, match="killed"):
-        build_index([corpus], index_copy, config=Config(chunk_size=4))
+        build_index([corpus], index_copy)
     assert read_manifest(index_copy) == manifest  # nothing committed
     assert results(SearchService.open(index_copy)) == expected  # previous index intact
     assert not list(index_copy.glob(".tmp-*"))
@@ -202,7 +193,7 @@ def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkey
 
     resumed = FailingAfter(real, limit=100)
     monkeypatch.setattr("search.collection.build.load_embedder", lambda name=None: resumed)
-    index, _ = build_index([corpus], index_copy, config=Config(chunk_size=4), discard_edits=True)
+    index, _ = build_index([corpus], index_copy, discard_edits=True)
     assert len(index) == 56
     assert resumed.texts_embedded == 12 - 8  # the 8 embedded before the crash came from the resume cache
     assert not any((index_copy / "cache").rglob("*.npz"))

@@ -1,10 +1,10 @@
-"""Crash safety: a `build` or `add` killed with SIGKILL at any moment leaves an index that loads and answers
-exactly as before the write, or exactly as after it if the kill came after the commit; never a mix, never
-an index that fails to load, and never leftovers that stop the next writer.
+"""Crash safety: a `build`, an `add` or a merge (`compact`) killed with SIGKILL at any moment leaves an index
+that loads and answers exactly as before the write, or exactly as after it if the kill came after the
+commit; never a mix, never an index that fails to load, and never leftovers that stop the next writer.
 
 Two ways to reach every phase. The delay loop kills real CLI processes at delays spread over a whole run
-(start-up, reading, embedding, saving, exiting). The step loop kills a saving process right before each
-file-system call of the save (each fsync and rename), which timing alone hits only by luck.
+(start-up, reading, embedding, saving, exiting). The step loop runs the same command in a process that dies
+right before each file-system call of its commit (each fsync and rename), which timing alone hits only by luck.
 """
 from __future__ import annotations
 
@@ -20,20 +20,18 @@ from pathlib import Path
 import pytest
 
 from search import SearchService, StoryIndex
+from search.collection.manifest import read_manifest
 from search.embedding import load_embedder
 from tests.helpers import ROOT, answers
 
-# Run in a child: save the index at argv[1] over the one at argv[2], dying (no cleanup, like SIGKILL) right
-# before file-system call number argv[3] of the save.
-_SAVE_AND_DIE = """
+# Run in a child: the CLI command in argv[2:], dying (no cleanup, like SIGKILL) right before file-system
+# call number argv[1] of the index folder's storage code.
+_DIE_AT_STEP = """
 import os, sys
-from pathlib import Path
-from search import StoryIndex
+from search.cli import main
 from search.collection import storage
 
-new, target, step = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-index = StoryIndex.load(new)
-calls = 0
+step, calls = int(sys.argv[1]), 0
 
 def dying(call):
     def wrapper(*args, **kwargs):
@@ -45,7 +43,7 @@ def dying(call):
     return wrapper
 
 storage._fsync, storage.os.rename, storage.os.replace = dying(storage._fsync), dying(os.rename), dying(os.replace)
-index.save(target)
+sys.exit(main(sys.argv[2:]))
 """
 
 
@@ -70,54 +68,80 @@ def _run_and_kill(command: list[str], delay: float) -> bool:
         return True
 
 
-def _answers_at(root: Path) -> list:
-    """Answers of the index at `root`, loaded the way a server would (checksums verified)."""
-    return answers(SearchService(StoryIndex.load(root), load_embedder(), root))
+def _state_at(root: Path) -> tuple[list, int]:
+    """What the index at `root` answers and how many segments hold it, loaded the way a server would
+    (checksums verified): a merge changes only the second."""
+    index = StoryIndex.load(root)
+    return answers(SearchService(index, load_embedder(), root)), len(index.segments)
 
 
 class Scenario:
-    """A write (build or add) from a known index `before`: what the index answers before and after it."""
+    """A write (build, add, compact) from a known index `before`: the index's state before and after it."""
 
     def __init__(self, tmp: Path, before: Path, args: list[str]) -> None:
         self.tmp, self.before, self.args = tmp, before, args
-        self.old = _answers_at(before)
+        self.old = _state_at(before)
         reference = self.fresh("reference")
         started = time.monotonic()
         subprocess.run(self.command(reference), cwd=ROOT, env=_env(), check=True, capture_output=True)
         self.duration = time.monotonic() - started
-        self.new = _answers_at(reference)
-        assert self.new != self.old, "the write must change the answers, or a lost write would go unnoticed"
+        self.new = _state_at(reference)
+        assert self.new != self.old, "the write must change the index, or a lost write would go unnoticed"
 
     def fresh(self, name: str) -> Path:
         target = self.tmp / name
         shutil.copytree(self.before, target)
         return target
 
-    def command(self, root: Path) -> list[str]:
-        return _search_cli(*[str(root) if a == "{root}" else a for a in self.args])
+    def args_for(self, root: Path) -> list[str]:
+        return [str(root) if a == "{root}" else a for a in self.args]
 
-    def kill_and_check(self, run: int, fraction: float) -> str:
-        """Kill a write at `fraction` of its usual duration; check the survivor; return "old" or "new"."""
-        root = self.fresh(f"run-{run}")
-        killed = _run_and_kill(self.command(root), fraction * self.duration)
-        got = _answers_at(root)
-        assert got in (self.old, self.new), \
-            f"run {run} (killed at {fraction:.2f}): answers are neither before nor after"
-        assert killed or got == self.new
+    def command(self, root: Path) -> list[str]:
+        return _search_cli(*self.args_for(root))
+
+    def outcome(self, root: Path, what: str) -> str:
+        """Check the survivor of a kill and the next writer after it; "old" or "new"."""
+        got = _state_at(root)
+        assert got in (self.old, self.new), f"{what}: the index is neither as before nor as after"
         _check_next_writer(root, got)
         shutil.rmtree(root)
         return "old" if got == self.old else "new"
 
+    def kill_and_check(self, run: int, fraction: float) -> str:
+        """Kill the write at `fraction` of its usual duration; check what is left."""
+        root = self.fresh(f"run-{run}")
+        killed = _run_and_kill(self.command(root), fraction * self.duration)
+        outcome = self.outcome(root, f"run {run} (killed at {fraction:.2f})")
+        assert killed or outcome == "new"
+        return outcome
 
-def _check_next_writer(root: Path, expected: list) -> None:
-    """Whatever a crash left behind (temp folders, an uncommitted generation) must not stop the next save."""
+    def kill_at_steps(self, steps: list[int] | None) -> list[str]:
+        """Run the write dying before file-system call N of its commit, for each N (every one when None)."""
+        outcomes = []
+        for step in steps or range(1, 200):
+            root = self.fresh(f"step-{step}")
+            child = subprocess.run([sys.executable, "-c", _DIE_AT_STEP, str(step), *self.args_for(root), "-q"],
+                                   cwd=ROOT, env=_env(), capture_output=True, text=True)
+            assert child.returncode in (0, 9), child.stderr
+            outcomes.append(self.outcome(root, f"died before file-system call {step}"))
+            if child.returncode == 0:  # the write ran past its last call: every step has been tried
+                break
+        return outcomes
+
+
+def _check_next_writer(root: Path, expected: tuple[list, int]) -> None:
+    """Whatever a crash left behind (temporary folders, an uncommitted segment) must not stop the next write,
+    and the next write sweeps it away."""
+    before = {s["name"] for s in read_manifest(root)["segments"]}
     StoryIndex.load(root).save(root)
-    assert _answers_at(root) == expected
-    assert not list(root.glob(".tmp-*")) and len(list(root.glob("gen-*"))) <= 2
+    assert _state_at(root) == expected
+    now = {s["name"] for s in read_manifest(root)["segments"]}
+    assert not list(root.glob(".tmp-*")) and {p.name for p in root.glob("seg-*")} <= before | now
 
 
 class Scenarios:
-    """`build` of a larger corpus and `add` of one more file, both from a one-file index; each made when first used."""
+    """From a one-file index: `build` of a larger corpus, `add` of one more file, and `compact` of an index
+    that two adds left in three segments; each made when first used."""
 
     def __init__(self, tmp: Path, seed_files: list[Path]) -> None:
         self.tmp, self.seed_files = tmp, seed_files
@@ -140,6 +164,15 @@ class Scenarios:
     def add(self) -> Scenario:
         return Scenario(self.tmp / "add", self.before, ["add", str(self.seed_files[1]), "--index-dir", "{root}"])
 
+    @functools.cached_property
+    def compact(self) -> Scenario:
+        deltas = self.tmp / "deltas"
+        shutil.copytree(self.before, deltas)
+        for f in self.seed_files[1:3]:
+            subprocess.run(_search_cli("add", str(f), "--index-dir", str(deltas)), cwd=ROOT, env=_env(), check=True,
+                           capture_output=True)
+        return Scenario(self.tmp / "compact", deltas, ["compact", "--index-dir", "{root}"])
+
 
 @pytest.fixture(scope="module")
 def scenarios(tmp_path_factory: pytest.TempPathFactory, seed_files: list[Path]) -> Scenarios:
@@ -153,39 +186,23 @@ def test_killed_add_leaves_old_or_new_index(scenarios: Scenarios):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", ["build", "add"])
+@pytest.mark.parametrize("command", ["build", "add", "compact"])
 def test_killed_write_at_many_delays(scenarios: Scenarios, command: str):
-    """12 kills per command, spread over the whole run and denser near the end, where the save happens."""
+    """12 kills per command, spread over the whole run and denser near the end, where the commit happens."""
     fractions = [0.05, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.86, 0.9, 0.94, 0.98, 1.02]
     outcomes = [getattr(scenarios, command).kill_and_check(run, f) for run, f in enumerate(fractions)]
     assert "old" in outcomes, outcomes  # some kills did land before the commit
 
 
-def _kill_save_at_steps(scenario: Scenario, steps: list[int] | None) -> list[str]:
-    """Save the reference index over a copy of `before`, dying before file-system call N, for each N."""
-    outcomes = []
-    for step in steps or range(1, 100):
-        root = scenario.fresh(f"step-{step}")
-        child = subprocess.run([sys.executable, "-c", _SAVE_AND_DIE, str(scenario.tmp / "reference"), str(root),
-                                str(step)], cwd=ROOT, env=_env(), capture_output=True, text=True)
-        assert child.returncode in (0, 9), child.stderr
-        got = _answers_at(root)
-        assert got in (scenario.old, scenario.new), f"died before file-system call {step}: a mixed index"
-        _check_next_writer(root, got)
-        shutil.rmtree(root)
-        outcomes.append("old" if got == scenario.old else "new")
-        if child.returncode == 0:  # the save ran past its last call: every step has been tried
-            break
-    return outcomes
-
-
-def test_save_killed_before_the_manifest_commit_keeps_the_old_index(scenarios: Scenarios):
-    """Short version of the step loop: dying at the first fsync, and half way through the file-system calls."""
-    assert _kill_save_at_steps(scenarios.add, [1, 5]) == ["old", "old"]
+@pytest.mark.parametrize("command", ["add", "compact"])
+def test_commit_killed_before_the_manifest_keeps_the_old_index(scenarios: Scenarios, command: str):
+    """Short version of the step loop: dying at the first fsync, and a few calls on."""
+    assert getattr(scenarios, command).kill_at_steps([1, 4]) == ["old", "old"]
 
 
 @pytest.mark.slow
-def test_save_killed_before_every_file_system_call(scenarios: Scenarios):
-    outcomes = _kill_save_at_steps(scenarios.build, None)
+@pytest.mark.parametrize("command", ["build", "add", "compact"])
+def test_commit_killed_before_every_file_system_call(scenarios: Scenarios, command: str):
+    outcomes = getattr(scenarios, command).kill_at_steps(None)
     commit = outcomes.index("new")  # the first call after which the new index is live: the manifest's rename
     assert commit > 0 and set(outcomes[:commit]) == {"old"} and set(outcomes[commit:]) == {"new"}, outcomes

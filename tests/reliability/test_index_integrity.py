@@ -23,7 +23,8 @@ REBUILD = re.compile(r"rebuild it with `python -m search build --index-dir .+`")
 
 
 def _live(root: Path) -> Path:
-    return root / json.loads((root / "manifest.json").read_text())["generation"]
+    """The base segment's folder."""
+    return root / json.loads((root / "manifest.json").read_text())["segments"][0]["name"]
 
 
 def _edit_manifest(root: Path, change: Callable[[dict], None]) -> None:
@@ -35,9 +36,10 @@ def _edit_manifest(root: Path, change: Callable[[dict], None]) -> None:
 def _resign(root: Path) -> None:
     """What an attacker with write access would do: make the checksums match the altered files."""
     def sign(manifest: dict) -> None:
-        for name in manifest["files"]:
+        files = manifest["segments"][0]["files"]
+        for name in files:
             data = (_live(root) / name).read_bytes()
-            manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            files[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     _edit_manifest(root, sign)
 
 
@@ -65,8 +67,8 @@ def _pickled_vectors(root: Path, marker: Path) -> None:
     np.save(_live(root) / "vectors.npy", np.array([_Exploit(marker)] * 3, dtype=object), allow_pickle=True)
 
 
-def _pickled_bm25(root: Path, marker: Path) -> None:
-    np.save(_live(root) / "bm25" / "data.csc.index.npy", np.array([_Exploit(marker)], dtype=object), allow_pickle=True)
+def _pickled_postings(root: Path, marker: Path) -> None:
+    np.save(_live(root) / "rows.npy", np.array([_Exploit(marker)], dtype=object), allow_pickle=True)
 
 
 def _float64_vectors(root: Path, marker: Path) -> None:
@@ -87,7 +89,7 @@ ACCIDENTS = {
     "truncated-stories": lambda root: _truncate(_live(root) / "stories.jsonl"),
     "flipped-byte-vectors": lambda root: _flip_byte(_live(root) / "vectors.npy"),
     "flipped-byte-stories": lambda root: _flip_byte(_live(root) / "stories.jsonl"),
-    "flipped-byte-bm25": lambda root: _flip_byte(_live(root) / "bm25" / "vocab.index.json"),
+    "flipped-byte-postings": lambda root: _flip_byte(_live(root) / "terms.json"),
     "missing-file": lambda root: (_live(root) / "vectors.npy").unlink(),
     "truncated-manifest": lambda root: _truncate(root / "manifest.json"),
     "empty-manifest": lambda root: (root / "manifest.json").write_text(""),
@@ -104,7 +106,14 @@ def test_damaged_index_is_refused_with_a_rebuild_hint(hashed_copy: Path, damage)
 
 CRAFTED = {
     "pickled-vectors": _pickled_vectors,
-    "pickled-bm25-array": _pickled_bm25,
+    "pickled-postings-array": _pickled_postings,
+    "postings-out-of-range": lambda root, marker: np.save(_live(root) / "rows.npy",
+                                                          np.full(np.load(_live(root) / "rows.npy").shape, 10**6,
+                                                                  dtype=np.int32)),
+    "edits-not-lists": lambda root, marker: (_live(root) / "meta.json").write_text(json.dumps(
+        {**json.loads((_live(root) / "meta.json").read_text()), "edits": {"upserted": 5}})),
+    "unknown-segment-kind": lambda root, marker: (_live(root) / "meta.json").write_text(json.dumps(
+        {**json.loads((_live(root) / "meta.json").read_text()), "kind": "anything"})),
     "float64-vectors": _float64_vectors,
     "stories-not-json": _garbage_stories,
     "stories-missing-fields": _stories_missing_fields,
@@ -121,21 +130,40 @@ def test_resigned_crafted_file_is_refused_and_never_executed(hashed_copy: Path, 
     assert not marker.exists()
 
 
+def _base(m: dict) -> dict:
+    return m["segments"][0]
+
+
 MANIFESTS = {
     "extra-key": lambda m: m.update(loader="os.system('rm -rf ~')"),
-    "generation-climbs-out": lambda m: m.update(generation="../../etc"),
-    "absolute-file-name": lambda m: m["files"].update({"/etc/passwd": {"bytes": 1, "sha256": "0" * 64}}),
-    "file-name-climbs-out": lambda m: m["files"].update({"../../secret": {"bytes": 1, "sha256": "0" * 64}}),
-    "file-entry-with-extra-field": lambda m: m["files"]["vectors.npy"].update(command="touch /tmp/x"),
-    "files-not-a-map": lambda m: m.update(files=["vectors.npy"]),
+    "segment-name-climbs-out": lambda m: _base(m).update(name="../../etc"),
+    "absolute-file-name": lambda m: _base(m)["files"].update({"/etc/passwd": {"bytes": 1, "sha256": "0" * 64}}),
+    "file-name-climbs-out": lambda m: _base(m)["files"].update({"../../secret": {"bytes": 1, "sha256": "0" * 64}}),
+    "file-entry-with-extra-field": lambda m: _base(m)["files"]["vectors.npy"].update(command="touch /tmp/x"),
+    "files-not-a-map": lambda m: _base(m).update(files=["vectors.npy"]),
+    "no-files-listed": lambda m: _base(m).update(files={}),
+    "a-needed-file-unlisted": lambda m: _base(m)["files"].pop("vectors.npy"),
+    "no-segments": lambda m: m.update(segments=[]),
+    "first-segment-not-a-base": lambda m: _base(m).update(kind="delta"),
+    "story-count-not-a-number": lambda m: m.update(story_count="44"),
+    "story-count-wrong": lambda m: m.update(story_count=m["story_count"] + 1),
+    "segment-count-wrong": lambda m: _base(m).update(stories=_base(m)["stories"] - 1),
+    "generation-negative": lambda m: m.update(generation=-1),
+    "config-unknown-setting": lambda m: m["config"].update(chunk_size="x"),
+    "config-bad-engine": lambda m: m["config"].update(index_type="annoy"),
+    "config-bad-engine-parameter": lambda m: m["config"].update(index_type="faiss-ivf", index_params={"nprobe": 0}),
+    "model-dimension-zero": lambda m: m["model"].update(dim=0),
 }
 
 
 @pytest.mark.parametrize("change", MANIFESTS.values(), ids=MANIFESTS.keys())
 def test_manifest_that_story_search_did_not_write_is_refused(hashed_copy: Path, change):
     _edit_manifest(hashed_copy, change)
-    with pytest.raises(IndexCorruptError, match=REBUILD):
+    with pytest.raises(StorySearchError, match=REBUILD):
         StoryIndex.load(hashed_copy)
+    run = cli("query", "smuggling", index=hashed_copy)  # and the command line says so in one line
+    assert run.returncode == 1
+    assert_clean_error(run.stderr, "error: ", "python -m search build")
 
 
 def test_untouched_copy_loads_and_answers_like_the_original(hashed_copy: Path, hashed_service: SearchService):

@@ -48,7 +48,7 @@ def test_hybrid_candidates_carry_both_channels_exact_scores(service):
     ranking = rank(index, question, vector, "hybrid")
     lexical = index.lexical.scores(question)
     for row, why in zip(ranking.rows.tolist(), ranking.why):
-        assert why["dense"] == pytest.approx(float(np.asarray(index.vectors[row]) @ vector), abs=1e-5)
+        assert why["dense"] == pytest.approx(float(index.vectors_at(np.asarray([row]))[0] @ vector), abs=1e-5)
         assert why["lexical"] == pytest.approx(float(lexical[row]), rel=1e-5)
     assert np.all(np.diff(ranking.scores) <= 1e-12)  # best first
 

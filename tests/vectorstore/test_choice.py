@@ -1,7 +1,6 @@
 """`index_type="auto"`: exact below the threshold, approximate above, parameters in the manifest."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from pathlib import Path
@@ -9,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.collection.config import Config
-from search.collection.storage import read_manifest
-from search.collection.story_index import StoryIndex
-from search.corpus.story import make_story
-from search.embedding import Embedder
+from search.collection import Config, StoryIndex
+from search.collection.manifest import read_manifest
+from search.corpus import make_story
+from search.embedding.hashing import HashingEmbedder
 from search.errors import ConfigError
 from search.vectorstore import (
     FaissFlatStore,
@@ -25,16 +23,6 @@ from search.vectorstore import (
     store_class,
 )
 from search.vectorstore.choice import APPROXIMATE_FROM
-
-
-class HashEmbedder(Embedder):
-    """Deterministic vectors from the text's hash: enough to index and update without a model."""
-
-    model_id, dim = "test/hash", 32
-
-    def _encode(self, texts, kind):
-        seeds = [int.from_bytes(hashlib.sha256(t.encode()).digest()[:4], "big") for t in texts]
-        return np.stack([np.random.default_rng(s).standard_normal(self.dim) for s in seeds]).astype(np.float32)
 
 
 def test_auto_is_exact_below_the_threshold_and_approximate_above():
@@ -64,27 +52,29 @@ def stories(n: int, start: int = 0) -> list:
 
 @pytest.fixture
 def config() -> Config:
-    return Config(model="test/hash", index_params={"threshold": 30, "approximate_params": {"nprobe": 4}})
+    return Config(model="hashing", index_params={"threshold": 30, "approximate_params": {"nprobe": 4}})
 
 
 def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config: Config, tmp_path: Path):
-    embedder = HashEmbedder()
+    embedder = HashingEmbedder()
     small = StoryIndex.build(stories(20), embedder, config)
     assert small.store.kind == "faiss-flat"
     grown, _ = small.with_stories(stories(20, start=20), embedder)
-    assert grown.store.kind == "faiss-ivf" and len(grown.store) == 40
-    grown.save(tmp_path)
+    assert grown.store.kind == "faiss-flat" and len(grown) == 40  # a write appends; the base is kept as it is
+    merged = grown.compacted()  # a merge makes the base the configuration asks for at the new size
+    assert merged.store.kind == "faiss-ivf" and len(merged.store) == 40
+    merged.save(tmp_path)
     manifest = read_manifest(tmp_path)
     assert manifest["config"]["index_type"] == "auto"
     assert manifest["index"]["type"] == "faiss-ivf"
     assert manifest["index"]["params"] == {**FaissIVFStore.defaults, "nprobe": 4, "nlist": 1}  # 40 stories: 1 list
     loaded = StoryIndex.load(tmp_path)
     assert loaded.store.kind == "faiss-ivf" and len(loaded.store) == 40
-    again, _ = loaded.with_stories(stories(1, start=40), embedder)  # updated in place, not rebuilt
-    assert again.store.kind == "faiss-ivf" and len(again.store) == 41 and again.store.params["nlist"] == 1
+    again, _ = loaded.with_stories(stories(1, start=40), embedder)
     row = again.row(again.stories[-1].id)
-    _, keys = again.store.search(np.asarray(again.vectors[row])[None, :], 1)
-    assert again.rows_of_keys(keys[0])[0] == row
+    assert again.nearest(again.vectors_at(np.asarray([row]))[0], 1)[0].tolist() == [row]
+    merged = again.compacted()  # the trained IVF is updated in place, not rebuilt
+    assert merged.store.kind == "faiss-ivf" and len(merged.store) == 41 and merged.store.params["nlist"] == 1
 
 
 @pytest.mark.parametrize("kind, params, message", [
@@ -128,7 +118,7 @@ def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config
     ("auto", {"approximate": "faiss-hnsw", "approximate_params": {"M": 0}}, "faiss-hnsw parameter M must be"),
 ])
 def test_bad_engines_parameters_and_values_are_refused_before_embedding(kind, params, message):
-    embedder = HashEmbedder()
+    embedder = HashingEmbedder()
     with pytest.raises(ConfigError, match=re.escape(message)):
         StoryIndex.build([make_story("t", "some body text")], embedder, Config(model=embedder.model_id,
                                                                                  index_type=kind, index_params=params))
@@ -157,20 +147,20 @@ def test_good_values_pass(kind, params):
 
 
 def test_a_huge_nprobe_searches_every_bucket():
-    embedder = HashEmbedder()
+    embedder = HashingEmbedder()
     index = StoryIndex.build(stories(44), embedder, Config(model=embedder.model_id, index_type="faiss-ivf",
                                                            index_params={"nprobe": 10**30}))
-    _, keys = index.store.search(np.asarray(index.vectors[:3]), 1)
+    _, keys = index.store.search(index.vectors_at(np.arange(3)), 1)
     assert index.rows_of_keys(keys[:, 0]).tolist() == [0, 1, 2]
 
 
 def test_more_buckets_than_stories_are_cut_to_the_story_count_with_a_warning(caplog):
-    embedder = HashEmbedder()
+    embedder = HashingEmbedder()
     config = Config(model=embedder.model_id, index_type="faiss-ivf", index_params={"nlist": 1000})
     with caplog.at_level(logging.WARNING, logger="search.vectorstore.faiss_ivf"):
         index = StoryIndex.build(stories(44), embedder, config)
     assert "nlist 1000 is more buckets than the 44 stories to train them on; using 44" in caplog.text
     assert index.store.params["nlist"] == 44 and len(index.store) == 44
-    _, keys = index.store.search(np.asarray(index.vectors[:3]), 1)
+    _, keys = index.store.search(index.vectors_at(np.arange(3)), 1)
     assert index.rows_of_keys(keys[:, 0]).tolist() == [0, 1, 2]
     assert not compatible(index.store, "faiss-ivf", config.index_params)  # an update retrains for the full count

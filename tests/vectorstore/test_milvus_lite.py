@@ -13,8 +13,9 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from search.collection.config import Config
-from search.collection.story_index import StoryIndex
+from search import SearchService
+from search.collection import Config, StoryIndex
+from search.corpus import make_story
 from search.vectorstore import FaissFlatStore, create_store, store_class
 from tests.helpers import assert_same_top, clustered, seed_case, vector_keys
 
@@ -37,7 +38,8 @@ def test_add_replace_remove_and_round_trip(tmp_path: Path):
     _, found = store.search(vectors[10:12], 1)
     assert found[:, 0].tolist() == ids[10:12].tolist()
     assert store.save(tmp_path) == []
-    reopened = store_class("milvus").load(tmp_path, 16, store.params, ids[50:], vectors[50:])  # re-synced
+    reopened = store_class("milvus").load(tmp_path, 16, store.params, ids[50:], vectors[50:])
+    reopened.sync(ids[50:], vectors[50:])  # the collection is made to hold what the index holds
     assert len(reopened) == 250 and sorted(reopened.ids().tolist()) == sorted(ids[50:].tolist())
 
 
@@ -54,7 +56,28 @@ def test_an_index_can_be_built_on_milvus_by_configuration(service, tmp_path: Pat
     seeds = service.index
     config = Config(model=seeds.model_id, index_type="milvus",
                     index_params={"uri": str(tmp_path / "milvus.db"), "collection": "seeds"})
-    index = StoryIndex.build(seeds.stories, service.embedder, config, previous=seeds)  # vectors reused
+    index = StoryIndex.build(list(seeds.stories), service.embedder, config, previous=seeds)  # vectors reused
     assert index.store.kind == "milvus" and len(index.store) == len(seeds)
     index.save(tmp_path / "index")
     assert StoryIndex.load(tmp_path / "index").manifest["index"]["params"]["collection"] == "seeds"
+
+
+def test_writes_go_to_milvus_as_they_commit(hashed_service, tmp_path: Path):
+    """On Milvus the collection is the live state: an add or delete reaches it with its commit, and an index
+    reopened against a collection that missed a write is put right."""
+    seeds = hashed_service.index
+    config = Config(model=seeds.model_id, index_type="milvus",
+                    index_params={"uri": str(tmp_path / "milvus.db"), "collection": "writes"})
+    StoryIndex.build(list(seeds.stories), hashed_service.embedder, config).save(tmp_path / "index")
+    service = SearchService.open(tmp_path / "index")
+    [added] = service.add([make_story("Coast guards trained in sea rescue", "Coast guards of three island states "
+                                      "trained in rescuing migrants at sea.")])
+    store = service.index.store
+    assert len(store) == len(seeds) + 1
+    assert service.search("coast guards sea rescue", 1, "dense").hits[0].story.id == added
+    gone = seeds.stories[0].id
+    service.delete([gone])
+    assert len(store) == len(seeds) and gone not in {h.story.id for h in service.search(gone, 50, "dense").hits}
+    store.add(np.asarray([12345], dtype=np.int64), np.ones((1, seeds.dim), dtype=np.float32))  # out of band
+    reopened = SearchService.open(tmp_path / "index")
+    assert len(reopened.index.store) == len(seeds)
