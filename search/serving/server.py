@@ -118,10 +118,12 @@ def _mount_ui_when_loaded(app: FastAPI, service: SearchService) -> None:
 
 
 def load_service(index_dir: Path | str | None = None) -> SearchService:
-    """Open the index and run one throw-away search so the model and caches are hot."""
+    """Open the index, run one throw-away search so the model and caches are hot, and keep up with the folder:
+    commits of other writers (the command line) are served within a second, merges run in the background."""
     use_serving_threads()
-    service = SearchService.open(Path(index_dir) if index_dir else default_index_dir())
+    service = SearchService.open(Path(index_dir) if index_dir else default_index_dir(), background_merges=True)
     service.search(WARM_UP_QUESTION, 1)
+    service.watch()
     return service
 
 
