@@ -3,6 +3,10 @@
 Endpoints are plain `def`s on purpose: FastAPI runs them in its thread pool, so many clients are served at
 once (the service's readers take no lock) while the event loop stays free. Writes need
 `Authorization: Bearer $STORY_SEARCH_TOKEN`; with no token configured they are switched off.
+
+A story id may hold "/", so `/stories/{id}` and `/stories/{id}/similar` would both match
+`/stories/news/similar`; ids never end in "/similar" (`corpus.story.id_problem`), and the one-story routes
+take no path that does, so each path has one meaning and a wrong method is told the right one.
 """
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from ...corpus import Story, make_story
 from ...retrieval import MAX_K, Filters, SearchService
+from ..settings import check_token
 from .errors import ApiError, BodyLimit, install_error_handlers
 from .schemas import (
     EmbedIn,
@@ -51,12 +57,22 @@ MAX_LIST = 1000  # stories per page of GET /api/stories
 StoryIdPath = Annotated[str, Path(description="a story id, as in search hits (a corpus's own ids may hold `/`)")]
 
 
+class StoryIdConvertor(PathConvertor):
+    """A path parameter that takes any path except one ending in "/similar" (the related-stories route's)."""
+
+    regex = r".*(?<!/similar)"
+
+
+register_url_convertor("story_id", StoryIdConvertor())
+
+
 def create_api(service: SearchService, write_token: str | None = None) -> FastAPI:
     """The API app: routes under /api, docs at /docs and /openapi.json, every error as JSON.
 
-    `write_token` defaults to `$STORY_SEARCH_TOKEN`; empty or unset switches the write endpoints off.
+    `write_token` defaults to `$STORY_SEARCH_TOKEN`; blank or unset switches the write endpoints off, and
+    one that no client could send (surrounding whitespace, control characters) is a `ConfigError`.
     """
-    token = write_token if write_token is not None else os.environ.get("STORY_SEARCH_TOKEN", "")
+    token = check_token(write_token if write_token is not None else os.environ.get("STORY_SEARCH_TOKEN", ""))
     app = FastAPI(title="story-search", version="1", summary="Semantic search over IOM news stories.",
                   description="Every error answers `{\"error\": {\"code\", \"message\"}}`. The web UI is at `/`.")
     install_error_handlers(app)
@@ -66,7 +82,11 @@ def create_api(service: SearchService, write_token: str | None = None) -> FastAP
 
 
 class WriterCheck:
-    """The write endpoints' dependency: a constant-time comparison with the configured token."""
+    """The write endpoints' dependency: a constant-time comparison with the configured token, as UTF-8 bytes.
+
+    Starlette hands header values over decoded as Latin-1, so encoding them back as Latin-1 gives the bytes
+    the client sent: a token with non-ASCII characters matches when sent as UTF-8, as clients send it.
+    """
 
     def __init__(self, token: str) -> None:
         self.token = token.encode("utf-8")
@@ -74,7 +94,7 @@ class WriterCheck:
     def __call__(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
         if not self.token:
             raise ApiError(403, "writes_disabled", "writes are switched off: the server has no STORY_SEARCH_TOKEN")
-        given = credentials.credentials.encode("utf-8") if credentials else b""
+        given = credentials.credentials.encode("latin-1") if credentials else b""
         if not hmac.compare_digest(given, self.token):
             raise ApiError(401, "unauthorized", "send `Authorization: Bearer <token>` with the server's token",
                            {"WWW-Authenticate": "Bearer"})
@@ -119,7 +139,7 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         me = service.story(story_id)
         return SimilarOut(id=me.id, title=me.title, hits=[h.to_dict() for h in service.related(story_id, k)])
 
-    @api.get("/stories/{story_id:path}", tags=["stories"])
+    @api.get("/stories/{story_id:story_id}", tags=["stories"])
     def story(story_id: StoryIdPath) -> StoryOut:
         """One story in full."""
         return StoryOut.model_validate(service.story(story_id).to_dict())
@@ -144,7 +164,7 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         ids = service.add([_to_story(s) for s in given], own_ids={s.id for s in given if s.id})
         return WriteOut(ids=ids, story_count=len(service.index))
 
-    @api.delete("/stories/{story_id:path}", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
+    @api.delete("/stories/{story_id:story_id}", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
     def delete_story(story_id: StoryIdPath) -> WriteOut:
         """Remove a story from the index."""
         index = service.delete([story_id])
@@ -157,8 +177,9 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     def unknown(request: Request) -> None:
         """Unknown /api paths answer in the API's error format (not the web UI's), with 405 for a wrong method."""
         path = request.url.path
-        allowed = sorted({m for route in api.routes if route.endpoint is not unknown  # type: ignore[attr-defined]
-                          and route.path_regex.match(path) for m in route.methods})  # type: ignore[attr-defined]
+        allowed = {m for route in api.routes if route.endpoint is not unknown  # type: ignore[attr-defined]
+                   and route.path_regex.match(path) for m in route.methods}  # type: ignore[attr-defined]
+        allowed = sorted(allowed | {"HEAD"} if "GET" in allowed else allowed)  # the request policy's HEAD
         if allowed:
             raise ApiError(405, "method_not_allowed", f"use {' or '.join(allowed)} here", {"Allow": ", ".join(allowed)})
         raise ApiError(404, "not_found", "no such endpoint; the API is documented at /docs")
