@@ -1,7 +1,8 @@
 """The JSON API (`/api/...`), a thin layer over `SearchService`: validate at the edge, call, shape the answer.
 
-Endpoints are plain `def`s on purpose: FastAPI runs them in its thread pool, so many clients are served at
-once (the service's readers take no lock) while the event loop stays free. Writes need
+Reading endpoints are plain `def`s on purpose: FastAPI runs them in its thread pool, so many clients are
+served at once (the service's readers take no lock) while the event loop stays free; writes queue for one
+thread of their own (`WriteLane`), so waiting writers never take the pool from readers. Writes need
 `Authorization: Bearer $STORY_SEARCH_TOKEN`; with no token configured they are switched off.
 
 A story id may hold "/", so `/stories/{id}` and `/stories/{id}/similar` would both match
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import hmac
 import os
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.convertors import PathConvertor, register_url_convertor
@@ -60,7 +63,7 @@ StoryIdPath = Annotated[str, Path(description="a story id, as in search hits (a 
 class StoryIdConvertor(PathConvertor):
     """A path parameter that takes any path except one ending in "/similar" (the related-stories route's)."""
 
-    regex = r".*(?<!/similar)"
+    regex = r"(?!.*/similar$).*"
 
 
 register_url_convertor("story_id", StoryIdConvertor())
@@ -100,8 +103,29 @@ class WriterCheck:
                            {"WWW-Authenticate": "Bearer"})
 
 
+T = TypeVar("T")
+
+
+class WriteLane:
+    """Writes run in one worker thread at a time; the others wait as coroutines on the event loop.
+
+    The service commits one write at a time anyway (its write lock). Waiting for that lock inside a worker
+    thread held one thread of the pool that searches share per waiting writer, so a burst of writes as large
+    as the pool left no thread to answer a search, however cheap.
+    """
+
+    def __init__(self) -> None:
+        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, on the first write
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(1)
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+
+
 def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     api = APIRouter(prefix="/api", responses=_ERRORS)
+    writes = WriteLane()
 
     @api.get("/health", tags=["status"])
     def health() -> HealthOut:
@@ -158,16 +182,18 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         return EmbedOut(model=service.index.model_id, dim=int(vectors.shape[1]), vectors=vectors.tolist())
 
     @api.post("/stories", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
-    def add_stories(body: StoriesIn) -> WriteOut:
+    async def add_stories(body: StoriesIn) -> WriteOut:
         """Add stories, or update those with the same id (or a near-duplicate text); one story or a list."""
         given = body if isinstance(body, list) else [body]
-        ids = service.add([_to_story(s) for s in given], own_ids={s.id for s in given if s.id})
+        stories, own_ids = [_to_story(s) for s in given], {s.id for s in given if s.id}
+        ids = await writes.run(lambda: service.add(stories, own_ids=own_ids))
         return WriteOut(ids=ids, story_count=len(service.index))
 
-    @api.delete("/stories/{story_id:story_id}", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
-    def delete_story(story_id: StoryIdPath) -> WriteOut:
+    @api.delete("/stories/{story_id:story_id}", tags=["writes"], responses=_WRITE_ERRORS,
+                dependencies=[Depends(require_writer)])
+    async def delete_story(story_id: StoryIdPath) -> WriteOut:
         """Remove a story from the index."""
-        index = service.delete([story_id])
+        index = await writes.run(service.delete, [story_id])
         return WriteOut(ids=[story_id], story_count=len(index))
 
     every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -177,9 +203,9 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     def unknown(request: Request) -> None:
         """Unknown /api paths answer in the API's error format (not the web UI's), with 405 for a wrong method."""
         path = request.url.path
-        allowed = {m for route in api.routes if route.endpoint is not unknown  # type: ignore[attr-defined]
+        methods = {m for route in api.routes if route.endpoint is not unknown  # type: ignore[attr-defined]
                    and route.path_regex.match(path) for m in route.methods}  # type: ignore[attr-defined]
-        allowed = sorted(allowed | {"HEAD"} if "GET" in allowed else allowed)  # the request policy's HEAD
+        allowed = sorted(methods | {"HEAD"} if "GET" in methods else methods)  # HEAD: the request policy's
         if allowed:
             raise ApiError(405, "method_not_allowed", f"use {' or '.join(allowed)} here", {"Allow": ", ".join(allowed)})
         raise ApiError(404, "not_found", "no such endpoint; the API is documented at /docs")
