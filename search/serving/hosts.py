@@ -9,6 +9,8 @@ from one, the forwarded host must be allowed too, and uvicorn's own middleware a
 """
 from __future__ import annotations
 
+from typing import Any, cast
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -25,7 +27,8 @@ class HostGuard:
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.allowed = settings.allowed_hosts
-        self.proxies = ProxyHeadersMiddleware(app, trusted_hosts=list(settings.trusted_proxies)) \
+        # Typed as Any: uvicorn types ASGI apps more narrowly than Starlette does, for the same callables.
+        self.proxies: Any = ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=list(settings.trusted_proxies)) \
             if settings.trusted_proxies else None
         self.app = app
 
@@ -45,7 +48,7 @@ class HostGuard:
             await response(scope, receive, send)
             return
         inner = self.proxies if trusted else self.app
-        await inner({**scope, "headers": headers}, receive, send)  # type: ignore[misc]
+        await inner({**scope, "headers": headers}, receive, send)
 
     def _allows(self, value: bytes) -> bool:
         """Each name of a header (a forwarded host may list a chain of them) must be allowed."""

@@ -24,7 +24,7 @@ class JsonErrorH11Protocol(H11Protocol):
                    (b"connection", b"close")]
         for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=MALFORMED),
                       h11.EndOfMessage()):
-            self.transport.write(self.conn.send(event))  # type: ignore[arg-type]
+            self.transport.write(self.conn.send(event))
         self.transport.close()
 
 
