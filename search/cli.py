@@ -1,13 +1,16 @@
 """Command line: `python -m search ...` and the `story-search` script; thin wrappers over the service.
 
 `--json` prints one JSON object on stdout; progress and logs go to stderr, so output can be piped.
-Errors a user can fix print one line and exit 1 (2 for usage errors, as argparse does).
+Every failure prints one `error:` line and exits 1 (2 for usage errors, as argparse does): the package's
+own errors say what to do, and so do the operating system's (a full disk, a folder that cannot be written).
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -175,6 +178,18 @@ def _eval(args: argparse.Namespace, root: Path) -> None:
     _emit(args, report, "\n".join(lines))
 
 
+def os_failure(exc: OSError) -> str:
+    """One line for a failure the operating system reported: what failed, where, and what to do."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on the disk{where}; free some space there (or choose another --index-dir) and " \
+               "run the command again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"not allowed to write or read{where}: {exc.strerror}; check the folder's permissions or " \
+               "choose another --index-dir"
+    return f"{exc.strerror or os.strerror(exc.errno or 0) or exc}{where}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO, stream=sys.stderr,
@@ -183,6 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         run(args)
     except StorySearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {os_failure(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; the index on disk is unchanged unless a save had completed", file=sys.stderr)

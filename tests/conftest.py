@@ -80,7 +80,7 @@ def app_client(service) -> Iterator:
     with pytest.MonkeyPatch.context() as env:  # the token is read once, when the app is made
         env.delenv("STORY_SEARCH_TOKEN", raising=False)
         app = create_app(service)
-    yield TestClient(app, raise_server_exceptions=False)
+    yield TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)  # an allowed Host
 
 
 @pytest.fixture

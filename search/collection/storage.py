@@ -122,7 +122,10 @@ def prepare(root: Path, write: Callable[[Path], list[str]], kind: str, stories: 
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP}{os.getpid()}-", dir=root))
     tmp.chmod(0o755)  # mkdtemp's 0700 would make a copied index unreadable to other users
     try:
-        names = write(tmp)
+        try:
+            names = write(tmp)
+        except OSError as exc:
+            raise _with_errno(exc, root) from None
         files = {}
         for name in names:
             _fsync(tmp / name)
@@ -133,6 +136,16 @@ def prepare(root: Path, write: Callable[[Path], list[str]], kind: str, stories: 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _with_errno(exc: OSError, root: Path) -> OSError:
+    """numpy reports a short write ("1536 requested and 0 written") without an errno: it is a full disk when the
+    disk has no room left, an input/output error otherwise, so callers can say which."""
+    if exc.errno is not None:
+        return exc
+    full = shutil.disk_usage(root).free < (1 << 20)
+    code = errno.ENOSPC if full else errno.EIO
+    return OSError(code, os.strerror(code), str(root))
 
 
 def commit(root: Path, segments: Sequence[dict[str, Any] | Prepared], manifest: dict[str, Any]) -> dict[str, Any]:

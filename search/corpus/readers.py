@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import CorpusError
 from .dates import parse_date, parse_date_line, split_lead_dateline
-from .story import Story, make_story
+from .story import Story, id_problem, make_story
 from .text import clean_text
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ def _record(path: Path, line: int, title: str, body: str, **meta: Any) -> Story 
         return None
     if not clean_text(body):
         log.warning("%s:%d: story %r has no body; indexed by its title only", path, line, title[:60])
+    if meta.get("id") and (problem := id_problem(meta["id"])):
+        raise CorpusError(str(path), f"story id {meta['id']!r} {problem}", line)
     return make_story(title, body, source=f"{path.name}:{line}", **meta)
 
 

@@ -4,7 +4,8 @@ The service is loaded once and warmed with a throw-away query before the port op
 does not wait for the model; the API answers from then on, while the UI's Gradio loads in the background.
 Concurrency comes from request workers (FastAPI's thread pool for the API, Gradio's queue for the UI), so
 FAISS is held to one thread per search instead of each search fanning out over every core and the
-searches fighting each other for them (`use_serving_threads`).
+searches fighting each other for them (`use_serving_threads`). Every request passes the request policy
+(`policy`: allowed hosts, body size, methods, one error shape) before it reaches the API or the page.
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ from ..errors import ConfigError
 from ..retrieval import SearchService
 from ..vectorstore import use_serving_threads
 from .api import create_api
+from .policy import install_request_policy
+from .protocol import uvicorn_options
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,36 +45,37 @@ STARTING_PAGE = PAGE.format(head='<meta http-equiv="refresh" content="1">',
 FAILED_PAGE = PAGE.format(head="", message="The web page failed to start (see the server log).")
 
 
-def create_app(service: SearchService, *, ui_in_background: bool = False) -> FastAPI:
-    """The API first (its routes, including the /api catch-all, win), then the UI at /.
+def create_app(service: SearchService, *, ui_in_background: bool = False, settings: Settings | None = None) -> FastAPI:
+    """The API first (its routes, including the /api catch-all, win), then the UI at /, inside the request
+    policy; `settings` default to the environment's (`Settings.from_env`).
 
     With `ui_in_background` the API answers as soon as the port opens while Gradio (seconds of imports,
     most of a cold start) loads in a worker thread; `/` shows a self-reloading
     "starting" page until the UI is mounted. `serve` does this; tests that need the page at once don't.
     """
-    app = _with_closed_cors(create_api(service))
+    settings = settings or Settings.from_env()
+    app = _with_closed_cors(create_api(service, settings.write_token), settings.cors_origins)
     if ui_in_background:
-        _mount_ui_when_loaded(app, service)
+        _mount_ui_when_loaded(app, service, settings.cors_origins)
     else:
         from .ui import mount_ui
 
         mount_ui(app, service, path="/")
-    return app
+    return install_request_policy(app, settings)
 
 
-def _with_closed_cors(app: FastAPI) -> FastAPI:
+def _with_closed_cors(app: FastAPI, origins: tuple[str, ...]) -> FastAPI:
     """CORS is closed unless $STORY_SEARCH_CORS_ORIGINS lists origins (comma-separated).
 
     Configuring it matters for the UI too: on an app without a CORS middleware, Gradio installs its own,
     which allows any origin (with credentials) whenever the server is reached by a name other than localhost.
     """
-    origins = [o.strip() for o in os.environ.get("STORY_SEARCH_CORS_ORIGINS", "").split(",") if o.strip()]
-    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+    app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
                        allow_headers=["Content-Type"])
     return app
 
 
-def _mount_ui_when_loaded(app: FastAPI, service: SearchService) -> None:
+def _mount_ui_when_loaded(app: FastAPI, service: SearchService, cors_origins: tuple[str, ...]) -> None:
     """Serve the starting page at / and, once the app runs, build the UI in a thread and swap it in.
 
     The UI gets its own small app (with the same CORS policy) so Gradio's own lifespan, which starts its
@@ -90,7 +95,8 @@ def _mount_ui_when_loaded(app: FastAPI, service: SearchService) -> None:
     def build_ui() -> FastAPI:
         from .ui import mount_ui
 
-        return mount_ui(_with_closed_cors(FastAPI(openapi_url=None, docs_url=None, redoc_url=None)), service)
+        return mount_ui(_with_closed_cors(FastAPI(openapi_url=None, docs_url=None, redoc_url=None), cors_origins),
+                        service)
 
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
@@ -149,13 +155,16 @@ def _listen_address(host: str | None, port: int | None) -> tuple[str, int]:
 
 def serve(index_dir: Path | str | None = None, host: str | None = None, port: int | None = None) -> None:
     """Run the server until interrupted. Host and port fall back to $STORY_SEARCH_HOST/$STORY_SEARCH_PORT,
-    then 127.0.0.1:7860: only this machine can connect unless a wider address is asked for."""
+    then 127.0.0.1:7860: only this machine can connect unless a wider address is asked for. The settings
+    are checked before the index loads, so a bad one fails at once."""
     import uvicorn
 
     host, port = _listen_address(host, port)
+    settings = Settings.from_env(listen_host=host)
     service = load_service(index_dir)
     log.info("serving %d stories on http://%s:%d/ (API docs at /docs)", len(service.index), host, port)
-    uvicorn.run(create_app(service, ui_in_background=True), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(service, ui_in_background=True, settings=settings), host=host, port=port,
+                log_level="info", **uvicorn_options())
 
 
 @contextlib.contextmanager
@@ -174,7 +183,7 @@ def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, tim
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = uvicorn.Server(uvicorn.Config(create_app(service, ui_in_background=True), log_level="warning",
-                                           access_log=False, lifespan="on"))
+                                           access_log=False, lifespan="on", **uvicorn_options()))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -170,7 +170,7 @@ def test_cors_opens_only_to_the_configured_origins(hashed_service: SearchService
     from search.serving.server import create_app
 
     monkeypatch.setenv("STORY_SEARCH_CORS_ORIGINS", "https://news.example, https://desk.example")
-    web = TestClient(create_app(hashed_service))
+    web = TestClient(create_app(hashed_service), base_url="http://127.0.0.1")
     friendly = web.get("/api/health", headers={"Origin": "https://desk.example"})
     assert friendly.headers["access-control-allow-origin"] == "https://desk.example"
     assert "access-control-allow-origin" not in web.get("/api/health", headers={"Origin": EVIL}).headers

@@ -185,10 +185,10 @@ def test_bodies_over_the_cap_are_413(api_client: TestClient) -> None:
 def test_unknown_paths_and_methods_answer_in_the_error_format(api_client: TestClient) -> None:
     for path in ("/api/nothing/here", "/api", "/api/"):
         assert_api_error(api_client.get(path), 404, "not_found")
-    assert api_client.head("/api/health").headers["allow"] == "GET"
+    assert api_client.post("/api/health").headers["allow"] == "GET, HEAD"  # HEAD: the served app's policy
     response = api_client.put("/api/search")
     assert_api_error(response, 405, "method_not_allowed")
-    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
 
 def test_unexpected_failures_are_a_plain_500(api_client: TestClient, service: SearchService,

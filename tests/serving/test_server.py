@@ -21,10 +21,15 @@ from tests.helpers import SMUGGLING, TOPIC_QUESTION
 AT_ONCE = 3  # requests that must all be in the service together
 
 
+PUBLIC_NAME = "stories.example"  # a name the operator allowed, as for a server reached from other machines
+
+
 @pytest.fixture(scope="module")
 def base_url(service: SearchService) -> Iterator[str]:
-    with serve_in_background(service) as url:
-        yield url
+    with pytest.MonkeyPatch.context() as env:  # settings are read once, when the app is made
+        env.setenv("STORY_SEARCH_ALLOWED_HOSTS", PUBLIC_NAME)
+        with serve_in_background(service) as url:
+            yield url
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,7 @@ def test_one_server_answers_the_page_the_api_and_the_docs(base_url: str, service
 def test_the_ui_mounted_after_start_up_keeps_cors_closed(base_url: str) -> None:
     """Reached by a public name, Gradio's own CORS would let any origin in: the app's closed policy wins."""
     for path in ("/", "/config", "/gradio_api/info"):
-        answer = httpx.get(base_url + path, headers={"Origin": "https://evil.example", "Host": "stories.example"})
+        answer = httpx.get(base_url + path, headers={"Origin": "https://evil.example", "Host": PUBLIC_NAME})
         assert answer.status_code == 200 and "access-control-allow-origin" not in answer.headers, path
 
 

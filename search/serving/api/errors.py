@@ -1,4 +1,4 @@
-"""Every HTTP error as `{"error": {"code", "message"}}`, and the request-body size cap.
+"""Every HTTP error as `{"error": {"code", "message"}}`, and the request-body size cap of the whole app.
 
 Handlers cover FastAPI's validation errors, HTTP errors (404, 405, ...), the service's own
 `StorySearchError`s and, last, anything unexpected: that one is logged with its traceback and answered
@@ -36,10 +36,12 @@ _STATUS_OF_ERROR: Sequence[tuple[type[StorySearchError], int]] = (
     (IndexMissingError, 503), (IndexCorruptError, 503), (IndexMismatchError, 503), (ModelError, 503),
 )
 _CODE_OF_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                   405: "method_not_allowed", 413: "body_too_large"}
+                   405: "method_not_allowed", 413: "body_too_large", 422: "invalid_request", 429: "too_many_requests",
+                   500: "internal_error", 503: "unavailable"}
 # Framework errors carry terse reasons ("Not Found"); these say what to do instead.
 _MESSAGE_OF_STATUS = {404: "no such endpoint; the API is documented at /docs",
-                      400: "the request body could not be decoded; send JSON encoded as UTF-8"}
+                      400: "the request body could not be decoded; send JSON encoded as UTF-8",
+                      500: "the server failed to answer this request; it has been logged"}
 
 
 class ApiError(HTTPException):
@@ -75,12 +77,22 @@ async def _on_validation(_: Request, exc: RequestValidationError) -> JSONRespons
     return error_response(422, *describe_validation(exc.errors()))
 
 
+def http_error(status: int, detail: object) -> tuple[str, str]:
+    """(code, message) for an error raised by the framework or Gradio with a status and maybe a reason.
+
+    Server errors never pass their reason on (it may hold internals); client errors keep a short one.
+    """
+    code = _CODE_OF_STATUS.get(status, "server_error" if status >= 500 else "http_error")
+    if status >= 500:
+        return code, _MESSAGE_OF_STATUS.get(status, _MESSAGE_OF_STATUS[500])
+    shown = detail if isinstance(detail, str) and len(detail) < 300 else None
+    return code, _MESSAGE_OF_STATUS.get(status) or shown or f"the request was refused ({code})"
+
+
 async def _on_http(_: Request, exc: HTTPException) -> JSONResponse:
     if isinstance(exc, ApiError):
         return error_response(exc.status_code, exc.code, exc.detail, exc.headers)
-    code = _CODE_OF_STATUS.get(exc.status_code, "http_error")
-    message = _MESSAGE_OF_STATUS.get(exc.status_code) or (exc.detail if isinstance(exc.detail, str) else code)
-    return error_response(exc.status_code, code, message, exc.headers)
+    return error_response(exc.status_code, *http_error(exc.status_code, exc.detail), exc.headers)
 
 
 async def _on_story_search(_: Request, exc: StorySearchError) -> JSONResponse:
@@ -101,7 +113,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """Refuse request bodies over `limit` bytes under `prefix` with a JSON 413, before any endpoint reads them.
+    """Refuse request bodies over `limit` bytes with a JSON 413, before any endpoint (or the mounted web UI)
+    reads them.
 
     The body is read here (at most `limit` plus one chunk) and replayed to the app, so a client that sends
     no Content-Length, or lies in it, is capped all the same. (FastAPI's own `max_body_size` answers an
@@ -110,11 +123,11 @@ class BodyLimit:
     than shrinking its body.
     """
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES, prefix: str = "/api/") -> None:
-        self.app, self.limit, self.prefix = app, limit, prefix
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"0")

@@ -1,20 +1,29 @@
 """The JSON API (`/api/...`), a thin layer over `SearchService`: validate at the edge, call, shape the answer.
 
-Endpoints are plain `def`s on purpose: FastAPI runs them in its thread pool, so many clients are served at
-once (the service's readers take no lock) while the event loop stays free. Writes need
+Reading endpoints are plain `def`s on purpose: FastAPI runs them in its thread pool, so many clients are
+served at once (the service's readers take no lock) while the event loop stays free; writes queue for one
+thread of their own (`WriteLane`), so waiting writers never take the pool from readers. Writes need
 `Authorization: Bearer $STORY_SEARCH_TOKEN`; with no token configured they are switched off.
+
+A story id may hold "/", so `/stories/{id}` and `/stories/{id}/similar` would both match
+`/stories/news/similar`; ids never end in "/similar" (`corpus.story.id_problem`), and the one-story routes
+take no path that does, so each path has one meaning and a wrong method is told the right one.
 """
 from __future__ import annotations
 
 import hmac
 import os
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from ...corpus import Story, make_story
 from ...retrieval import MAX_K, Filters, SearchService
+from ..settings import check_token
 from .errors import ApiError, BodyLimit, install_error_handlers
 from .schemas import (
     EmbedIn,
@@ -48,16 +57,27 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorOut, "description": "writes are switched off (no STORY_SEARCH_TOKEN on the server)"},
 }
 _bearer = HTTPBearer(auto_error=False, description="the server's STORY_SEARCH_TOKEN")
+WRITERS = 4  # writes in worker threads at once
 MAX_LIST = 1000  # stories per page of GET /api/stories
 StoryIdPath = Annotated[str, Path(description="a story id, as in search hits (a corpus's own ids may hold `/`)")]
+
+
+class StoryIdConvertor(PathConvertor):
+    """A path parameter that takes any path except one ending in "/similar" (the related-stories route's)."""
+
+    regex = r"(?!.*/similar$).*"
+
+
+register_url_convertor("story_id", StoryIdConvertor())
 
 
 def create_api(service: SearchService, write_token: str | None = None) -> FastAPI:
     """The API app: routes under /api, docs at /docs and /openapi.json, every error as JSON.
 
-    `write_token` defaults to `$STORY_SEARCH_TOKEN`; empty or unset switches the write endpoints off.
+    `write_token` defaults to `$STORY_SEARCH_TOKEN`; blank or unset switches the write endpoints off, and
+    one that no client could send (surrounding whitespace, control characters) is a `ConfigError`.
     """
-    token = write_token if write_token is not None else os.environ.get("STORY_SEARCH_TOKEN", "")
+    token = check_token(write_token if write_token is not None else os.environ.get("STORY_SEARCH_TOKEN", ""))
     app = FastAPI(title="story-search", version="1", summary="Semantic search over IOM news stories.",
                   description="Every error answers `{\"error\": {\"code\", \"message\"}}`. The web UI is at `/`.")
     install_error_handlers(app)
@@ -67,7 +87,11 @@ def create_api(service: SearchService, write_token: str | None = None) -> FastAP
 
 
 class WriterCheck:
-    """The write endpoints' dependency: a constant-time comparison with the configured token."""
+    """The write endpoints' dependency: a constant-time comparison with the configured token, as UTF-8 bytes.
+
+    Starlette hands header values over decoded as Latin-1, so encoding them back as Latin-1 gives the bytes
+    the client sent: a token with non-ASCII characters matches when sent as UTF-8, as clients send it.
+    """
 
     def __init__(self, token: str) -> None:
         self.token = token.encode("utf-8")
@@ -75,14 +99,36 @@ class WriterCheck:
     def __call__(self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
         if not self.token:
             raise ApiError(403, "writes_disabled", "writes are switched off: the server has no STORY_SEARCH_TOKEN")
-        given = credentials.credentials.encode("utf-8") if credentials else b""
+        given = credentials.credentials.encode("latin-1") if credentials else b""
         if not hmac.compare_digest(given, self.token):
             raise ApiError(401, "unauthorized", "send `Authorization: Bearer <token>` with the server's token",
                            {"WWW-Authenticate": "Bearer"})
 
 
+T = TypeVar("T")
+
+
+class WriteLane:
+    """Writes run in at most `WRITERS` worker threads; the others wait as coroutines on the event loop.
+
+    A write embeds its stories, then commits under the index folder's lock, one writer at a time. A few writes
+    in flight let one embed while another commits; every waiting writer beyond that would hold one thread of
+    the pool that searches share, and a burst of writes as large as the pool would leave none to answer a
+    search, however cheap.
+    """
+
+    def __init__(self) -> None:
+        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, on the first write
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(WRITERS)
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+
+
 def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     api = APIRouter(prefix="/api", responses=_ERRORS)
+    writes = WriteLane()
 
     @api.get("/health", tags=["status"])
     def health() -> HealthOut:
@@ -120,7 +166,7 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         me = service.story(story_id)
         return SimilarOut(id=me.id, title=me.title, hits=[HitOut.of(h) for h in service.related(story_id, k)])
 
-    @api.get("/stories/{story_id:path}", tags=["stories"])
+    @api.get("/stories/{story_id:story_id}", tags=["stories"])
     def story(story_id: StoryIdPath) -> StoryOut:
         """One story in full."""
         return StoryOut.model_validate(service.story(story_id).to_dict())
@@ -139,17 +185,18 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         return EmbedOut(model=service.index.model_id, dim=int(vectors.shape[1]), vectors=vectors.tolist())
 
     @api.post("/stories", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
-    def add_stories(body: StoriesIn) -> WriteOut:
+    async def add_stories(body: StoriesIn) -> WriteOut:
         """Add stories, or update those with the same id (or a near-duplicate text); one story or a list."""
         given = body if isinstance(body, list) else [body]
-        ids = service.add([_to_story(s) for s in given], own_ids={s.id for s in given if s.id})
+        stories, own_ids = [_to_story(s) for s in given], {s.id for s in given if s.id}
+        ids = await writes.run(lambda: service.add(stories, own_ids=own_ids))
         return WriteOut(ids=ids, story_count=len(service.index))
 
-    @api.delete("/stories/{story_id:path}", tags=["writes"], responses=_WRITE_ERRORS,
+    @api.delete("/stories/{story_id:story_id}", tags=["writes"], responses=_WRITE_ERRORS,
                 dependencies=[Depends(require_writer)])
-    def delete_story(story_id: StoryIdPath) -> WriteOut:
+    async def delete_story(story_id: StoryIdPath) -> WriteOut:
         """Remove a story from the index."""
-        index = service.delete([story_id])
+        index = await writes.run(service.delete, [story_id])
         return WriteOut(ids=[story_id], story_count=len(index))
 
     every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -159,8 +206,9 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     def unknown(request: Request) -> None:
         """Unknown /api paths answer in the API's error format (not the web UI's), with 405 for a wrong method."""
         path = request.url.path
-        allowed = sorted({m for route in api.routes if route.endpoint is not unknown  # type: ignore[attr-defined]
-                          and route.path_regex.match(path) for m in route.methods})  # type: ignore[attr-defined]
+        methods = {m for route in api.routes if route.endpoint is not unknown  # type: ignore[attr-defined]
+                   and route.path_regex.match(path) for m in route.methods}  # type: ignore[attr-defined]
+        allowed = sorted(methods | {"HEAD"} if "GET" in methods else methods)  # HEAD: the request policy's
         if allowed:
             raise ApiError(405, "method_not_allowed", f"use {' or '.join(allowed)} here", {"Allow": ", ".join(allowed)})
         raise ApiError(404, "not_found", "no such endpoint; the API is documented at /docs")

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from ...corpus import clean_text
+from ...corpus import clean_text, id_problem
 from ...retrieval import MAX_K, MAX_QUERY_CHARS, Hit, Mode, SearchResult
 
 MAX_BATCH = 64  # texts per /api/embed or /api/similarity call
@@ -45,6 +45,13 @@ def _real_date(text: str) -> str:
     return text
 
 
+def _usable_id(story_id: str) -> str:
+    problem = id_problem(story_id)
+    if problem:
+        raise ValueError(problem)
+    return story_id
+
+
 def _not_blank(text: str) -> str:
     if not clean_text(text):  # control characters alone (a NUL) are as empty as spaces
         raise ValueError("is empty")
@@ -57,7 +64,8 @@ IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), Afte
 # "/" too, as corpus ids like "news/2021/01" have it (the paths take it). Ids are never used as file names,
 # yet nothing path-like gets in either: each "/"-separated part starts with a letter, digit, "_", ":" or "-".
 StoryId = Annotated[str, StringConstraints(max_length=128,
-                                           pattern=r"^[A-Za-z0-9_:-][A-Za-z0-9._:-]*(?:/[A-Za-z0-9_:-][A-Za-z0-9._:-]*)*$")]
+                                           pattern=r"^[A-Za-z0-9_:-][A-Za-z0-9._:-]*(?:/[A-Za-z0-9_:-][A-Za-z0-9._:-]*)*$"),
+                    AfterValidator(_usable_id)]
 
 
 class _Strict(BaseModel):
