@@ -77,12 +77,12 @@ class E5ModelFile:
         return list(self._tensors)
 
     def float32(self, name: str) -> np.ndarray:
-        dtype, count, offset, nbytes = self._entry(name, _F32)
+        count, offset = self._entry(name, _F32)
         return np.frombuffer(self._raw, dtype="<f4", count=count, offset=offset).copy()
 
     def q4_blocks(self, name: str, cols: int) -> np.ndarray:
         """The raw q4_0 blocks of a [rows, cols] matrix, shape (rows, cols // 32); no precision lost."""
-        dtype, count, offset, nbytes = self._entry(name, _Q4)
+        count, offset = self._entry(name, _Q4)
         if cols % Q4_BLOCK or count % cols:
             raise ModelFileError(f"{name}: {count} weights do not make rows of {cols}")
         blocks = np.frombuffer(self._raw, dtype=Q4_DTYPE, count=count // Q4_BLOCK, offset=offset)
@@ -92,14 +92,15 @@ class E5ModelFile:
         """A q4_0 matrix as float32 [rows, cols], exactly the values e5.c computes."""
         return dequantize_q4_0(self.q4_blocks(name, cols))
 
-    def _entry(self, name: str, want: int) -> tuple[int, int, int, int]:
+    def _entry(self, name: str, want: int) -> tuple[int, int]:
+        """(values, byte offset) of a tensor stored with dtype `want`."""
         try:
             entry = self._tensors[name]
         except KeyError:
             raise ModelFileError(f"{self.path}: no tensor {name!r}") from None
         if entry[0] != want:
             raise ModelFileError(f"{self.path}: tensor {name!r} has dtype {entry[0]}, expected {want}")
-        return entry
+        return entry[1], entry[2]
 
 
 def dequantize_q4_0(blocks: np.ndarray) -> np.ndarray:
