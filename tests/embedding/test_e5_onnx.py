@@ -102,6 +102,16 @@ def test_a_text_gets_the_same_vector_alone_or_with_others(encoder):
     np.testing.assert_array_equal(together, alone)
 
 
+def test_a_long_text_is_the_token_weighted_mean_of_its_windows(encoder):
+    """e5.c's recipe: windows of 510 content tokens, each pooled with <s> and </s>, weighted by content tokens."""
+    text = " ".join(_seeds())[:3000]
+    ids = encoder._tokenizer.content_ids([text], "document")[0]
+    assert 510 < len(ids) <= 1020
+    first, second = encoder._run([ids[:510], ids[510:]])
+    expected = (510 * first + (len(ids) - 510) * second) / len(ids)
+    np.testing.assert_allclose(encoder.embed([text])[0], expected / np.linalg.norm(expected), atol=1e-6)
+
+
 def test_windows_past_the_cap_are_left_out(encoder):
     text = " ".join(_seeds())[:9000]
     window = 510
