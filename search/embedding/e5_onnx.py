@@ -11,9 +11,14 @@ Each window runs alone, never batched with others: onnxruntime's dynamic quantis
 input tensor at once, so in a batch a text's vector depends on its neighbours and on padding (cosine
 0.996 mean, 0.994 min between the same questions batched and alone), which would make a rebuilt index
 or a re-added story differ from the first. Alone, a text always gets the same vector, and on 128
-Reuters stories (median 148 tokens) batching was no faster. onnxruntime's threads: 1 suits serving single questions next to other requests, all cores suit
-builds. Spinning threads are off by default (`session.intra_op.allow_spinning=0`): on two shared cores
-a spinning worker burns the core another process needs (figures in benchmarks/e5_onnx.py).
+Reuters stories (median 148 tokens) batching was no faster (8.5 stories/s alone, 7.7 to 9.4 batched
+under token budgets of 2,048 to 8,192, on busy cores).
+
+onnxruntime's threads: 1 suits serving single questions beside other requests, all cores suit builds.
+Spinning threads are off by default (`session.intra_op.allow_spinning=0`): on two shared cores a
+spinning worker burns the core another process needs, and its own work waits; with 2 threads on 128
+Reuters stories spinning gave 3.6 stories/s against 6.6 without, at 0.105 CPU s a story against 0.057
+(benchmarks/e5_onnx.py). With one thread there is no pool, so nothing spins.
 """
 from __future__ import annotations
 
