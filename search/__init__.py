@@ -13,21 +13,22 @@ answers questions, `serving` is the HTTP API and web UI, `evaluation` measures q
 from .collection import Config, StoryIndex, add_to_index, build_index
 from .corpus import FieldMap, Story, load_corpus, read_stories
 from .errors import (
-                     ConfigError,
-                     CorpusError,
-                     IndexChangedError,
-                     IndexCorruptError,
-                     IndexEditedError,
-                     IndexMismatchError,
-                     IndexMissingError,
-                     InvalidQueryError,
-                     ModelError,
-                     StorySearchError,
-                     UnknownStoryError,
+    ConfigError,
+    CorpusError,
+    IndexChangedError,
+    IndexCorruptError,
+    IndexEditedError,
+    IndexMismatchError,
+    IndexMissingError,
+    InvalidQueryError,
+    ModelError,
+    OverBudgetError,
+    StorySearchError,
+    UnknownStoryError,
 )
 from .retrieval import Filters, Hit, SearchResult, SearchService, Snippet
 
 __all__ = ["Config", "ConfigError", "CorpusError", "FieldMap", "Filters", "Hit", "IndexChangedError",
            "IndexCorruptError", "IndexEditedError", "IndexMismatchError", "IndexMissingError", "InvalidQueryError",
-           "ModelError", "SearchResult", "SearchService", "Snippet", "Story", "StoryIndex", "StorySearchError",
-           "UnknownStoryError", "add_to_index", "build_index", "load_corpus", "read_stories"]
+           "ModelError", "OverBudgetError", "SearchResult", "SearchService", "Snippet", "Story", "StoryIndex",
+           "StorySearchError", "UnknownStoryError", "add_to_index", "build_index", "load_corpus", "read_stories"]

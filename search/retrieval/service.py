@@ -20,7 +20,7 @@ import numpy as np
 from ..collection import MANIFEST, StoryIndex, add_stories, compact, default_index_dir, delete_stories, due, open_index
 from ..corpus import Story, clean_text
 from ..embedding import Embedder
-from ..errors import InvalidQueryError, StorySearchError
+from ..errors import InvalidQueryError, OverBudgetError, StorySearchError
 from .answerable import TOP_STORIES, coverage, is_answerable
 from .diversify import mmr
 from .filters import Filters
@@ -34,6 +34,7 @@ MODES: tuple[str, ...] = get_args(Mode)
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 2000
 MAX_K = 100
+QUESTION_TOKENS = 128  # of a question, what is searched: a question is a sentence or two, never a document
 
 
 def check_question(question: str) -> str:
@@ -126,16 +127,17 @@ class SearchService:
         question, k = check_question(question), check_k(k)
         if mode not in MODES:
             raise InvalidQueryError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        question, truncated = self.embedder.truncate(question, QUESTION_TOKENS, "query")
         index = self._index
         allowed = filters.allowed_rows(index.columns)
         if allowed is not None and not len(allowed):
-            return SearchResult(question, [], False, (time.perf_counter() - started) * 1000, mode)
+            return SearchResult(question, [], False, (time.perf_counter() - started) * 1000, mode, truncated)
         vector = self.query_vector(question) if mode != "lexical" else None
         ranking = rank(index, question, vector, mode, allowed=allowed, fusion=self.fusion)
         hits = self._hits(index, ranking, k, question, diversify)
         word_coverage = max((coverage(index.lexical, question, h.story.text) for h in hits[:TOP_STORIES]), default=0.0)
         answerable = bool(hits) and is_answerable(index.model_id, ranking.dense_top, word_coverage)
-        return SearchResult(question, hits, answerable, (time.perf_counter() - started) * 1000, mode)
+        return SearchResult(question, hits, answerable, (time.perf_counter() - started) * 1000, mode, truncated)
 
     def related(self, story_id: str, k: int = 5) -> list[Hit]:
         """Stories about related initiatives: the story's own text is the query, through the same hybrid
@@ -165,6 +167,21 @@ class SearchService:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.embed(list(texts), kind="document")
+
+    def check_work(self, texts: Sequence[str], per_text: int | None, per_request: int,
+                   cap: int | None = None) -> None:
+        """Refuse model work past a budget, before any is done: a text of more than `per_text` tokens
+        (`InvalidQueryError`), or texts of more than `per_request` together (`OverBudgetError`), each text
+        counted up to `cap` tokens (the model reads no more of a long story)."""
+        counts = self.embedder.token_counts(list(texts), "document")
+        for i, count in enumerate(counts):
+            if per_text is not None and count > per_text:
+                raise InvalidQueryError(f"text {i + 1} is {count:,} tokens long; the limit is {per_text:,} a text")
+        if cap is not None:
+            counts = [min(c, cap) for c in counts]
+        if sum(counts) > per_request:
+            raise OverBudgetError(f"the texts hold {sum(counts):,} tokens; one request may send at most "
+                                  f"{per_request:,}: send fewer or shorter texts per request")
 
     def similarity(self, a: str, b: str) -> float:
         return self.similarities(a, [b])[0]

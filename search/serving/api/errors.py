@@ -24,6 +24,7 @@ from ...errors import (
     IndexMissingError,
     InvalidQueryError,
     ModelError,
+    OverBudgetError,
     StorySearchError,
     UnknownStoryError,
 )
@@ -34,6 +35,7 @@ MAX_BODY_BYTES = 1_000_000
 _STATUS_OF_ERROR: Sequence[tuple[type[StorySearchError], int]] = (
     (InvalidQueryError, 422), (CorpusError, 422), (UnknownStoryError, 404), (IndexChangedError, 409),
     (IndexMissingError, 503), (IndexCorruptError, 503), (IndexMismatchError, 503), (ModelError, 503),
+    (OverBudgetError, 413),
 )
 _CODE_OF_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                    405: "method_not_allowed", 413: "body_too_large", 422: "invalid_request", 429: "too_many_requests",

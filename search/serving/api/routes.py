@@ -26,6 +26,10 @@ from ...retrieval import MAX_K, Filters, SearchService
 from ..settings import check_token
 from .errors import ApiError, BodyLimit, install_error_handlers
 from .schemas import (
+    MAX_REQUEST_TOKENS,
+    MAX_STORY_TOKENS,
+    MAX_TEXT_TOKENS,
+    MAX_WRITE_TOKENS,
     EmbedIn,
     EmbedOut,
     ErrorOut,
@@ -51,13 +55,17 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in ((400, "request body not UTF-8"), (404, "unknown story"), (413, "request body too large"),
                        (422, "invalid request: empty or too long query, k out of range, malformed JSON, ...."))
 }
+_WORK_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS, 413: {"model": ErrorOut, "description": "request body too large, or texts holding more tokens than "
+                                                       "one request may send (over_budget)"},
+}
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    **_ERRORS, 401: {"model": ErrorOut, "description": "missing or wrong bearer token"},
-    409: {"model": ErrorOut, "description": "the index on disk was changed by another writer; restart the server"},
+    **_WORK_ERRORS, 401: {"model": ErrorOut, "description": "missing or wrong bearer token"},
     403: {"model": ErrorOut, "description": "writes are switched off (no STORY_SEARCH_TOKEN on the server)"},
 }
 _bearer = HTTPBearer(auto_error=False, description="the server's STORY_SEARCH_TOKEN")
 WRITERS = 4  # writes in worker threads at once
+EMBEDDERS = 2  # embedding and similarity requests in worker threads at once
 MAX_LIST = 1000  # stories per page of GET /api/stories
 StoryIdPath = Annotated[str, Path(description="a story id, as in search hits (a corpus's own ids may hold `/`)")]
 
@@ -108,27 +116,32 @@ class WriterCheck:
 T = TypeVar("T")
 
 
-class WriteLane:
-    """Writes run in at most `WRITERS` worker threads; the others wait as coroutines on the event loop.
+class Lane:
+    """Model work runs in at most `capacity` worker threads; the requests beyond wait as coroutines on the
+    event loop, and one whose client has hung up by its turn is dropped instead of run.
 
-    A write embeds its stories, then commits under the index folder's lock, one writer at a time. A few writes
-    in flight let one embed while another commits; every waiting writer beyond that would hold one thread of
-    the pool that searches share, and a burst of writes as large as the pool would leave none to answer a
-    search, however cheap.
+    A write embeds its stories, then commits under the index folder's lock; an embedding request keeps the
+    model busy for as long as its texts take. A few of each in flight keep the model and the disk busy; every
+    waiting request beyond that would hold one thread of the pool that searches share, and a burst as large
+    as the pool would leave none to answer a search, however cheap.
     """
 
-    def __init__(self) -> None:
-        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, on the first write
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, on the first request
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, request: Request, fn: Callable[..., T], *args: Any) -> T:
         if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(WRITERS)
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+            self._limiter = anyio.CapacityLimiter(self.capacity)
+        async with self._limiter:
+            if await request.is_disconnected():
+                raise ApiError(499, "client_closed", "the client hung up before its turn; nothing was done")
+            return await anyio.to_thread.run_sync(fn, *args)
 
 
 def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
     api = APIRouter(prefix="/api", responses=_ERRORS)
-    writes = WriteLane()
+    writes, vectors = Lane(WRITERS), Lane(EMBEDDERS)
 
     @api.get("/health", tags=["status"])
     def health() -> HealthOut:
@@ -171,32 +184,35 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         """One story in full."""
         return StoryOut.model_validate(service.story(story_id).to_dict())
 
-    @api.post("/similarity", tags=["vectors"], response_model=PairScore | Scores)
-    def similarity(body: SimilarityIn) -> PairScore | Scores:
+    @api.post("/similarity", tags=["vectors"], response_model=PairScore | Scores, responses=_WORK_ERRORS)
+    async def similarity(body: SimilarityIn, request: Request) -> PairScore | Scores:
         """`{"a", "b"}` gives one score; `{"query", "texts"}` gives one score per text."""
-        if body.is_pair:
-            return PairScore(score=service.similarity(body.a, body.b))  # type: ignore[arg-type]
-        return Scores(scores=service.similarities(body.query, body.texts))  # type: ignore[arg-type]
+        texts = [body.a, body.b] if body.is_pair else [body.query, *(body.texts or [])]
+        service.check_work(texts, MAX_TEXT_TOKENS, MAX_REQUEST_TOKENS)  # type: ignore[arg-type]
+        scores = await vectors.run(request, service.similarities, texts[0], texts[1:])
+        return PairScore(score=scores[0]) if body.is_pair else Scores(scores=scores)
 
-    @api.post("/embed", tags=["vectors"])
-    def embed(body: EmbedIn) -> EmbedOut:
+    @api.post("/embed", tags=["vectors"], responses=_WORK_ERRORS)
+    async def embed(body: EmbedIn, request: Request) -> EmbedOut:
         """Vectors of the index's model for your texts (as passages), e.g. for your own comparisons."""
-        vectors = service.embed(body.texts)
-        return EmbedOut(model=service.index.model_id, dim=int(vectors.shape[1]), vectors=vectors.tolist())
+        service.check_work(body.texts, MAX_TEXT_TOKENS, MAX_REQUEST_TOKENS)
+        found = await vectors.run(request, service.embed, body.texts)
+        return EmbedOut(model=service.index.model_id, dim=int(found.shape[1]), vectors=found.tolist())
 
     @api.post("/stories", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
-    async def add_stories(body: StoriesIn) -> WriteOut:
+    async def add_stories(body: StoriesIn, request: Request) -> WriteOut:
         """Add stories, or update those with the same id (or a near-duplicate text); one story or a list."""
         given = body if isinstance(body, list) else [body]
         stories, own_ids = [_to_story(s) for s in given], {s.id for s in given if s.id}
-        ids = await writes.run(lambda: service.add(stories, own_ids=own_ids))
+        service.check_work([s.text for s in stories], None, MAX_WRITE_TOKENS, cap=MAX_STORY_TOKENS)
+        ids = await writes.run(request, lambda: service.add(stories, own_ids=own_ids))
         return WriteOut(ids=ids, story_count=len(service.index))
 
     @api.delete("/stories/{story_id:story_id}", tags=["writes"], responses=_WRITE_ERRORS,
                 dependencies=[Depends(require_writer)])
-    async def delete_story(story_id: StoryIdPath) -> WriteOut:
+    async def delete_story(story_id: StoryIdPath, request: Request) -> WriteOut:
         """Remove a story from the index."""
-        index = await writes.run(service.delete, [story_id])
+        index = await writes.run(request, service.delete, [story_id])
         return WriteOut(ids=[story_id], story_count=len(index))
 
     every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

@@ -23,7 +23,13 @@ from ...corpus import clean_text, id_problem
 from ...retrieval import MAX_K, MAX_QUERY_CHARS, Hit, Mode, SearchResult
 
 MAX_BATCH = 64  # texts per /api/embed or /api/similarity call
-MAX_TEXT_CHARS = 20_000  # per text to embed or compare; the model reads only the first ~512 tokens anyway
+MAX_TEXT_CHARS = 20_000  # per text to embed or compare
+# Model work one request may ask for, in the model's tokens: a text to embed or compare, all of a request's
+# texts together, and the stories of one write (each counted up to what the model reads of it).
+MAX_TEXT_TOKENS = 2_048
+MAX_REQUEST_TOKENS = 8_192
+MAX_WRITE_TOKENS = 32_768
+MAX_STORY_TOKENS = 4_096  # what the model reads of a story at most: a story counts up to this much
 MAX_STORIES_PER_POST = 100
 MAX_STORY_CHARS = 200_000
 
@@ -117,13 +123,16 @@ class SearchOut(BaseModel):
     query: str
     mode: Mode
     answerable: bool = Field(description="false when no story really answers; the hits are then only the nearest")
+    truncated: bool = Field(description="true when the question was longer than the model reads (128 tokens): "
+                                        "`query` is the part that was searched")
     hits: list[HitOut]
     took_ms: float
 
     @classmethod
     def of(cls, result: SearchResult) -> SearchOut:
         return cls(query=result.query, mode=result.mode, answerable=result.answerable,  # type: ignore[arg-type]
-                   hits=[HitOut.of(h) for h in result.hits], took_ms=round(result.took_ms, 2))
+                   truncated=result.truncated, hits=[HitOut.of(h) for h in result.hits],
+                   took_ms=round(result.took_ms, 2))
 
 
 class StoryOut(BaseModel):

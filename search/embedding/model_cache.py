@@ -1,6 +1,7 @@
-"""A cache folder of derived model files that is either whole and checked or rebuilt, never half-read.
+"""A cache folder of derived model files (the int8 ONNX encoders) that is whole and checked or rebuilt,
+never half-read.
 
-A conversion takes about a minute and its output is read by every later process, so a killed
+A conversion takes a while and its output is read by every later process, so a killed
 conversion, a full disk or a flipped bit must not leave a file that loads as a broken model. Files are
 built in a temporary folder beside the target, fsynced, listed with their sha256 in `manifest.json`
 (written last), and the folder is renamed into place; a reader verifies every file against the manifest
