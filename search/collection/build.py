@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..corpus import FieldMap, load_corpus, read_stories
 from ..embedding import canonical_model_id, load_embedder
 from ..errors import CorpusError, IndexEditedError, IndexMissingError, StorySearchError
+from .about import describe
 from .config import Config
 from .edits import Edits
 from .embed_cache import clear_cache
@@ -29,7 +30,8 @@ def _previous_config(root: Path) -> Config:
 def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None = None, *,
                 config: Config | None = None, fields: FieldMap = FieldMap(), progress: bool = False,
                 force: bool = False, discard_edits: bool = False,
-                engine: tuple[str | None, dict | None] = (None, None)) -> tuple[StoryIndex | None, dict]:
+                engine: tuple[str | None, dict | None] = (None, None), name: str | None = None,
+                description: str | None = None, examples: Sequence[str] | None = None) -> tuple[StoryIndex | None, dict]:
     """(Re)build the index at `root` from corpus files; returns (index or None when up to date, manifest).
 
     The model is `model`, else `config`'s, else the one the existing index was built with, else the
@@ -38,7 +40,8 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     merged into the current engine's, a new engine starts from its defaults. Stories that `add` or the
     write API changed since the last build are kept while the corpus is unchanged; if it changed, the build
     stops (`IndexEditedError`) unless `discard_edits` says to drop them. Vectors of unchanged stories are
-    reused, so a rebuild after editing a few files embeds only those stories.
+    reused, so a rebuild after editing a few files embeds only those stories. `name`, `description` and
+    `examples` describe the collection to the page (`about.describe` says what they default to).
     """
     paths, root = list(paths), Path(root)
     stories = load_corpus(paths, fields)
@@ -52,6 +55,8 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
         same_engine = index_type in (None, config.index_type)
         config = dataclasses.replace(config, index_type=index_type or config.index_type, index_params={
             **(config.index_params if same_engine else {}), **(index_params or {})})
+    config = dataclasses.replace(config, **describe(paths, previous_config.to_dict(), name=name,  # collection hook
+                                                    description=description, examples=examples))
     corpus = fingerprint(stories)
     edits = Edits()
     previous = _previous_index(root)
@@ -67,7 +72,9 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
                     f"--discard-edits`")
             edits, stories = previous.edits, previous.stories  # the same corpus, as the edits left it
         dropping_edits = discard_edits and bool(previous.edits)
-        if same_corpus and not (force or dropping_edits) and previous.manifest.get("config") == config.to_dict():
+        has_map = previous.atlas is not None  # an index from before maps gets one (vectors are reused)
+        same_config = previous.manifest.get("config") == config.to_dict()
+        if same_corpus and not (force or dropping_edits) and has_map and same_config:
             return None, previous.manifest
         if previous.model_id != model_id:
             log.info("embedding every story again: the index there was built with %s", previous.model_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,3 +83,17 @@ class LexicalIndex:
     @classmethod
     def load(cls, directory: Path, size: int) -> LexicalIndex:
         return cls(_bm25s().BM25.load(str(directory / "bm25"), mmap=True, show_progress=False), size)
+
+    # --- map hook (collection.atlas reads its topic words from these) ---------------------------------------
+    def weights(self) -> tuple[Any, list[str]]:
+        """Every story's BM25 weight for every term (a scipy CSC matrix, rows: stories) and the terms by column."""
+        from scipy.sparse import csc_matrix
+
+        s = self._bm25.scores
+        terms = [""] * (len(s["indptr"]) - 1)
+        for t, column in self._bm25.vocab_dict.items():
+            if column < len(terms):  # a saved index drops the empty term's column, not its vocabulary entry
+                terms[column] = t
+        matrix = csc_matrix((np.asarray(s["data"]), np.asarray(s["indices"]), np.asarray(s["indptr"])),
+                            shape=(int(s["num_docs"]), len(terms)))
+        return matrix[: self.size], terms

@@ -20,6 +20,8 @@ from ..corpus import Story, resolve_updates, tag_countries
 from ..embedding import Embedder, canonical_model_id, load_embedder
 from ..errors import IndexCorruptError, IndexMismatchError, UnknownStoryError
 from ..vectorstore import VectorStore, check_config, choose, compatible, create_store, store_class
+from .atlas import FILE as ATLAS_FILE
+from .atlas import Atlas, carry_over, lay_out
 from .columns import Columns
 from .config import Config
 from .edits import Edits
@@ -45,7 +47,7 @@ def fingerprint(stories: Iterable[Story]) -> str:
 class StoryIndex:
     def __init__(self, config: Config, model_id: str, stories: Sequence[Story], vectors: np.ndarray,
                  store: VectorStore, lexical: LexicalIndex, manifest: dict[str, Any] | None = None,
-                 edits: Edits = Edits(), corpus_fingerprint: str | None = None) -> None:
+                 edits: Edits = Edits(), corpus_fingerprint: str | None = None, atlas: Atlas | None = None) -> None:
         self.config = config
         self.model_id = model_id
         self.stories = list(stories)
@@ -61,6 +63,7 @@ class StoryIndex:
         self.edits = edits
         # The corpus this index was built from, kept through edits: how `build` tells whether it changed.
         self.corpus_fingerprint = corpus_fingerprint or fingerprint(self.stories)
+        self.atlas = atlas  # the map of the collection (collection.atlas); None for an index built before maps
 
     # --- lookups -------------------------------------------------------------------------------------------
     @property
@@ -88,11 +91,12 @@ class StoryIndex:
     def build(cls, stories: Sequence[Story], embedder: Embedder, config: Config = Config(), *,
               previous: StoryIndex | None = None, cache_dir: Path | None = None, progress: bool = False,
               edits: Edits = Edits(), corpus_fingerprint: str | None = None,
-              fresh: Mapping[str, np.ndarray] | None = None) -> StoryIndex:
+              fresh: Mapping[str, np.ndarray] | None = None, keep_map: bool = False) -> StoryIndex:
         """Index `stories` (already merged), embedding only texts that neither `previous` nor the cache know.
 
         `edits` records which of them writes changed since `corpus_fingerprint`'s corpus was built; `fresh`
-        holds vectors just embedded, by content hash."""
+        holds vectors just embedded, by content hash. A build lays the map out afresh; with `keep_map` (writes)
+        new stories are placed on `previous`'s map instead."""
         check_config(config.index_type, config.index_params)
         if config.model_id != embedder.model_id:
             raise IndexMismatchError(f"configuration names model {config.model_id!r} but {embedder.model_id!r} was given")
@@ -103,8 +107,9 @@ class StoryIndex:
             raise ValueError("two stories share an id; give them distinct ids in the corpus")
         store = cls._updated_store(stories, keys, vectors, embedder.dim, config, previous)
         lexical = LexicalIndex.build([s.text for s in stories])
+        atlas = _map_hook(stories, vectors, lexical, previous if keep_map else None)
         return cls(config, embedder.model_id, stories, vectors, store, lexical, edits=edits,
-                   corpus_fingerprint=corpus_fingerprint)
+                   corpus_fingerprint=corpus_fingerprint, atlas=atlas)
 
     @staticmethod
     def _updated_store(stories: Sequence[Story], keys: np.ndarray, vectors: np.ndarray, dim: int, config: Config,
@@ -147,7 +152,8 @@ class StoryIndex:
         stories = [s for s in self.stories if s.id not in replaced] + [tag_countries(s) for s in filed]
         fresh = {s.content_hash: v for s, v in zip(incoming, vectors)}
         index = StoryIndex.build(stories, embedder, self.config, previous=self, cache_dir=cache_dir, fresh=fresh,
-                                 edits=self.edits.after_upsert(replaced), corpus_fingerprint=self.corpus_fingerprint)
+                                 edits=self.edits.after_upsert(replaced), corpus_fingerprint=self.corpus_fingerprint,
+                                 keep_map=True)
         return index, ids
 
     def without(self, story_ids: Iterable[str], embedder: Embedder) -> StoryIndex:
@@ -155,7 +161,8 @@ class StoryIndex:
         for story_id in drop:
             self.row(story_id)  # unknown ids are an error, not a silent no-op
         return StoryIndex.build([s for s in self.stories if s.id not in drop], embedder, self.config, previous=self,
-                                edits=self.edits.after_delete(drop), corpus_fingerprint=self.corpus_fingerprint)
+                                edits=self.edits.after_delete(drop), corpus_fingerprint=self.corpus_fingerprint,
+                                keep_map=True)
 
     # --- persistence ---------------------------------------------------------------------------------------
     def save(self, root: Path, builds_on: str | None = None) -> dict[str, Any]:
@@ -166,7 +173,8 @@ class StoryIndex:
                 for story in self.stories:
                     f.write(json.dumps(story.to_dict(), ensure_ascii=False) + "\n")
             np.save(folder / "vectors.npy", np.ascontiguousarray(self.vectors, dtype=np.float32), allow_pickle=False)
-            return ["stories.jsonl", "vectors.npy", *self.lexical.save(folder), *self.store.save(folder)]
+            files = ["stories.jsonl", "vectors.npy", *self.lexical.save(folder), *self.store.save(folder)]
+            return files + (self.atlas.save(folder) if self.atlas is not None else [])  # map hook
 
         manifest = {
             "model": {"id": self.model_id, "dim": self.dim},
@@ -195,6 +203,7 @@ class StoryIndex:
                 stories = [Story.from_dict(json.loads(line)) for line in f]
             vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
             lexical = LexicalIndex.load(folder, len(stories))
+            atlas = Atlas.load(folder, len(stories)) if ATLAS_FILE in manifest["files"] else None  # map hook
         except (ValueError, KeyError, TypeError, OSError) as exc:  # object arrays (pickles) are a ValueError
             raise IndexCorruptError(f"index at {root}/ holds an unreadable file ({exc}); {hint}") from None
         if vectors.dtype != np.float32:
@@ -206,7 +215,28 @@ class StoryIndex:
         keys = np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=len(stories))
         store = store_class(manifest["index"]["type"]).load(folder, dim, manifest["index"]["params"], keys, vectors)
         return cls(config, model_id, stories, vectors, store, lexical, manifest, Edits.from_dict(manifest.get("edits")),
-                   manifest.get("corpus_fingerprint"))
+                   manifest.get("corpus_fingerprint"), atlas)
+
+
+# --- map hook: where collection.atlas meets the index (a build lays out, a write places) --------------------------
+def _map_key(story: Story) -> str:
+    return f"{story.id}\x00{story.content_hash}"
+
+
+def _map_hook(stories: Sequence[Story], vectors: np.ndarray, lexical: LexicalIndex,
+              previous: StoryIndex | None) -> Atlas | None:
+    if not stories:
+        return None
+    if previous is not None:
+        if previous.atlas is None:
+            return None
+        return carry_over(previous.atlas, [_map_key(s) for s in previous.stories], [_map_key(s) for s in stories],
+                          vectors)
+    started = time.perf_counter()
+    weights, terms = lexical.weights()
+    atlas = lay_out(np.asarray(vectors, dtype=np.float32), weights, terms, [s.text for s in stories])
+    log.info("map of %d stories laid out in %.1f s", len(stories), time.perf_counter() - started)
+    return atlas
 
 
 def check_compatible(root: Path, manifest: dict[str, Any], expected_model: str | None = None,

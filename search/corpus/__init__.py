@@ -5,10 +5,10 @@
 """
 from .dedupe import merge_duplicates, resolve_updates
 from .load import load_corpus, prepare
-from .places import canonical_country, tag_countries
+from .places import canonical_country, local_name, tag_countries
 from .readers import FieldMap, read_stories
 from .story import Story, make_story
 from .text import clean_text, fold, fold_accents
 
-__all__ = ["FieldMap", "Story", "canonical_country", "clean_text", "fold", "fold_accents", "load_corpus",
+__all__ = ["FieldMap", "Story", "canonical_country", "clean_text", "local_name", "fold", "fold_accents", "load_corpus",
            "make_story", "merge_duplicates", "prepare", "read_stories", "resolve_updates", "tag_countries"]

@@ -28,6 +28,7 @@ from ..errors import ConfigError
 from ..retrieval import SearchService
 from ..vectorstore import use_serving_threads
 from .api import create_api
+from .docs import serve_docs_offline
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def create_app(service: SearchService, *, ui_in_background: bool = False) -> Fas
     on these machines, most of a cold start) loads in a worker thread; `/` shows a self-reloading
     "starting" page until the UI is mounted. `serve` does this; tests that need the page at once don't.
     """
-    app = _with_closed_cors(create_api(service))
+    app = _with_closed_cors(serve_docs_offline(create_api(service)))
     if ui_in_background:
         _mount_ui_when_loaded(app, service)
     else:
