@@ -118,22 +118,27 @@ def create_ui(service: SearchService) -> gr.Blocks:
     @_safely(lambda message: (message, "", gr.skip(), gr.skip(), {"hits": []}))
     def search(question: str, countries: list[str] | None, date_from: str | None, date_to: str | None,
                k: float, mode: str, diversify: bool = False, request: gr.Request | None = None) -> SearchOutput:
-        """Search the stories; returns (status, result cards, the two date boxes as applied, map highlights)."""
+        """Search the stories; returns (status, result cards, the two date boxes as applied, map highlights).
+
+        Without a question it only reads the dates back into their boxes, so a filter set first shows as applied."""
         lang = language(request)
         question = question or ""
-        if not question.strip():
-            return render.status("info", say(lang, "hint")), "", gr.skip(), gr.skip(), {"hits": []}
         try:
             if len(question) > MAX_QUERY_CHARS:
                 raise FormError(say(lang, "too_long", n=len(question), limit=MAX_QUERY_CHARS))
             first, last = _dates(date_from, date_to, lang, month_first(request))
         except FormError as exc:
             return render.status("error", str(exc)), "", gr.skip(), gr.skip(), {"hits": []}
+        # A box is rewritten only when its reading differs from its text: rewriting it with what it already says
+        # could undo typing done while this search ran.
+        boxes = tuple(shown(day, lang) if (typed or "").strip() != shown(day, lang) else gr.skip()
+                      for typed, day in ((date_from, first), (date_to, last)))
+        if not question.strip():
+            return render.status("info", say(lang, "hint")), "", *boxes, {"hits": []}
         filters = Filters(tuple(countries or ()), first, last)
         result = service.search(question, int(k), mode or "hybrid", filters, diversify=bool(diversify))
         undated = service.undated_left_out(filters)
         notes = [say(lang, "undated_one") if undated == 1 else say(lang, "undated", n=undated)] if undated else []
-        boxes = (shown(first, lang), shown(last, lang))
         if not result.hits:
             note = say(lang, "no_match") if filters.active else say(lang, "none_found")
             return (render.status("info", note) + "".join(render.status("note", n) for n in notes), "", *boxes,
@@ -148,13 +153,6 @@ def create_ui(service: SearchService) -> gr.Blocks:
         story = service.story((story_id or "").strip())
         hits = service.related(story.id, RELATED_K)
         return gr.Sidebar(open=True), render.related_panel(story, hits, language(request))
-
-    def refine(question: str, countries: list[str] | None, date_from: str | None, date_to: str | None, k: float,
-               mode: str, diversify: bool = False, request: gr.Request | None = None) -> SearchOutput:
-        """A filter changed: search again, but only once there is a question to search for."""
-        if not (question or "").strip():
-            return (gr.skip(),) * 5
-        return search(question, countries, date_from, date_to, k, mode, diversify, request)
 
     def on_load(request: gr.Request) -> tuple[str, Any]:
         """Per visit: the live story count (the API may have added some) and countries in the reader's language."""
@@ -197,16 +195,17 @@ def create_ui(service: SearchService) -> gr.Blocks:
 
         inputs = [question, countries, date_from, date_to, k, mode, diversify]
         outputs = [status, results, date_from, date_to, atlas]
+        # One listener for the question and every filter, run for the last trigger once the running search is
+        # done: results can't arrive out of order, so what a page shows is always what its boxes say.
+        triggers = [question.submit, countries.change, date_from.submit, date_from.blur, date_to.submit,
+                    date_to.blur, k.release, mode.change, diversify.change]
         searching = {"show_progress_on": results, "concurrency_id": "search"}
-        question.submit(None, None, status, js=SEARCHING_JS).then(search, inputs, outputs, api_name="search",
-                                                                   **searching)
+        gr.on(triggers[:1], None, None, status, js=SEARCHING_JS, api_visibility="private")
+        gr.on(triggers, search, inputs, outputs, api_name="search", trigger_mode="always_last", **searching)
         if example_set is not None:
             example_set.click(lambda sample: sample[0], example_set, question, api_visibility="private").then(
                 None, None, status, js=SEARCHING_JS).then(search, inputs, outputs, api_visibility="private",
                                                           **searching)
-        refiners = [countries.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur, k.release,
-                    mode.change, diversify.change]
-        gr.on(refiners, refine, inputs, outputs, api_visibility="private", **searching)
         # Onward: related cards have "Related stories" buttons of their own, and map points open stories too.
         opened = [results.click, related_view.click, atlas.click]
         gr.on(opened, None, None, related_view, js=RELATED_LOADING_JS, api_visibility="private")

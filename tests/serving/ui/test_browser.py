@@ -89,15 +89,32 @@ def test_a_question_over_the_limit_is_refused_in_words_and_keeps_results_in_view
     assert page.locator("#results .card").count() == 0
 
 
+class HeldRequests:
+    """Holds the page's calls to the server until `release`: what the page says while it waits can be read
+    without racing the answer."""
+
+    def __init__(self, page: sync_api.Page) -> None:
+        self.holding, self.held = True, []
+        page.route("**/gradio_api/queue/join*", self._route)
+
+    def _route(self, route: sync_api.Route) -> None:
+        if self.holding:
+            self.held.append(route)
+        else:
+            route.continue_()
+
+    def release(self) -> None:
+        self.holding = False
+        for route in self.held:
+            route.continue_()
+
+
 def test_the_status_says_searching_while_a_search_runs(page: sync_api.Page) -> None:
     """Issue 15.7: during a search the status line still read "Type a question above and press Enter."."""
-    held: list[sync_api.Route] = []
-    page.route("**/gradio_api/queue/join*", lambda route: held.append(route))
+    held = HeldRequests(page)
     ask(page, SMUGGLING)
     expect(page.locator("#status")).to_contain_text("Searching")
-    page.unroute("**/gradio_api/queue/join*")
-    for route in held:
-        route.continue_()
+    held.release()
     page.locator("#results .card").first.wait_for()
     expect(page.locator("#status")).not_to_contain_text("Searching")
 
@@ -112,13 +129,10 @@ def test_related_stories_from_low_in_the_panel_show_from_the_top_with_feedback(p
     last = page.locator("#related .card").last
     last.scroll_into_view_if_needed()
     onward = last.locator(".card-title").inner_text()
-    held: list[sync_api.Route] = []
-    page.route("**/gradio_api/queue/join*", lambda route: held.append(route))
+    held = HeldRequests(page)
     last.locator(".related-btn").click()
     expect(page.locator("#related")).to_contain_text("Loading related stories")
-    page.unroute("**/gradio_api/queue/join*")
-    for route in held:
-        route.continue_()
+    held.release()
     title = page.locator("#related .related-title").filter(has_text=onward)
     title.wait_for()
     expect(title).to_be_in_viewport()
