@@ -173,7 +173,8 @@ def place(known: np.ndarray, coords: np.ndarray, topics: np.ndarray, new: np.nda
         sims = (batch / np.maximum(np.linalg.norm(batch, axis=1, keepdims=True), 1e-12)) @ unit.T
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         weight = np.maximum(np.take_along_axis(sims, nearest, axis=1), 1e-6)
-        out_coords[start:start + len(batch)] = (coords[nearest] * weight[..., None]).sum(1) / weight.sum(1, keepdims=True)
+        middle = (coords[nearest] * weight[..., None]).sum(1) / weight.sum(1, keepdims=True)
+        out_coords[start:start + len(batch)] = middle
         out_topics[start:start + len(batch)] = [np.bincount(row).argmax() for row in topics[nearest]]
     return out_coords, out_topics
 

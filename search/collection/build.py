@@ -31,7 +31,8 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
                 config: Config | None = None, fields: FieldMap = FieldMap(), progress: bool = False,
                 force: bool = False, discard_edits: bool = False,
                 engine: tuple[str | None, dict | None] = (None, None), name: str | None = None,
-                description: str | None = None, examples: Sequence[str] | None = None) -> tuple[StoryIndex | None, dict]:
+                description: str | None = None,
+                examples: Sequence[str] | None = None) -> tuple[StoryIndex | None, dict]:
     """(Re)build the index at `root` from corpus files; returns (index or None when up to date, manifest).
 
     The model is `model`, else `config`'s, else the one the existing index was built with, else the

@@ -97,7 +97,8 @@ def _parts(text: str, month_first: bool) -> tuple[int, int | None, int | None] |
     return int(years[0]), months[0], int(days[0]) if days else None
 
 
-def _numeric(first: str, second: str, third: str | None, *, month_first: bool) -> tuple[int, int | None, int | None] | None:
+def _numeric(first: str, second: str, third: str | None, *,
+             month_first: bool) -> tuple[int, int | None, int | None] | None:
     if third is None:  # "2021-11" or "11/2021": a month
         if len(first) == 4:
             return int(first), int(second), None

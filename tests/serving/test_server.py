@@ -40,7 +40,7 @@ def search_ui(client: Client, question: str, k: int = 5) -> tuple[str, str]:
 def test_one_server_answers_the_page_the_api_and_the_docs(base_url: str, service: SearchService) -> None:
     assert httpx.get(f"{base_url}/api/health").json()["stories"] == len(service.index)
     page = httpx.get(f"{base_url}/")
-    assert page.status_code == 200 and "Story search" in page.text
+    assert page.status_code == 200 and service.index.config.name in page.text
     assert "/api/search" in httpx.get(f"{base_url}/openapi.json").json()["paths"]
     assert httpx.get(f"{base_url}/docs").status_code == 200
     missing = httpx.get(f"{base_url}/api/no-such-endpoint")  # the API's 404, not the web UI's
@@ -189,7 +189,7 @@ def test_api_answers_while_the_page_is_still_starting(service: SearchService,
         released.set()
         page = _page_when(url, lambda page: page.status_code == 200)
         assert page.status_code == 200 and "gradio" in page.text.lower()
-        status, _ = Client(url + "/", verbose=False).predict(SMUGGLING, [], None, None, 2, "hybrid",
+        status, *_ = Client(url + "/", verbose=False).predict(SMUGGLING, [], None, None, 2, "hybrid",
                                                             api_name="/search")
         assert "2 stories" in status
 

@@ -40,11 +40,11 @@ function draw() {
   grid = new Map();
   const hits = (props.value && props.value.hits) || [];
   const dim = hits.length > 0 || period !== null;
-  const size = data.ids.length > 5000 ? 2 : 4;
+  const size = data.ids.length > 5000 ? 2 : data.ids.length > 1000 ? 4 : 7;
   for (let i = 0; i < data.ids.length; i++) {
     const [px, py] = at(f, data.x[i], data.y[i]);
     const inPeriod = period === null || (data.day[i] >= period[0] && data.day[i] <= period[1]);
-    ctx.globalAlpha = dim && !(period !== null && inPeriod) ? 0.25 : 0.9;
+    ctx.globalAlpha = dim && !(period !== null && inPeriod) ? 0.35 : 0.9;
     ctx.fillStyle = colourOf(i);
     ctx.fillRect(px - size / 2, py - size / 2, size, size);
     const key = Math.floor(px / CELL) + ',' + Math.floor(py / CELL);

@@ -46,7 +46,8 @@ def _in_browser_language(key: str) -> str:
 
 
 # Said at once, in the browser, while the server works: a search or a related list on its way.
-SEARCHING_JS = f"() => '<div class=\"status status-info\" role=\"status\">' + {_in_browser_language('searching')} + '</div>'"
+SEARCHING_JS = ("() => '<div class=\"status status-info\" role=\"status\">' + "
+                f"{_in_browser_language('searching')} + '</div>'")
 # The panel shows its top: a list opened from a card low in the panel must visibly replace it.
 PANEL_TOP_JS = """() => { for (let el = document.getElementById('related'); el; el = el.parentElement) {
   el.scrollTop = 0; if (el.classList.contains('sidebar')) break; } }"""
@@ -101,6 +102,12 @@ def _dates(typed_from: str | None, typed_to: str | None, lang: str, us: bool) ->
     return first, last
 
 
+def _box(typed: str | None, day: str | None, lang: str) -> Any:
+    """A date box's new text: its reading, only when that differs from what it says (rewriting it with what
+    it already says could undo typing done while the search ran)."""
+    return shown(day, lang) if (typed or "").strip() != shown(day, lang) else gr.skip()
+
+
 def country_choices(service: SearchService, lang: str) -> list[tuple[str, str]]:
     """(label, country) pairs: the name in the page's language, then the other when it differs, so either
     can be typed into the box ("Méx" and "Mex" both find Mexico)."""
@@ -129,10 +136,7 @@ def create_ui(service: SearchService) -> gr.Blocks:
             first, last = _dates(date_from, date_to, lang, month_first(request))
         except FormError as exc:
             return render.status("error", str(exc)), "", gr.skip(), gr.skip(), {"hits": []}
-        # A box is rewritten only when its reading differs from its text: rewriting it with what it already says
-        # could undo typing done while this search ran.
-        boxes = tuple(shown(day, lang) if (typed or "").strip() != shown(day, lang) else gr.skip()
-                      for typed, day in ((date_from, first), (date_to, last)))
+        boxes = (_box(date_from, first, lang), _box(date_to, last, lang))
         if not question.strip():
             return render.status("info", say(lang, "hint")), "", *boxes, {"hits": []}
         filters = Filters(tuple(countries or ()), first, last)
@@ -165,7 +169,7 @@ def create_ui(service: SearchService) -> gr.Blocks:
     with gr.Blocks(title=config.name or "Story search") as ui:
         masthead = gr.HTML(render.masthead(config.name, config.description, len(service.index)), js_on_load=None,
                            elem_id="masthead")
-        question = gr.Textbox(label=I18N("question"), placeholder=I18N("question_hint"), submit_btn=I18N("search"),
+        question = gr.Textbox(label=I18N("question"), placeholder=I18N("question_hint"), submit_btn=I18N("search"),  # type: ignore[arg-type]
                               lines=1, max_lines=4, autofocus=True, elem_id="question")
         example_set = gr.Dataset(components=[question], samples=[[q] for q in examples], label=I18N("examples"),
                                  elem_id="examples", layout="gallery") if examples else None
