@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="vector engine (default: the existing index's, else auto: exact, then IVF past 50k stories)")
     p.add_argument("--index-params", type=_json_object, default=None, metavar="JSON",
                    help='engine parameters, e.g. \'{"nprobe": 32, "sq8": true}\' or Milvus\'s \'{"uri": "http://host:19530"}\'')
+    p.add_argument("--name", default=None, help="what the page calls the collection (default: the corpus folder's "
+                   "collection.json, else the index's, else the folder's name)")
+    p.add_argument("--description", default=None, help="a line about the collection, shown under its name")
+    p.add_argument("--no-map", dest="laid_out", action="store_false", default=None,
+                   help="build no map of the collection (the map view; kept by later builds)")
+    p.add_argument("--examples", type=Path, default=None, metavar="FILE",
+                   help="example questions the page offers, one a line (default: collection.json's, else none)")
     p = sub.add_parser("add", parents=[common, as_json, fields], help="add or update stories in the index")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p = sub.add_parser("compact", parents=[common, as_json],
@@ -106,11 +113,13 @@ def _hit_lines(hits: list[dict[str, Any]]) -> str:
 def run(args: argparse.Namespace) -> None:
     root = args.index_dir or default_index_dir()
     if args.command == "build":
-        from .collection import build_index
+        from .collection import build_index, read_examples
 
+        examples = read_examples(args.examples) if args.examples else None
         index, manifest = build_index(args.corpus, root, args.model, fields=args.fields, progress=not args.quiet,
                                       force=args.force, discard_edits=args.discard_edits,
-                                      engine=(args.index_type, args.index_params))
+                                      engine=(args.index_type, args.index_params), name=args.name,
+                                      description=args.description, examples=examples, laid_out=args.laid_out)
         state = "up to date" if index is None else "built"
         summary = {k: manifest[k] for k in ("story_count", "model", "index", "built_at")}
         _emit(args, {"status": state, "index_dir": str(root), **summary},

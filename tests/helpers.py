@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,48 @@ def assert_same_top(found: tuple[np.ndarray, np.ndarray], expected: tuple[np.nda
     for row in range(len(ids)):
         assert sorted(ids[row].tolist()) == sorted(want_ids[row].tolist()), f"query {row}"
         np.testing.assert_allclose(scores[row], want_scores[row], atol=1e-4)
+
+
+# --- the web page in a browser (Playwright pages are passed in; this module does not import Playwright) ---------
+WAIT_MS = 60_000  # a ceiling, not a wait: every step waits on the page being ready or on what it shows
+DESKTOP = {"width": 1600, "height": 1000}
+PHONE = {"width": 390, "height": 844}
+QUESTION_LABEL = {"en": "Your question", "es": "Tu pregunta"}
+
+
+def ask(page: Any, question: str, language: str = "en") -> None:
+    """Type a question in the page's question box and press Enter, as a person does."""
+    box = page.get_by_label(QUESTION_LABEL[language])
+    box.fill(question)
+    box.press("Enter")
+
+
+def set_date(page: Any, box: str, typed: str) -> None:
+    """Type into a date box (#date-from or #date-to) and press Enter."""
+    field = page.locator(f"#{box} input, #{box} textarea").first
+    field.fill(typed)
+    field.press("Enter")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def launch_browser(service: Any) -> Iterator[tuple[str, Any]]:
+    """Serve `service` as `serve` does and start Debian's Chromium: yields (base URL, browser) for a module.
+
+    Never `playwright install` (it downloads a browser); `make test` installs Debian's chromium when missing."""
+    import pytest
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need Playwright's Python "
+                                   "package (pip install playwright; it is in the `test` extra)")
+    from search.serving import serve_in_background
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"BROWSER TEST SKIPPED: no Chromium at {CHROMIUM}; install it with "
+                    "`apt-get install chromium` (as root, `make test` does this)")
+    with serve_in_background(service) as url, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield url, browser
+        browser.close()

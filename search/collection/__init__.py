@@ -6,6 +6,8 @@ with the configuration it was built with.
     build_index(["seeds"], "index")          # re-embeds only stories whose text changed
     index, embedder = open_index(Path("index"))
 """
+from .about import read_examples
+from .atlas import Atlas, sample_rows, timeline
 from .build import add_to_index, build_index
 from .columns import Columns
 from .config import Config
@@ -17,6 +19,6 @@ from .storage import default_index_dir, writer_lock
 from .story_index import StoryIndex, open_index
 from .writes import add_stories, delete_stories
 
-__all__ = ["MANIFEST", "Columns", "Config", "Edits", "Lexical", "StoryIndex", "add_stories", "add_to_index",
-           "build_index", "compact", "default_index_dir", "delete_stories", "due", "open_index", "tokenize",
-           "writer_lock"]
+__all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "StoryIndex", "add_stories", "add_to_index",
+           "build_index", "compact", "default_index_dir", "delete_stories", "due", "open_index", "read_examples",
+           "sample_rows", "timeline", "tokenize", "writer_lock"]

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..corpus import FieldMap, load_corpus, read_stories
 from ..embedding import canonical_model_id, load_embedder
 from ..errors import CorpusError, IndexChangedError, IndexEditedError, IndexMissingError, StorySearchError
+from .about import describe
 from .config import Config
 from .edits import Edits
 from .embed_cache import clear_cache
@@ -34,7 +35,9 @@ def _previous_config(root: Path) -> Config:
 def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None = None, *,
                 config: Config | None = None, fields: FieldMap = FieldMap(), progress: bool = False,
                 force: bool = False, discard_edits: bool = False,
-                engine: tuple[str | None, dict | None] = (None, None)) -> tuple[StoryIndex | None, dict]:
+                engine: tuple[str | None, dict | None] = (None, None), name: str | None = None,
+                description: str | None = None, examples: Sequence[str] | None = None,
+                laid_out: bool | None = None) -> tuple[StoryIndex | None, dict]:
     """(Re)build the index at `root` from corpus files; returns (index or None when up to date, manifest).
 
     The model is `model`, else `config`'s, else the one the existing index was built with, else the
@@ -43,7 +46,9 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     merged into the current engine's, a new engine starts from its defaults. Stories that `add` or the
     write API changed since the last build are kept while the corpus is unchanged; if it changed, the build
     stops (`IndexEditedError`) unless `discard_edits` says to drop them. Vectors of unchanged stories are
-    reused, so a rebuild after editing a few files embeds only those stories.
+    reused, so a rebuild after editing a few files embeds only those stories. `name`, `description` and
+    `examples` describe the collection to the page (`about.describe` says what they default to); `laid_out`
+    False builds no map of the collection (kept by later builds, like the engine).
     """
     paths, root = list(paths), Path(root)
     stories = load_corpus(paths, fields)
@@ -57,6 +62,10 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
         same_engine = index_type in (None, config.index_type)
         config = dataclasses.replace(config, index_type=index_type or config.index_type, index_params={
             **(config.index_params if same_engine else {}), **(index_params or {})})
+    config = dataclasses.replace(config, **describe(paths, previous_config.to_dict(), name=name,
+                                                    description=description, examples=examples))
+    if laid_out is not None:
+        config = dataclasses.replace(config, map=laid_out)
     corpus = fingerprint(stories)
     edits = Edits()
     previous = _previous_index(root)

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -219,6 +220,28 @@ class Lexical:
         """BM25's idf of each term; a term no story holds gets the highest idf there is (df = 0)."""
         df = self.df(terms)
         return np.log(1.0 + (self.stories - df + 0.5) / (df + 0.5))
+
+    def weights(self) -> tuple[Any, list[str]]:
+        """Every row's BM25 weight for every term (a scipy CSC matrix, rows x terms), and the terms by column:
+        what a term says of a story, as the whole collection weighs it."""
+        from scipy.sparse import csc_matrix
+
+        terms: dict[str, int] = {}
+        cols, rows, data = [], [], []
+        norm_base, norm_length = K1 * (1 - B), K1 * B / self.avg_length
+        for part, offset in zip(self.parts, self.offsets):
+            ids = np.asarray([terms.setdefault(t, len(terms)) for t in part.terms], dtype=np.int64)
+            weight = self.idf(part.terms) if part.terms else np.zeros(0)
+            entry_terms = part.entry_terms()
+            tf = np.asarray(part.tf, dtype=np.float64)
+            local = np.asarray(part.rows, dtype=np.int64)
+            tfc = tf / (tf + norm_base + norm_length * np.asarray(part.lengths, dtype=np.float64)[local])
+            cols.append(ids[entry_terms] if len(ids) else entry_terms)
+            rows.append(local + offset)
+            data.append(weight[entry_terms] * tfc if len(weight) else tfc)
+        row, col, value = (np.concatenate(a) for a in (rows, cols, data))
+        live = self.live[row]
+        return csc_matrix((value[live], (row[live], col[live])), shape=(self.size, len(terms))), list(terms)
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row for `query` (a term asked twice counts twice); deleted rows score 0."""

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..corpus import Story
 from ..vectorstore import VectorStore
+from .atlas import Atlas
 from .columns import Columns
 from .edits import Edits
 from .lexical import NO_COUNTS, Postings, TermCounts
@@ -48,6 +49,7 @@ class Segment:
     dead: TermCounts = NO_COUNTS  # the BM25 statistics of those deleted stories
     edits: Edits = Edits()  # what writes changed: a base's since its corpus was built (kept by merges), a delta's own
     store: VectorStore | None = None  # a base's vector engine
+    atlas: Atlas | None = None  # its stories' points on the collection's map (None: the index has no map)
     keys: np.ndarray = field(init=False)
     rows: dict[str, int] = field(init=False)  # story id -> row
 
@@ -86,12 +88,14 @@ class Segment:
         np.save(folder / VECTORS, self.vectors, allow_pickle=False)
         (folder / META).write_text(json.dumps(self.meta(), ensure_ascii=False), encoding="utf-8")
         engine = self.store.save(folder) if self.store is not None else []
-        return [STORIES, VECTORS, META, *self.postings.save(folder), *engine]
+        points = self.atlas.save(folder) if self.atlas is not None else []
+        return [STORIES, VECTORS, META, *self.postings.save(folder), *engine, *points]
 
     @classmethod
-    def load(cls, folder: Path, name: str, size: int, dim: int,
-             engine: tuple[str, dict[str, Any]] | None = None) -> Segment:
-        """Open the segment saved in `folder` (already checked against the manifest's checksums).
+    def load(cls, folder: Path, name: str, size: int, dim: int, engine: tuple[str, dict[str, Any]] | None = None,
+             mapped: bool = False) -> Segment:
+        """Open the segment saved in `folder` (already checked against the manifest's checksums); `mapped`: it
+        holds its stories' points on the map.
 
         A file that parses but holds the wrong thing (an object array, a field of another type, arrays that
         disagree) raises ValueError, KeyError or TypeError; the caller turns that into `IndexCorruptError`.
@@ -108,8 +112,10 @@ class Segment:
         kind = meta["kind"]
         if kind not in (BASE, DELTA) or not all(isinstance(i, str) for i in meta["deletes"]):
             raise ValueError(f"segment {name} has an unreadable meta.json")
+        atlas = Atlas.load(folder, size) if mapped else None
         segment = cls(name, kind, stories, vectors, Postings.load(folder, size), Columns.of(stories),
-                      tuple(meta["deletes"]), TermCounts.from_dict(meta["dead"]), Edits.from_dict(meta["edits"]))
+                      tuple(meta["deletes"]), TermCounts.from_dict(meta["dead"]), Edits.from_dict(meta["edits"]),
+                      atlas=atlas)
         if engine is not None:
             kind_, params = engine
             store = store_class(kind_).load(folder, dim, params, segment.keys, vectors)

@@ -23,6 +23,8 @@ from ..corpus import Story, resolve_updates, tag_countries
 from ..embedding import Embedder, canonical_model_id, load_embedder
 from ..errors import IndexCorruptError, IndexMismatchError, UnknownStoryError
 from ..vectorstore import VectorStore, check_config, choose, compatible, create_store
+from .atlas import FILE as ATLAS
+from .atlas import NEIGHBOURS, Atlas, lay_out, place_among
 from .columns import Columns
 from .config import Config
 from .edits import Edits
@@ -161,6 +163,21 @@ class StoryIndex:
             out[todo] = found
         return out
 
+    # --- the map ---------------------------------------------------------------------------------------------
+    def atlas_rows(self) -> Atlas | None:
+        """Every row's point on the map, live or not (None when a segment has none: no map was laid out)."""
+        if any(s.atlas is None for s in self.segments):
+            return None
+        base = self.segments[0].atlas
+        assert base is not None
+        return Atlas.joined([s.atlas for s in self.segments if s.atlas is not None], base.labels, base.fitted)
+
+    @property
+    def atlas(self) -> Atlas | None:
+        """The map of the live stories, in the order of `stories`."""
+        rows = self.atlas_rows()
+        return None if rows is None else rows.rows(np.flatnonzero(self.live))
+
     # --- dense search --------------------------------------------------------------------------------------
     def nearest(self, vector: np.ndarray, n: int, allowed: np.ndarray | None = None,
                 exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -231,6 +248,11 @@ class StoryIndex:
         reuse = previous.segments[0] if previous is not None and previous.dim == embedder.dim else None
         store = updated_store(stories, keys, vectors, embedder.dim, config, reuse)
         base = Segment.create("", BASE, stories, vectors, edits=edits, store=store)
+        if config.map and len(base):
+            started = time.perf_counter()
+            lexical = Lexical([base.postings], np.zeros(1, dtype=np.int64), np.ones(len(base), dtype=bool))
+            object.__setattr__(base, "atlas", lay_out(vectors, *lexical.weights(), [s.text for s in stories]))
+            log.info("map of %d stories laid out in %.1f s", len(base), time.perf_counter() - started)
         return cls(config, embedder.model_id, embedder.dim, [base], corpus_fingerprint=corpus_fingerprint)
 
     def vectors_by_hash(self) -> Mapping[str, np.ndarray]:
@@ -273,7 +295,20 @@ class StoryIndex:
         dead = TermCounts.of(self.story_at(self.row(i)).text for i in deletes)
         added = [s.id for s in stories]
         edits = Edits().after_delete(set(deletes) - set(added)).after_upsert(added)
-        return Segment.create("", DELTA, stories, vectors, deletes=tuple(deletes), dead=dead, edits=edits)
+        return Segment.create("", DELTA, stories, vectors, deletes=tuple(deletes), dead=dead, edits=edits,
+                              atlas=self._placed(vectors))
+
+    def _placed(self, vectors: np.ndarray) -> Atlas | None:
+        """Points for new stories on this index's map, each among its nearest stories by vector: what a write
+        adds to the map without laying it out again (None when the index has no map)."""
+        atlas = self.atlas_rows()
+        if atlas is None or not len(self):
+            return None
+        coords, topics = np.zeros((len(vectors), 2), dtype=np.float32), np.zeros(len(vectors), dtype=np.int32)
+        for i, vector in enumerate(vectors):
+            rows, sims = self.nearest(vector, NEIGHBOURS)
+            coords[i], topics[i] = place_among(atlas.coords[rows], atlas.topics[rows], sims)
+        return Atlas(coords, topics, (), 0)
 
     def appended(self, segment: Segment) -> StoryIndex:
         return StoryIndex(self.config, self.model_id, self.dim, [*self.segments, segment], self.manifest,
@@ -293,6 +328,9 @@ class StoryIndex:
         vectors = np.concatenate([np.asarray(s.vectors[k]) for s, k in zip(merged, keep)]) if stories \
             else np.zeros((0, self.dim), dtype=np.float32)
         postings = Postings.merge([(s.postings, k) for s, k in zip(merged, keep)])
+        points = self.atlas_rows()
+        atlas = None if points is None else points.rows(np.concatenate(
+            [np.flatnonzero(k) + int(o) for k, o in zip(keep, self.offsets[first:])]))
         if deltas_only:
             base = self.segments[0]
             killed = [int(r) for r in np.flatnonzero(~self.live[:len(base)])]
@@ -301,12 +339,14 @@ class StoryIndex:
             edits = Edits()
             for delta in merged:
                 edits = edits.after_delete(delta.edits.deleted).after_upsert(delta.edits.upserted)
-            segment = Segment("", DELTA, stories, vectors, postings, Columns.of(stories), deletes, dead, edits)
+            segment = Segment("", DELTA, stories, vectors, postings, Columns.of(stories), deletes, dead, edits,
+                              atlas=None if atlas is None else Atlas(atlas.coords, atlas.topics, (), 0))
             return StoryIndex(self.config, self.model_id, self.dim, [base, segment], self.manifest,
                               self.corpus_fingerprint)
         store = updated_store(stories, vector_keys(stories), vectors, self.dim, self.config, self.segments[0],
                               dead=self._dead_base_keys)
-        segment = Segment("", BASE, stories, vectors, postings, Columns.of(stories), edits=self.edits, store=store)
+        segment = Segment("", BASE, stories, vectors, postings, Columns.of(stories), edits=self.edits, store=store,
+                          atlas=atlas)
         return StoryIndex(self.config, self.model_id, self.dim, [segment], self.manifest, self.corpus_fingerprint)
 
     # --- persistence ---------------------------------------------------------------------------------------
@@ -373,7 +413,8 @@ class StoryIndex:
                     continue
                 folder = segment_dir(root, entry, verify=verify)
                 engine = engine_of(manifest) if i == 0 else None
-                segments.append(Segment.load(folder, entry["name"], entry["stories"], dim, engine))
+                segments.append(Segment.load(folder, entry["name"], entry["stories"], dim, engine,
+                                             mapped=ATLAS in entry["files"]))
         except (ValueError, KeyError, TypeError, OSError) as exc:  # object arrays (pickles) are a ValueError
             raise IndexCorruptError(f"index at {root}/ holds an unreadable file ({exc}); {hint}") from None
         index = cls(config, model_id, dim, segments, manifest, manifest["corpus_fingerprint"])

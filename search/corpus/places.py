@@ -50,6 +50,22 @@ COUNTRIES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The Spanish name of each country whose name differs in Spanish (each is one of its aliases above): what the
+# page shows Spanish speakers, and what the country box lets them type.
+SPANISH_NAMES = {
+    "Antigua and Barbuda": "Antigua y Barbuda", "Bahamas": "Las Bahamas", "Belize": "Belice", "Brazil": "Brasil",
+    "Canada": "Canadá", "Dominican Republic": "República Dominicana", "Grenada": "Granada", "Haiti": "Haití",
+    "Mexico": "México", "Panama": "Panamá", "Peru": "Perú", "Saint Kitts and Nevis": "San Cristóbal y Nieves",
+    "Saint Lucia": "Santa Lucía", "Saint Vincent and the Grenadines": "San Vicente y las Granadinas",
+    "Suriname": "Surinam", "Trinidad and Tobago": "Trinidad y Tobago", "United States": "Estados Unidos",
+}
+
+
+def local_name(country: str, language: str) -> str:
+    """The gazetteer's country as a reader of `language` ("en" or "es") names it."""
+    return SPANISH_NAMES.get(country, country) if language == "es" else country
+
+
 _ALIASES = {fold_accents(alias): country for country, aliases in COUNTRIES.items() for alias in (country, *aliases)}
 # Longest names first, so "Dominican Republic" wins over "Dominica" and "Santiago de Chile" over "Chile".
 _PATTERN = re.compile(r"(?<![\w.])(" + "|".join(re.escape(a) for a in sorted(_ALIASES, key=len, reverse=True))

@@ -7,5 +7,7 @@ API and the web UI hold; ranking, fusion, the answerable decision, diversity and
 from .filters import Filters
 from .results import Hit, SearchResult, Snippet
 from .service import MAX_K, MAX_QUERY_CHARS, MODES, Mode, SearchService
+from .typed_dates import TypedDateError, read_day, shown
 
-__all__ = ["MAX_K", "MAX_QUERY_CHARS", "MODES", "Filters", "Hit", "Mode", "SearchResult", "SearchService", "Snippet"]
+__all__ = ["MAX_K", "MAX_QUERY_CHARS", "MODES", "Filters", "Hit", "Mode", "SearchResult", "SearchService", "Snippet",
+           "TypedDateError", "read_day", "shown"]

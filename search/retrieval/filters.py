@@ -46,6 +46,15 @@ class Filters:
     def active(self) -> bool:
         return bool(self.countries or self.date_from or self.date_to)
 
+    def undated_left_out(self, columns: Columns) -> int:
+        """How many stories a date bound leaves out only for having no date (those the other filters let in)."""
+        if not (self.date_from or self.date_to):
+            return 0
+        undated = np.isnat(columns.dates) & columns.live
+        if self.countries:
+            undated &= columns.about(self.countries)
+        return int(undated.sum())
+
     def allowed_rows(self, columns: Columns) -> np.ndarray | None:
         """The rows these filters let through (None: every row, no filter is set)."""
         if not self.active:

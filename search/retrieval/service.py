@@ -195,6 +195,10 @@ class SearchService:
         index = self._index
         return index.story_at(index.row(story_id))
 
+    def undated_left_out(self, filters: Filters) -> int:
+        """Stories `filters` leave out for having no date: the page says so, rather than let them vanish."""
+        return filters.undated_left_out(self._index.columns)
+
     def countries(self) -> list[str]:
         return self._index.columns.country_names
 

@@ -18,10 +18,11 @@ from .hosts import HostGuard
 from .settings import Settings
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# The only writes the web UI needs: joining Gradio's queue, cancelling, and the named calls that
-# `gradio_client` users make. Everything else Gradio offers (uploads, recordings, streams, its editor)
-# the page never uses, and an upload would be stored on disk for anyone who asked.
-UI_WRITES = re.compile(r"/gradio_api/(?:queue/join|cancel|(?:call(?:/v2)?|run|api)/[A-Za-z0-9_-]+)/?")
+# The only writes the web UI needs: joining Gradio's queue, cancelling, the named calls that `gradio_client`
+# users make, and the map's server function (component_server runs only functions a component registered).
+# Everything else Gradio offers (uploads, recordings, streams, its editor) the page never uses, and an upload
+# would be stored on disk for anyone who asked.
+UI_WRITES = re.compile(r"/gradio_api/(?:queue/join|cancel|component_server|(?:call(?:/v2)?|run|api)/[A-Za-z0-9_-]+)/?")
 _SHAPED_LIMIT = 65_536  # bytes of a foreign error body read to re-shape it; error bodies are small
 
 

@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from ..retrieval import SearchService
 from ..vectorstore import use_serving_threads
 from .api import create_api
+from .docs import serve_docs_offline
 from .policy import install_request_policy
 from .protocol import uvicorn_options
 from .settings import Settings
@@ -54,7 +55,7 @@ def create_app(service: SearchService, *, ui_in_background: bool = False, settin
     "starting" page until the UI is mounted. `serve` does this; tests that need the page at once don't.
     """
     settings = settings or Settings.from_env()
-    app = _with_closed_cors(create_api(service, settings.write_token), settings.cors_origins)
+    app = _with_closed_cors(serve_docs_offline(create_api(service, settings.write_token)), settings.cors_origins)
     if ui_in_background:
         _mount_ui_when_loaded(app, service, settings.cors_origins)
     else:

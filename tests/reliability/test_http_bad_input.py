@@ -114,20 +114,20 @@ UI_SEARCHES = {
     "control-only": (("\x00\x07", None, None, None, 10, "hybrid"), "empty"),
     "k-0": (("smuggling", None, None, None, 0, "hybrid"), "k must be"),
     "k-huge": (("smuggling", None, None, None, 10**9, "hybrid"), "k must be"),
-    "bad-date": (("smuggling", None, "2020-13-45", None, 10, "hybrid"), "date_from must be a date"),
+    "bad-date": (("smuggling", None, "2020-13-45", None, 10, "hybrid"), "From date: “2020-13-45” is not a real day"),
     "bad-mode": (("smuggling", None, None, None, 10, "fuzzy"), "mode must be one of"),
 }
 
 
 @pytest.mark.parametrize("args, message", UI_SEARCHES.values(), ids=UI_SEARCHES.keys())
 def test_ui_shows_a_message_for_bad_input(ui_handlers: dict, args: tuple, message: str):
-    status, cards = ui_handlers["search"](*args)
+    status, cards, *_ = ui_handlers["search"](*args)  # then the date boxes as applied and the map's points
     assert message in status and cards == "" and "Traceback" not in status
 
 
 @pytest.mark.parametrize("question", VALID.values(), ids=VALID.keys())
 def test_ui_answers_unusual_but_valid_questions(ui_handlers: dict, question: str):
-    status, cards = ui_handlers["search"](question, None, None, None, 3, "hybrid")
+    status, cards, *_ = ui_handlers["search"](question, None, None, None, 3, "hybrid")
     assert "error" not in status.lower() and cards.count("data-story") >= 3
 
 

@@ -38,13 +38,14 @@ def ui_client(base_url: str) -> Client:
 
 
 def search_ui(client: Client, question: str, k: int = 5) -> tuple[str, str]:
-    return client.predict(question, [], None, None, k, "hybrid", api_name="/search")
+    """(status, cards) of the page's search (it also answers the date boxes as applied and the map's points)."""
+    return client.predict(question, [], None, None, k, "hybrid", api_name="/search")[:2]
 
 
 def test_one_server_answers_the_page_the_api_and_the_docs(base_url: str, service: SearchService) -> None:
     assert httpx.get(f"{base_url}/api/health").json()["stories"] == len(service.index)
     page = httpx.get(f"{base_url}/")
-    assert page.status_code == 200 and "Story search" in page.text
+    assert page.status_code == 200 and service.index.config.name in page.text
     assert "/api/search" in httpx.get(f"{base_url}/openapi.json").json()["paths"]
     assert httpx.get(f"{base_url}/docs").status_code == 200
     missing = httpx.get(f"{base_url}/api/no-such-endpoint")  # the API's 404, not the web UI's
@@ -66,7 +67,8 @@ def test_gradio_client_calls_the_ui_search(ui_client: Client) -> None:
 
 
 def test_ui_filters_reach_the_search(ui_client: Client, service: SearchService) -> None:
-    status, cards = ui_client.predict(SMUGGLING, ["Belize"], "2020-01-01", "2021-12-31", 5, "dense", api_name="/search")
+    status, cards, *_ = ui_client.predict(SMUGGLING, ["Belize"], "2020-01-01", "2021-12-31", 5, "dense",
+                                          api_name="/search")
     ids = re.findall(r'data-id="([^"]+)"', cards)
     assert ids, status
     for story in map(service.story, ids):
@@ -74,7 +76,7 @@ def test_ui_filters_reach_the_search(ui_client: Client, service: SearchService) 
 
 
 def test_ui_spread_topics_reaches_the_search(ui_client: Client, service: SearchService) -> None:
-    _, cards = ui_client.predict(TOPIC_QUESTION, [], None, None, 10, "hybrid", True, api_name="/search")
+    _, cards, *_ = ui_client.predict(TOPIC_QUESTION, [], None, None, 10, "hybrid", True, api_name="/search")
     want = [h.story.id for h in service.search(TOPIC_QUESTION, 10, diversify=True).hits]
     assert re.findall(r'data-id="([^"]+)"', cards) == want
 
@@ -192,7 +194,7 @@ def test_api_answers_while_the_page_is_still_starting(service: SearchService,
         released.set()
         page = _page_when(url, lambda page: page.status_code == 200)
         assert page.status_code == 200 and "gradio" in page.text.lower()
-        status, _ = Client(url + "/", verbose=False).predict(SMUGGLING, [], None, None, 2, "hybrid",
+        status, *_ = Client(url + "/", verbose=False).predict(SMUGGLING, [], None, None, 2, "hybrid",
                                                             api_name="/search")
         assert "2 stories" in status
 

@@ -1,8 +1,9 @@
 """The web UI: a Gradio Blocks page over `SearchService`, mounted at / beside the JSON API.
 
-A thin layer: it turns form values into a service call and hits into HTML (`ui_render`), and turns every
-error into a message on the page. Its events carry explicit `api_name`s (`search`, `related`), so
-`gradio_client` users can call the same things the page does.
+A thin layer: it reads form values (dates as people type them, `typed_dates`), calls the service, and turns
+hits into HTML (`render`) and every error into a message on the page, in the reader's language (`texts`).
+Its events carry explicit `api_name`s (`search`, `related`), so `gradio_client` users can call the same things
+the page does. The collection's name, description and example questions come from its index.
 """
 from __future__ import annotations
 
@@ -14,16 +15,19 @@ from typing import Any, TypeVar
 import gradio as gr
 from fastapi import FastAPI
 
+from ...corpus import local_name
 from ...errors import StorySearchError
-from ...retrieval import MAX_K, MAX_QUERY_CHARS, Filters, SearchService
+from ...retrieval import MAX_K, MAX_QUERY_CHARS, Filters, SearchService, TypedDateError, read_day, shown
 from . import render
+from .map_view import map_answers, map_component
 from .style import CSS, theme
+from .texts import I18N, TEXTS, language, month_first, say
 
 log = logging.getLogger(__name__)
 
 RELATED_K = 5
 UI_CONCURRENCY = 16  # UI events run at once (searches are short and CPU-bound; the thread pool holds 40)
-MODE_CHOICES = [("Meaning and words", "hybrid"), ("Meaning only", "dense"), ("Exact words", "lexical")]
+MODES = ("hybrid", "dense", "lexical")
 SCORE_HINT = {"hybrid": "meaning and word matches combined; higher is better",
               "dense": "similarity of meaning, 0 to 1", "lexical": "BM25 word-match score"}
 # Delegated from the component's root, so it keeps working however often the cards are re-rendered.
@@ -33,23 +37,29 @@ element.addEventListener('click', (event) => {
   if (button) trigger('click', {story_id: button.dataset.story});
 });
 """
-READY_JS = "() => { document.documentElement.dataset.ready = 'true'; }"
-SearchOutput = tuple[str, str]
+
+
+def _in_browser_language(key: str) -> str:
+    """A JS expression: the text `key` in the language Gradio's i18n picked (the browser's)."""
+    return f"(navigator.language.startsWith('es') ? {TEXTS['es'][key]!r} : {TEXTS['en'][key]!r})"
+
+
+# Said at once, in the browser, while the server works: a search or a related list on its way.
+SEARCHING_JS = ("() => '<div class=\"status status-info\" role=\"status\">' + "
+                f"{_in_browser_language('searching')} + '</div>'")
+# The panel shows its top: a list opened from a card low in the panel must visibly replace it.
+PANEL_TOP_JS = """() => { for (let el = document.getElementById('related'); el; el = el.parentElement) {
+  el.scrollTop = 0; if (el.classList.contains('sidebar')) break; } }"""
+RELATED_LOADING_JS = ("() => { (" + PANEL_TOP_JS + ")(); return '<div class=\"status status-info\" role=\"status\">' + "
+                      f"{_in_browser_language('related_loading')} + '</div>'; }}")
+# Listeners attached and start-up updates done: browser tests wait on it. On a phone the filters start folded
+# (one line above the results) so the results come first.
+READY_JS = """() => {
+  if (window.innerWidth <= 720) document.querySelector('#filters .label-wrap.open')?.click();
+  document.documentElement.dataset.ready = 'true';
+}"""
 T = TypeVar("T")
-
-
-def example_questions(service: SearchService, n: int = 4) -> list[str]:
-    """Questions drawn from the corpus itself: the crispest (shortest) title about each of a few places."""
-    seen: set[str] = set()
-    picked = []
-    for story in sorted(service.index.stories, key=lambda s: (len(s.title), s.id)):
-        where = story.countries[0] if story.countries else ""
-        if story.title and where and where not in seen:
-            seen.add(where)
-            picked.append(story.title)
-        if len(picked) == n:
-            break
-    return picked
+SearchOutput = tuple[Any, Any, Any, Any, Any]  # status, result cards, the two date boxes as applied, map highlights
 
 
 def _safely(on_error: Callable[[str], T]) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -64,86 +74,149 @@ def _safely(on_error: Callable[[str], T]) -> Callable[[Callable[..., T]], Callab
                 return on_error(render.status("error", str(exc)))
             except Exception:
                 log.exception("web UI request failed")
-                return on_error(render.status("error", "Something went wrong on the server; please try again."))
+                request = next((a for a in args if isinstance(a, gr.Request)), None)
+                return on_error(render.status("error", say(language(request), "broken")))
 
         return wrapper
 
     return decorate
 
 
+class FormError(Exception):
+    """A form value the page can't use, with the message (already in the reader's language) saying why."""
+
+
+def _dates(typed_from: str | None, typed_to: str | None, lang: str, us: bool) -> tuple[str | None, str | None]:
+    """The two date boxes as ISO days, or a FormError naming the box as the page labels it."""
+    days = []
+    for key, typed, end in (("date_from", typed_from, False), ("date_to", typed_to, True)):
+        try:
+            days.append(read_day(typed, end=end, month_first=us))
+        except TypedDateError as exc:
+            raise FormError(say(lang, f"date_{exc.reason}", field=say(lang, key), typed=exc.typed)) from None
+    first, last = days
+    if first and last and first > last:
+        raise FormError(say(lang, "date_order", first=say(lang, "date_from"), second=say(lang, "date_to"),
+                            a=shown(first, lang), b=shown(last, lang)))
+    return first, last
+
+
+def _box(typed: str | None, day: str | None, lang: str) -> Any:
+    """A date box's new text: its reading, only when that differs from what it says (rewriting it with what
+    it already says could undo typing done while the search ran)."""
+    return shown(day, lang) if (typed or "").strip() != shown(day, lang) else gr.skip()
+
+
+def country_choices(service: SearchService, lang: str) -> list[tuple[str, str]]:
+    """(label, country) pairs: the name in the page's language, then the other when it differs, so either
+    can be typed into the box ("Méx" and "Mex" both find Mexico)."""
+    choices = []
+    for country in service.countries():
+        names = dict.fromkeys([local_name(country, lang), local_name(country, "en" if lang == "es" else "es")])
+        choices.append((" · ".join(names), country))
+    return sorted(choices, key=lambda choice: choice[0].casefold())
+
+
 def create_ui(service: SearchService) -> gr.Blocks:
     """The page. Call `mount_ui` to serve it (Gradio 6 takes theme and CSS at mount time)."""
+    config = service.index.config
 
-    @_safely(lambda message: (message, ""))
+    @_safely(lambda message: (message, "", gr.skip(), gr.skip(), {"hits": []}))
     def search(question: str, countries: list[str] | None, date_from: str | None, date_to: str | None,
-               k: float, mode: str, diversify: bool = False) -> SearchOutput:
-        """Search the stories; returns (status HTML, result cards HTML)."""
-        if not (question or "").strip():
-            return render.status("info", "Type a question above and press Enter."), ""
-        filters = Filters(tuple(countries or ()), _day(date_from), _day(date_to))
+               k: float, mode: str, diversify: bool = False, request: gr.Request | None = None) -> SearchOutput:
+        """Search the stories; returns (status, result cards, the two date boxes as applied, map highlights).
+
+        Without a question it only reads the dates back into their boxes, so a filter set first shows as applied."""
+        lang = language(request)
+        question = question or ""
+        try:
+            if len(question) > MAX_QUERY_CHARS:
+                raise FormError(say(lang, "too_long", n=len(question), limit=MAX_QUERY_CHARS))
+            first, last = _dates(date_from, date_to, lang, month_first(request))
+        except FormError as exc:
+            return render.status("error", str(exc)), "", gr.skip(), gr.skip(), {"hits": []}
+        boxes = (_box(date_from, first, lang), _box(date_to, last, lang))
+        if not question.strip():
+            return render.status("info", say(lang, "hint")), "", *boxes, {"hits": []}
+        filters = Filters(tuple(countries or ()), first, last)
         result = service.search(question, int(k), mode or "hybrid", filters, diversify=bool(diversify))
+        undated = service.undated_left_out(filters)
+        notes = [say(lang, "undated_one") if undated == 1 else say(lang, "undated", n=undated)] if undated else []
         if not result.hits:
-            note = "No stories match these filters; widen the dates or clear the country." if filters.active \
-                else "No stories found."
-            return render.status("info", note), ""
-        return (render.count_line(len(result.hits), result.took_ms, result.answerable),
-                render.cards(result.hits, SCORE_HINT.get(result.mode, "")))
+            note = say(lang, "no_match") if filters.active else say(lang, "none_found")
+            return (render.status("info", note) + "".join(render.status("note", n) for n in notes), "", *boxes,
+                    {"hits": []})
+        return (render.count_line(len(result.hits), result.took_ms, result.answerable, lang, notes),
+                render.cards(result.hits, SCORE_HINT.get(result.mode, ""), lang), *boxes,
+                map_answers(service, result.hits, question, lang))
 
     @_safely(lambda message: (gr.Sidebar(open=True), message))
-    def related(story_id: str) -> tuple[Any, str]:
-        """Open the side panel on the stories related to `story_id`; returns (panel update, its HTML)."""
+    def related(story_id: str, request: gr.Request | None = None) -> tuple[Any, str]:
+        """Open the side panel on the story `story_id` and the stories related to it."""
         story = service.story((story_id or "").strip())
-        return gr.Sidebar(open=True), render.related_panel(story, service.related(story.id, RELATED_K))
+        hits = service.related(story.id, RELATED_K)
+        return gr.Sidebar(open=True), render.related_panel(story, hits, language(request))
 
-    def refine(question: str, *rest: Any) -> SearchOutput:
-        """A filter changed: search again, but only once there is a question to search for."""
-        return search(question, *rest) if (question or "").strip() else (gr.skip(), gr.skip())
+    def on_load(request: gr.Request) -> tuple[str, Any]:
+        """Per visit: the live story count (the API may have added some) and countries in the reader's language."""
+        lang = language(request)
+        index = service.index
+        return (render.masthead(index.config.name, index.config.description, len(index), lang),
+                gr.Dropdown(choices=country_choices(service, lang)))
 
-    with gr.Blocks(title="Story search") as ui:
-        gr.HTML(f'<header class="masthead"><h1>Story search</h1><p>Ask in your own words across '
-                f'{len(service.index):,} IOM news stories &middot; '
-                '<a href="/docs">JSON API for programs</a></p></header>',
-                js_on_load=None)
+    examples = list(config.examples)
+    with gr.Blocks(title=config.name or "Story search") as ui:
+        masthead = gr.HTML(render.masthead(config.name, config.description, len(service.index)), js_on_load=None,
+                           elem_id="masthead")
+        question = gr.Textbox(label=I18N("question"), placeholder=I18N("question_hint"), submit_btn=I18N("search"),  # type: ignore[arg-type]
+                              lines=1, max_lines=4, autofocus=True, elem_id="question")
+        example_set = gr.Dataset(components=[question], samples=[[q] for q in examples], label=I18N("examples"),
+                                 elem_id="examples", layout="gallery") if examples else None
         with gr.Row(equal_height=False, elem_id="layout"):
-            with gr.Column(scale=3, min_width=300):
-                question = gr.Textbox(label="Your question",
-                                      placeholder="e.g. training for police against migrant smuggling",
-                                      max_length=MAX_QUERY_CHARS, submit_btn="Search", autofocus=True,
-                                      elem_id="question")
-                examples = gr.Dataset(components=[question], samples=[[q] for q in example_questions(service)],
-                                      label="Try an example", elem_id="examples", layout="gallery")
-                status = gr.HTML(render.status("info", "Type a question above and press Enter."), elem_id="status",
-                                 js_on_load=None)
-                results = gr.HTML("", elem_id="results", js_on_load=CARD_CLICKS)
-            with gr.Column(scale=1, min_width=220, elem_id="filters"):
-                gr.HTML('<h2 class="filters-title">Filters</h2>', js_on_load=None)
-                countries = gr.Dropdown(choices=service.countries(), multiselect=True, label="Country",
-                                        info="stories about any of these", elem_id="country")
-                date_from = gr.DateTime(include_time=False, type="string", label="From date", elem_id="date-from")
-                date_to = gr.DateTime(include_time=False, type="string", label="To date", elem_id="date-to")
-                k = gr.Slider(1, min(MAX_K, 50), value=10, step=1, label="Number of results", elem_id="k")
-                mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Match by", elem_id="mode")
-                diversify = gr.Checkbox(False, label="Spread topics", elem_id="diversify",
-                                        info="fewer near-repeats of one initiative")
+            with gr.Column(scale=3, min_width=300, elem_id="main"):
+                status = gr.HTML(render.status("info", say("en", "hint")), elem_id="status", js_on_load=None)
+                with gr.Tabs(elem_id="views"):
+                    with gr.Tab(I18N("tab_list"), id="list"):
+                        results = gr.HTML("", elem_id="results", js_on_load=CARD_CLICKS)
+                    with gr.Tab(I18N("tab_map"), id="map-tab"):
+                        atlas = map_component(service)
+            with gr.Column(scale=1, min_width=220, elem_id="filters"), gr.Accordion(I18N("filters"), open=True):
+                countries = gr.Dropdown(choices=country_choices(service, "en"), multiselect=True,
+                                        label=I18N("country"), info=I18N("country_info"), elem_id="country")
+                date_from = gr.Textbox(label=I18N("date_from"), info=I18N("date_info"), elem_id="date-from",
+                                       max_lines=1)
+                date_to = gr.Textbox(label=I18N("date_to"), info=I18N("date_info"), elem_id="date-to", max_lines=1)
+                k = gr.Slider(1, min(MAX_K, 50), value=10, step=1, label=I18N("k"), elem_id="k")
+                mode = gr.Radio([(I18N(f"mode_{m}"), m) for m in MODES], value="hybrid", label=I18N("mode"),
+                                elem_id="mode")
+                diversify = gr.Checkbox(False, label=I18N("diversify"), info=I18N("diversify_info"),
+                                        elem_id="diversify")
         with gr.Sidebar(open=False, position="right", width=420, elem_id="related-panel") as sidebar:
-            related_view = gr.HTML(render.status("info", "Choose “Related stories” on any result."),
-                                   elem_id="related", js_on_load=CARD_CLICKS)
+            related_view = gr.HTML(render.status("info", say("en", "related_hint")), elem_id="related",
+                                   js_on_load=CARD_CLICKS)
         picked = gr.Textbox(visible=False, label="Story id")
 
         inputs = [question, countries, date_from, date_to, k, mode, diversify]
+        outputs = [status, results, date_from, date_to, atlas]
+        # One listener for the question and every filter, run for the last trigger once the running search is
+        # done: results can't arrive out of order, so what a page shows is always what its boxes say.
+        triggers = [question.submit, countries.change, date_from.submit, date_from.blur, date_to.submit,
+                    date_to.blur, k.release, mode.change, diversify.change]
         searching: dict[str, Any] = {"show_progress_on": results, "concurrency_id": "search"}
-        question.submit(search, inputs, [status, results], api_name="search", **searching)
-        examples.click(lambda sample: sample[0], examples, question, api_visibility="private").then(
-            search, inputs, [status, results], api_visibility="private", **searching)
-        refiners = [countries.change, date_from.change, date_to.change, k.release, mode.change, diversify.change]
-        gr.on(refiners, refine, inputs, [status, results], api_visibility="private", **searching)
-        # Onward: the related cards have "Related stories" buttons of their own.
-        gr.on([results.click, related_view.click], _picked_story, None, picked, api_visibility="private").then(
-            related, picked, [sidebar, related_view], api_name="related", show_progress_on=related_view)
-        # Stories added through the API since start-up may name new countries: offer them on each page load.
-        # Then the page is marked ready (listeners attached, start-up updates done): browser tests wait on it.
-        ui.load(lambda: gr.Dropdown(choices=service.countries()), None, countries, api_visibility="private",
-                show_progress="hidden").then(None, None, None, js=READY_JS, api_visibility="private")
+        gr.on(triggers[:1], None, None, status, js=SEARCHING_JS, api_visibility="private")
+        gr.on(triggers, search, inputs, outputs, api_name="search", trigger_mode="always_last", **searching)
+        if example_set is not None:
+            example_set.click(lambda sample: sample[0], example_set, question, api_visibility="private").then(
+                None, None, status, js=SEARCHING_JS).then(search, inputs, outputs, api_visibility="private",
+                                                          **searching)
+        # Onward: related cards have "Related stories" buttons of their own, and map points open stories too.
+        opened = [results.click, related_view.click, atlas.click]
+        gr.on(opened, None, None, related_view, js=RELATED_LOADING_JS, api_visibility="private")
+        gr.on(opened, _picked_story, None, picked, api_visibility="private").then(
+            related, picked, [sidebar, related_view], api_name="related", show_progress="hidden").then(
+            None, js=PANEL_TOP_JS, api_visibility="private")
+        ui.load(on_load, None, [masthead, countries], api_visibility="private", show_progress="hidden").then(
+            None, None, None, js=READY_JS, api_visibility="private")
     return ui
 
 
@@ -151,13 +224,8 @@ def _picked_story(event: gr.EventData) -> str:
     return str(getattr(event, "story_id", "") or "")
 
 
-def _day(value: str | None) -> str | None:
-    """A DateTime box's value as YYYY-MM-DD (it may carry a time part), or None when empty."""
-    return (value or "").strip()[:10] or None
-
-
 def mount_ui(app: FastAPI, service: SearchService, path: str = "/") -> FastAPI:
-    """Serve the page on `app` at `path`, sharing the app's service, with the product theme and CSS."""
+    """Serve the page on `app` at `path`, sharing the app's service, with the product theme, CSS and texts."""
     ui = create_ui(service).queue(default_concurrency_limit=UI_CONCURRENCY)
-    return gr.mount_gradio_app(app, ui, path=path, theme=theme(), css=CSS, footer_links=["api"],
+    return gr.mount_gradio_app(app, ui, path=path, theme=theme(), css=CSS, footer_links=["api"], i18n=I18N,
                                show_error=False, run_history=False)

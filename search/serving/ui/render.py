@@ -11,8 +11,10 @@ from html import escape
 
 from ...corpus import Story
 from ...retrieval import Hit, Snippet
+from .texts import count, say
 
-NOT_ANSWERABLE = "No story answers this closely; the nearest stories are shown."
+NOT_ANSWERABLE = say("en", "not_answerable")
+OPENING_CHARS = 320  # of a story's body, shown above its related stories
 
 
 def marked(snippet: Snippet) -> str:
@@ -45,20 +47,20 @@ def _meta(story: Story, score: float, score_hint: str) -> str:
     return '<span class="sep" aria-hidden="true">·</span>'.join(parts)
 
 
-def card(hit: Hit, score_hint: str) -> str:
+def card(hit: Hit, score_hint: str, lang: str = "en") -> str:
     s = hit.story
-    title = escape(s.title or "(untitled)")
+    title = escape(s.title or say(lang, "untitled"))
     return (f'<li><article class="card" data-id="{escape(s.id)}">'
             f'<h3 class="card-title">{title}</h3>'
             f'<div class="meta">{_meta(s, hit.score, score_hint)}</div>'
             f'<p class="snippet">{marked(hit.snippet)}</p>'
             f'<button type="button" class="related-btn" data-story="{escape(s.id)}" '
-            f'aria-label="Related stories for: {title}">Related stories &rarr;</button>'
-            f'</article></li>')
+            f'aria-label="{escape(say(lang, "related_for", title=s.title))}">{say(lang, "related_button")} &rarr;'
+            f'</button></article></li>')
 
 
-def cards(hits: Sequence[Hit], score_hint: str) -> str:
-    return f'<ol class="cards">{"".join(card(h, score_hint) for h in hits)}</ol>' if hits else ""
+def cards(hits: Sequence[Hit], score_hint: str, lang: str = "en") -> str:
+    return f'<ol class="cards">{"".join(card(h, score_hint, lang) for h in hits)}</ol>' if hits else ""
 
 
 def status(kind: str, text: str) -> str:
@@ -67,15 +69,35 @@ def status(kind: str, text: str) -> str:
     return f'<div class="status status-{kind}" role="{role}">{escape(text)}</div>'
 
 
-def count_line(n: int, took_ms: float, answerable: bool) -> str:
-    found = f"{n} {'story' if n == 1 else 'stories'} · {took_ms:.0f} ms"
-    if not answerable:
-        return status("warn", NOT_ANSWERABLE) + status("info", found)
-    return status("info", found)
+def count_line(n: int, took_ms: float, answerable: bool, lang: str = "en", notes: Sequence[str] = ()) -> str:
+    """How many stories were found; a warning first when none really answers; `notes` (e.g. undated stories
+    a date filter left out) after."""
+    found = status("info", say(lang, "found", count=count(lang, n), ms=took_ms))
+    warning = "" if answerable else status("warn", say(lang, "not_answerable"))
+    return warning + found + "".join(status("note", note) for note in notes)
 
 
-def related_panel(story: Story, hits: Sequence[Hit]) -> str:
-    head = (f'<p class="related-kicker">Related to</p><h2 class="related-title">{escape(story.title)}</h2>')
+def masthead(name: str, description: str, stories: int, lang: str = "en") -> str:
+    """The collection's name and description, as its index states them, with its live story count."""
+    about = f"{escape(description)} &middot; " if description else ""
+    return (f'<header class="masthead"><h1>{escape(name)}</h1><p>{about}{escape(count(lang, stories))} &middot; '
+            f'<a href="/docs">{escape(say(lang, "api_link"))}</a></p></header>')
+
+
+def _opening(story: Story) -> str:
+    body = story.body if len(story.body) <= OPENING_CHARS else story.body[:OPENING_CHARS].rsplit(" ", 1)[0] + " …"
+    return f'<p class="related-opening">{escape(body)}</p>' if body else ""
+
+
+def related_panel(story: Story, hits: Sequence[Hit], lang: str = "en") -> str:
+    """The story itself (title, date, place, its opening), then the stories related to it."""
+    when = [f'<time datetime="{escape(story.date)}">{escape(_when(story.date))}</time>'] if story.date else []
+    where = [f'<span class="place">{escape(story.place or ", ".join(story.countries))}</span>'] \
+        if story.place or story.countries else []
+    meta = '<span class="sep" aria-hidden="true">·</span>'.join(when + where)
+    head = (f'<p class="related-kicker">{say(lang, "related_to")}</p>'
+            f'<h2 class="related-title">{escape(story.title or say(lang, "untitled"))}</h2>'
+            f'{f"<div class=meta>{meta}</div>" if meta else ""}{_opening(story)}')
     if not hits:
-        return head + status("info", "No other stories are close to this one.")
-    return head + cards(hits, "similarity of meaning to the story above, 0 to 1")
+        return head + status("info", say(lang, "related_none"))
+    return head + cards(hits, "similarity of meaning to the story above, 0 to 1", lang)

@@ -27,6 +27,34 @@ CSS = """
 .status-info { color: var(--body-text-color-subdued); padding-left: 2px; }
 .status-warn { background: #fff7e6; color: #7a4b00; border: 1px solid #f3d19c; }
 .status-error { background: #fdecec; color: #8a1c1c; border: 1px solid #f2b8b8; }
+.status-note { color: var(--body-text-color-subdued); padding: 2px 2px; font-size: 0.9rem; }
+.related-opening { font-size: 0.95rem; line-height: 1.5; margin: 6px 0 14px; }
+.atlas-bar-top { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 8px; align-items: baseline; }
+.atlas-caption { margin: 4px 0; color: var(--body-text-color-subdued); font-size: 0.92rem; }
+.atlas-colour { border: 0; padding: 0; margin: 0; display: flex; gap: 12px; font-size: 0.9rem; }
+.atlas-colour legend { float: left; margin-right: 8px; color: var(--body-text-color-subdued); }
+.atlas-body { display: flex; gap: 16px; align-items: stretch; }
+.atlas-plot { position: relative; flex: 1 1 auto; min-width: 0; height: 560px; }
+.atlas-plot canvas { position: absolute; inset: 0; }
+.atlas-labels { position: absolute; inset: 0; pointer-events: none; }
+.atlas-topic { position: absolute; transform: translate(-50%, -50%); font-size: 0.75rem; font-weight: 600;
+               background: rgba(255, 255, 255, 0.85); border-left: 3px solid; padding: 1px 5px; border-radius: 3px;
+               white-space: nowrap; color: #1f2937; }
+.atlas-tip { position: absolute; max-width: 320px; background: #111827; color: #fff; font-size: 0.85rem;
+             padding: 6px 8px; border-radius: 6px; pointer-events: none; z-index: 2; }
+.atlas-timeline { flex: 0 0 210px; max-height: 560px; overflow-y: auto; font-size: 0.8rem; }
+.atlas-timeline h3 { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.06em; margin: 0 0 6px;
+                     color: var(--body-text-color-subdued); }
+.atlas-bar { display: grid; grid-template-columns: 72px 1fr 40px; gap: 6px; align-items: center; padding: 1px 0;
+             cursor: default; }
+.atlas-bar:hover { background: var(--color-accent-soft); }
+.atlas-bar .track i { display: block; height: 10px; background: var(--color-accent); border-radius: 2px;
+                      min-width: 1px; }
+.atlas-bar .n { text-align: right; font-variant-numeric: tabular-nums; }
+.atlas-undated { color: var(--body-text-color-subdued); margin: 8px 0 0; }
+.atlas-note { font-size: 0.9rem; margin: 6px 0; }
+.atlas-legend { display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 0.82rem; }
+.atlas-key i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
 .cards { display: flex; flex-direction: column; gap: 12px; list-style: none; margin: 0; padding: 0; }
 .cards > li { margin: 0; padding: 0; }
 .card { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 14px 16px;
@@ -46,9 +74,14 @@ CSS = """
                   color: var(--body-text-color-subdued); }
 .related-title { font-size: 1.1rem; line-height: 1.35; margin: 2px 0 12px; }
 #related .card { padding: 12px; }
+#question textarea { max-height: 8.5em; overflow-y: auto; }
 @media (max-width: 720px) {
   .masthead h1 { font-size: 1.5rem; }
   #layout { flex-direction: column; }
+  #filters { order: -1; }  /* folded above the results, not below all of them */
   .card { padding: 12px; }
+  .atlas-body { flex-direction: column; }
+  .atlas-plot { height: 360px; }
+  .atlas-timeline { flex-basis: auto; max-height: 240px; }
 }
 """

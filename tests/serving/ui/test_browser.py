@@ -1,64 +1,28 @@
 """The web page in a real browser: Debian's Chromium driven by Playwright's Python package.
 
-Never `playwright install` (it downloads a browser); `make test` installs Debian's chromium when missing.
-With UPDATE_SCREENSHOT=1 the test also writes docs/screenshot.png, so the README's picture is always what
+With UPDATE_SCREENSHOT=1 the tests also write the README's pictures (docs/*.png), so they always show what
 this code path sees.
 """
 from __future__ import annotations
 
+import json
 import os
-import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from search.retrieval.service import SearchService
-from search.serving import serve_in_background
-from tests.helpers import ROOT
+from tests.helpers import QUESTION_LABEL, ROOT, SEEDS, SMUGGLING, ask
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-QUESTION = "training for police against migrant smuggling"
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
 # Gradio pads the page by --overlap-amount (with a CSS transition) while the side panel is open.
 PANEL_SETTLED = """() => getComputedStyle(document.querySelector('.sidebar-parent')).paddingRight
     === getComputedStyle(document.documentElement).getPropertyValue('--overlap-amount').trim()"""
-WAIT_MS = 60_000  # a ceiling, not a wait: every step waits on the page being ready or on what it shows
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs Playwright's Python package "
-                               "(pip install playwright; it is in the `test` extra)")
-
-
-@pytest.fixture(scope="module")
-def browser(service: SearchService) -> Iterator[tuple[str, sync_api.Browser]]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"BROWSER TEST SKIPPED: no Chromium at {CHROMIUM}; install it with "
-                    "`apt-get install chromium` (as root, `make test` does this)")
-    with serve_in_background(service) as url, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield url, browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: tuple[str, sync_api.Browser]) -> Iterator[sync_api.Page]:
-    """A fresh page per test, handed over once Gradio has wired it (typing earlier can be lost)."""
-    url, chromium = browser
-    page = chromium.new_page(viewport={"width": 1600, "height": 1000})
-    page.set_default_timeout(WAIT_MS)
-    sync_api.expect.set_options(timeout=WAIT_MS)
-    page.goto(url + "/")
-    page.locator("html[data-ready=true]").wait_for(state="attached")
-    yield page
-    page.close()
 
 
 def test_search_then_related_stories(page: sync_api.Page, tmp_path: Path) -> None:
-    question = page.get_by_label("Your question")
-    question.fill(QUESTION)
-    question.press("Enter")
+    ask(page, SMUGGLING)
     titles = page.locator("#results .card-title")
     titles.first.wait_for()
     found = titles.all_inner_texts()
@@ -83,25 +47,92 @@ def test_search_then_related_stories(page: sync_api.Page, tmp_path: Path) -> Non
     assert page.locator("#related .card").count() > 0
 
 
-def test_an_example_question_searches_on_click(page: sync_api.Page) -> None:
-    example = page.locator("#examples button").first
-    text = example.inner_text().rstrip(".…")  # long examples are shown cut short
-    example.click()
-    sync_api.expect(page.get_by_label("Your question")).to_have_value(re.compile("^" + re.escape(text)))
-    sync_api.expect(page.locator("#results .card-title").first).to_contain_text(text[:20])
+def test_examples_are_the_collections_questions_and_search_on_click(page: sync_api.Page) -> None:
+    """Issue 15.4: the examples were story titles cut with "…", and clicking one found that same story."""
+    questions = json.loads((SEEDS / "collection.json").read_text(encoding="utf-8"))["examples"]
+    shown = page.locator("#examples button").all_inner_texts()
+    assert shown and all(text.strip() in questions for text in shown), shown
+    page.locator("#examples button").first.click()
+    expect(page.get_by_label(QUESTION_LABEL["en"])).to_have_value(shown[0].strip())
+    first = page.locator("#results .card-title").first
+    first.wait_for()
+    assert first.inner_text().strip() != shown[0].strip()
 
 
-def test_errors_show_as_messages(page: sync_api.Page) -> None:
-    question = page.get_by_label("Your question")
-    question.fill(QUESTION)
+def test_errors_show_as_messages_naming_the_fields_as_the_page_does(page: sync_api.Page) -> None:
+    ask(page, SMUGGLING)
+    page.locator("#results .card").first.wait_for()
     for box, day in (("#date-from", "2021-12-31"), ("#date-to", "2021-01-01")):
-        page.locator(f"{box} input").fill(day)
-        page.locator(f"{box} input").press("Enter")
-    page.locator("#status [role=alert]").filter(has_text="is after").wait_for()
+        page.locator(f"{box} input, {box} textarea").first.fill(day)
+        page.locator(f"{box} input, {box} textarea").first.press("Enter")
+    alert = page.locator("#status [role=alert]").filter(has_text="is after")
+    expect(alert).to_contain_text("From date")
+    expect(alert).not_to_contain_text("date_from")
     assert "Traceback" not in page.content()
 
 
 def test_readable_on_a_narrow_window(page: sync_api.Page) -> None:
     page.set_viewport_size({"width": 380, "height": 800})
-    page.get_by_label("Your question").wait_for()
+    page.get_by_label(QUESTION_LABEL["en"]).wait_for()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_question_over_the_limit_is_refused_in_words_and_keeps_results_in_view(page: sync_api.Page) -> None:
+    """Issue 15.8: a 5,000-word question ran silently (cut to 2,000 characters) and pushed results off screen."""
+    question = " ".join(["migrant smuggling"] * 2500)
+    ask(page, question)
+    alert = page.locator("#status [role=alert]")
+    expect(alert).to_contain_text(f"{len(question):,} characters")
+    expect(alert).to_contain_text("2,000")
+    status_top = page.locator("#status").bounding_box()["y"]
+    assert status_top < page.viewport_size["height"], "the message is off screen"
+    assert page.locator("#results .card").count() == 0
+
+
+class HeldRequests:
+    """Holds the page's calls to the server until `release`: what the page says while it waits can be read
+    without racing the answer."""
+
+    def __init__(self, page: sync_api.Page) -> None:
+        self.holding, self.held = True, []
+        page.route("**/gradio_api/queue/join*", self._route)
+
+    def _route(self, route: sync_api.Route) -> None:
+        if self.holding:
+            self.held.append(route)
+        else:
+            route.continue_()
+
+    def release(self) -> None:
+        self.holding = False
+        for route in self.held:
+            route.continue_()
+
+
+def test_the_status_says_searching_while_a_search_runs(page: sync_api.Page) -> None:
+    """Issue 15.7: during a search the status line still read "Type a question above and press Enter."."""
+    held = HeldRequests(page)
+    ask(page, SMUGGLING)
+    expect(page.locator("#status")).to_contain_text("Searching")
+    held.release()
+    page.locator("#results .card").first.wait_for()
+    expect(page.locator("#status")).not_to_contain_text("Searching")
+
+
+def test_related_stories_from_low_in_the_panel_show_from_the_top_with_feedback(page: sync_api.Page) -> None:
+    """Issue 15.7: opening related stories from a card low in the panel left the panel scrolled down, unchanged
+    to the eye, and nothing said it was loading."""
+    ask(page, SMUGGLING)
+    page.locator("#results .related-btn").first.click()
+    panel = page.locator("#related .related-title")
+    panel.wait_for()
+    last = page.locator("#related .card").last
+    last.scroll_into_view_if_needed()
+    onward = last.locator(".card-title").inner_text()
+    held = HeldRequests(page)
+    last.locator(".related-btn").click()
+    expect(page.locator("#related")).to_contain_text("Loading related stories")
+    held.release()
+    title = page.locator("#related .related-title").filter(has_text=onward)
+    title.wait_for()
+    expect(title).to_be_in_viewport()

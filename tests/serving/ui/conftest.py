@@ -1,0 +1,54 @@
+"""Browser fixtures: one server and one Debian Chromium per test module, a fresh page per test.
+
+Never `playwright install` (it downloads a browser); `make test` installs Debian's chromium when missing.
+A page is handed over once Gradio has wired it (`html[data-ready=true]`): typing earlier can be lost.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from search.retrieval.service import SearchService
+from tests.helpers import DESKTOP, WAIT_MS, launch_browser
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need Playwright's Python package "
+                               "(pip install playwright; it is in the `test` extra)")
+
+
+@pytest.fixture(scope="module")
+def browser(service: SearchService) -> Iterator[tuple[str, sync_api.Browser]]:
+    """The seeds, indexed with the real model, in a browser."""
+    yield from launch_browser(service)
+
+
+OpenPage = Callable[..., sync_api.Page]
+
+
+@pytest.fixture
+def open_page(browser: tuple[str, sync_api.Browser]) -> Iterator[OpenPage]:
+    """`open_page(viewport=..., locale=..., path=...)`: a fresh page in its own browser context, once wired."""
+    url, chromium = browser
+    contexts = []
+
+    def opened(viewport: dict[str, int] = DESKTOP, locale: str = "en-US", path: str = "/") -> sync_api.Page:
+        context = chromium.new_context(viewport=viewport, locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        sync_api.expect.set_options(timeout=WAIT_MS)
+        page.goto(url + path)
+        if path == "/":
+            page.locator("html[data-ready=true]").wait_for(state="attached")
+        return page
+
+    yield opened
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page: OpenPage) -> sync_api.Page:
+    """The page on a desktop window, in English."""
+    return open_page()
+
