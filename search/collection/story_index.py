@@ -183,34 +183,45 @@ class StoryIndex:
                 exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, cosines) of the n live stories nearest `vector` among `allowed` rows (all when None),
         best first, never one of `exclude`."""
+        return self.nearest_each(np.asarray(vector)[None, :], n, allowed, exclude)[0]
+
+    def nearest_each(self, vectors: np.ndarray, n: int, allowed: np.ndarray | None = None,
+                     exclude: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`nearest` for each of several vectors, searched together (one engine call, one product per delta)."""
         extra = 0 if exclude is None else len(exclude)
-        query = np.ascontiguousarray(vector, dtype=np.float32)[None, :]
+        queries = np.ascontiguousarray(vectors, dtype=np.float32)
         if self.store.live_writes:  # the engine holds every segment's vectors
             keys = None if allowed is None else self.keys_at(allowed)
-            scores, found = self.store.search(query, n + extra, allowed=keys)
-            rows, sims = self.rows_of_keys(found[0]), scores[0]
+            scores, found = self.store.search(queries, n + extra, allowed=keys)
+            parts = [(self.rows_of_keys(found[q]), scores[q]) for q in range(len(queries))]
         else:
-            rows, sims = self._nearest_by_segment(query, n + extra, allowed)
-        keep = rows >= 0
-        if exclude is not None and len(exclude):
-            keep &= ~np.isin(rows, exclude)
-        rows, sims = rows[keep], sims[keep]
-        order = np.argsort(-sims, kind="stable")[:n]
-        return rows[order], sims[order]
+            parts = self._nearest_by_segment(queries, n + extra, allowed)
+        out = []
+        for rows, sims in parts:
+            keep = rows >= 0
+            if exclude is not None and len(exclude):
+                keep &= ~np.isin(rows, exclude)
+            rows, sims = rows[keep], sims[keep]
+            order = np.argsort(-sims, kind="stable")[:n]
+            out.append((rows[order], sims[order]))
+        return out
 
-    def _nearest_by_segment(self, query: np.ndarray, n: int,
-                            allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """The base's engine (dead rows excluded inside it) and an exact scan of each small delta."""
+    def _nearest_by_segment(self, queries: np.ndarray, n: int,
+                            allowed: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per query, candidate (rows, cosines): the base's engine (dead rows excluded inside it) and an exact
+        scan of each small delta."""
         base = self.segments[0]
-        parts_rows, parts_sims = [], []
+        rows: list[list[np.ndarray]] = [[] for _ in queries]
+        sims: list[list[np.ndarray]] = [[] for _ in queries]
         if len(base):
             if allowed is None:
                 excluded = self._dead_base_keys if len(self._dead_base_keys) else None
-                scores, found = self.store.search(query, n, excluded=excluded)
+                scores, found = self.store.search(queries, n, excluded=excluded)
             else:
-                scores, found = self.store.search(query, n, allowed=base.keys[allowed[allowed < len(base)]])
-            parts_rows.append(base.rows_of_keys(found[0]))
-            parts_sims.append(scores[0])
+                scores, found = self.store.search(queries, n, allowed=base.keys[allowed[allowed < len(base)]])
+            for q in range(len(queries)):
+                rows[q].append(base.rows_of_keys(found[q]))
+                sims[q].append(scores[q])
         for i, segment in enumerate(self.segments[1:], 1):
             start, end = int(self.offsets[i]), int(self.offsets[i]) + len(segment)
             mask = self.live[start:end].copy()
@@ -220,13 +231,14 @@ class StoryIndex:
             local = np.flatnonzero(mask)
             if not len(local):
                 continue
-            sims = np.asarray(segment.vectors[local], dtype=np.float32) @ query[0]
-            best = np.argsort(-sims, kind="stable")[:n]
-            parts_rows.append(local[best] + start)
-            parts_sims.append(sims[best])
-        if not parts_rows:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return np.concatenate(parts_rows).astype(np.int64), np.concatenate(parts_sims).astype(np.float32)
+            products = queries @ np.asarray(segment.vectors[local], dtype=np.float32).T
+            for q, row in enumerate(products):
+                best = np.argsort(-row, kind="stable")[:n]
+                rows[q].append(local[best] + start)
+                sims[q].append(row[best])
+        return [(np.concatenate(r).astype(np.int64) if r else np.zeros(0, dtype=np.int64),
+                 np.concatenate(s).astype(np.float32) if s else np.zeros(0, dtype=np.float32))
+                for r, s in zip(rows, sims)]
 
     # --- building ------------------------------------------------------------------------------------------
     @classmethod
@@ -273,8 +285,8 @@ class StoryIndex:
         if vectors is None:
             vectors = embed_with_cache(incoming, embedder, cache_dir=cache_dir, progress=progress)
         rows = {self.row(s.id) for s in incoming if s.id in self}
-        for v in vectors if len(self) else ():
-            rows.update(int(r) for r in self.nearest(v, COPY_CANDIDATES)[0])
+        for near, _ in self.nearest_each(vectors, COPY_CANDIDATES) if len(self) and len(vectors) else ():
+            rows.update(int(r) for r in near)
         filed, ids = resolve_updates([self.story_at(r) for r in sorted(rows)], incoming, own_ids, taken=self)
         fresh = {s.content_hash: v for s, v in zip(incoming, vectors)}
         stories = [tag_countries(s) for s in filed]
@@ -305,8 +317,7 @@ class StoryIndex:
         if atlas is None or not len(self):
             return None
         coords, topics = np.zeros((len(vectors), 2), dtype=np.float32), np.zeros(len(vectors), dtype=np.int32)
-        for i, vector in enumerate(vectors):
-            rows, sims = self.nearest(vector, NEIGHBOURS)
+        for i, (rows, sims) in enumerate(self.nearest_each(vectors, NEIGHBOURS) if len(vectors) else []):
             coords[i], topics[i] = place_among(atlas.coords[rows], atlas.topics[rows], sims)
         return Atlas(coords, topics, (), 0)
 
