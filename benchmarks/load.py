@@ -1,13 +1,15 @@
 """Load test of the HTTP API: many concurrent clients for a fixed time against a server on loopback.
 
-    python -m benchmarks.load [--index-dir index] [--clients 32] [--duration 30] [--max-requests 100000]
+    python -m benchmarks.load [--index-dir index] [--clients 32] [--duration 30] [--writes 10]
     python -m benchmarks.load --url http://127.0.0.1:7860   # a server started with `python -m search serve`
 
-Without --url the real app (API and UI, as `serve` builds it) runs under uvicorn on 127.0.0.1 in this
-process, on a free port. Each client is a thread with its own keep-alive connection sending a mix of reads
-(searches by GET and POST, story lookups, related stories, health) until the time or the request budget is
-spent, whichever comes first. Reports requests/s, latency percentiles overall and per endpoint, and every
-error (any non-2xx answer or failed connection); writes JSON to benchmarks/results/load.json. Only loopback
+Without --url the real app (API and UI, as `serve` builds it, merging in the background and keeping up with
+its folder) runs under uvicorn on 127.0.0.1 in this process, on a free port, over a copy of the index. Each
+client is a thread with its own keep-alive connection sending a mix of reads (searches by GET and POST, story
+lookups, related stories, health) and, with `--writes N`, N % adds of a new story, until the time or the
+request budget is spent. Reports requests/s, latency percentiles overall and per endpoint, every error (any
+non-2xx answer or failed connection) and, after writes, whether the index reopened from disk holds exactly
+the stories the acknowledged writes left; writes JSON to benchmarks/results/load.json. Only loopback
 addresses are accepted: this is a test of our server, not a tool to load anyone else's.
 """
 from __future__ import annotations
@@ -17,7 +19,10 @@ import ipaddress
 import json
 import os
 import random
+import secrets
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,8 +39,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "load.json"
 FIXED_QUESTIONS = ("migrant smuggling training for police", "returns of migrants from Libya",
                    "floods displaced families shelter", "labour migration remittances", "tráfico de migrantes",
                    "health screening at the border", "climate change and migration", "counter trafficking hotline")
-# (name, weight): the share of each kind of request in the mix, searches first as in real use.
-MIX = (("search_get", 45), ("search_post", 20), ("story", 15), ("similar", 10), ("health", 10))
+# (name, weight): the share of each kind of read in the mix, searches first as in real use.
+READS = (("search_get", 45), ("search_post", 20), ("story", 15), ("similar", 10), ("health", 10))
+NEWS_WORDS = ("coast guards trained rescue migrants sea shelter families border health workers permits "
+              "return reintegration data statistics ministries radio campaign risks journeys ferry crews").split()
 
 
 @dataclass
@@ -44,6 +51,7 @@ class Tally:
 
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    added: set[str] = field(default_factory=set)  # ids of the stories the server acknowledged adding
 
 
 def require_loopback(url: str) -> str:
@@ -67,13 +75,16 @@ def _workload(base: str) -> tuple[list[str], list[str]]:
 
 
 def _client(base: str, seed: int, questions: list[str], ids: list[str], stop_at: float, budget: _Budget,
-            tally: Tally) -> None:
+            tally: Tally, writes: int, token: str | None) -> None:
     rng = random.Random(seed)
-    names, weights = zip(*MIX)
+    names, weights = zip(*READS, ("add", sum(w for _, w in READS) * writes / max(1, 100 - writes)))
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(base_url=base, timeout=30) as http:
         while time.monotonic() < stop_at and budget.take():
             kind = rng.choices(names, weights)[0]
             q, story_id = rng.choice(questions), rng.choice(ids)
+            story = {"title": f"Load test story {seed}-{rng.getrandbits(40)}",
+                     "body": " ".join(rng.choices(NEWS_WORDS, k=40)) + "."}
             request = {
                 "search_get": ("GET", "/api/search", dict(params={"q": q, "k": 10})),
                 "search_post": ("POST", "/api/search",
@@ -81,6 +92,7 @@ def _client(base: str, seed: int, questions: list[str], ids: list[str], stop_at:
                 "story": ("GET", f"/api/stories/{story_id}", {}),
                 "similar": ("GET", f"/api/stories/{story_id}/similar", dict(params={"k": 5})),
                 "health": ("GET", "/api/health", {}),
+                "add": ("POST", "/api/stories", dict(json=story, headers=auth)),
             }[kind]
             started = time.perf_counter()
             try:
@@ -91,6 +103,8 @@ def _client(base: str, seed: int, questions: list[str], ids: list[str], stop_at:
             tally.latencies.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
             if not ok:
                 tally.errors.append(f"{request[0]} {request[1]}: {detail}")
+            elif kind == "add":
+                tally.added.update(response.json()["ids"])
 
 
 class _Budget:
@@ -113,16 +127,17 @@ def _percentiles(values: list[float]) -> dict[str, float]:
             "p99_ms": round(float(p99), 2), "max_ms": round(max(values), 2)}
 
 
-def run_load(base: str, clients: int = 32, duration: float = 30.0, max_requests: int = 100_000) -> dict[str, Any]:
-    """Drive the API at `base` with `clients` concurrent clients; the report as a dict."""
+def run_load(base: str, clients: int = 32, duration: float = 30.0, max_requests: int = 100_000, writes: int = 0,
+             token: str | None = None) -> dict[str, Any]:
+    """Drive the API at `base` with `clients` concurrent clients, `writes` % of requests adds; the report."""
     base = require_loopback(base)
     load_before = os.getloadavg()[0]  # other work on the machine shows up in the latencies: record it
     questions, ids = _workload(base)
     tallies = [Tally() for _ in range(clients)]
     budget = _Budget(max_requests)
     started = time.monotonic()
-    threads = [threading.Thread(target=_client, args=(base, i, questions, ids, started + duration, budget, tallies[i]))
-               for i in range(clients)]
+    threads = [threading.Thread(target=_client, args=(base, i, questions, ids, started + duration, budget, tallies[i],
+                                                      writes, token)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -138,7 +153,8 @@ def run_load(base: str, clients: int = 32, duration: float = 30.0, max_requests:
             "requests_per_s": round(len(everything) / elapsed, 1), "errors": len(errors), "error_samples": errors[:5],
             "latency": _percentiles(everything),
             "by_endpoint": {k: _percentiles(v) for k, v in sorted(by_kind.items())},
-            "stories": len(ids), "questions": len(questions),
+            "stories": len(ids), "questions": len(questions), "writes_percent": writes,
+            "stories_added": len(set().union(*(t.added for t in tallies)) - set(ids)),
             "machine": {"cpus": os.cpu_count(), "load_avg_1m_before": round(load_before, 2)}}
 
 
@@ -149,21 +165,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds (at most 600)")
     parser.add_argument("--max-requests", type=int, default=100_000, help="stop after this many requests")
+    parser.add_argument("--writes", type=int, default=0, help="percent of requests that add a story (0-50)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    if not (1 <= args.clients <= 256 and 0 < args.duration <= 600 and args.max_requests >= 1):
-        parser.error("clients must be 1-256, duration 0-600 s, max-requests at least 1")
+    if not (1 <= args.clients <= 256 and 0 < args.duration <= 600 and args.max_requests >= 1
+            and 0 <= args.writes <= 50):
+        parser.error("clients must be 1-256, duration 0-600 s, max-requests at least 1, writes 0-50 %")
     if args.url:
-        report = run_load(args.url, args.clients, args.duration, args.max_requests)
+        report = run_load(args.url, args.clients, args.duration, args.max_requests, args.writes,
+                          os.environ.get("STORY_SEARCH_TOKEN"))
         report["server"] = args.url
     else:
-        from search.serving.server import load_service
-
-        service = load_service(args.index_dir)
-        with serve_in_background(service, wait_for_ui=False) as url:
-            report = run_load(url, args.clients, args.duration, args.max_requests)
-        report["server"] = "in-process uvicorn on 127.0.0.1 (create_app, one process)"
-        report["index"] = {"model": service.index.model_id, "index_type": service.index.store.kind}
+        report = _run_here(args)
+    report["command"] = "python -m benchmarks.load " + " ".join(argv if argv is not None else sys.argv[1:])
     report["generated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -174,6 +188,33 @@ def main(argv: list[str] | None = None) -> int:
     for sample in report["error_samples"]:
         print(f"  error: {sample}", file=sys.stderr)
     return 0 if report["errors"] == 0 else 1
+
+
+def _run_here(args: argparse.Namespace) -> dict[str, Any]:
+    """Serve a copy of the index in this process (writes change only the copy), load it, then reopen the copy
+    from disk and check it holds exactly what the acknowledged writes left."""
+    from search import StoryIndex
+    from search.collection import default_index_dir
+    from search.serving.server import load_service
+
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        root = Path(tmp) / "index"
+        shutil.copytree(args.index_dir or default_index_dir(), root)
+        token = secrets.token_urlsafe(16)
+        os.environ["STORY_SEARCH_TOKEN"] = token  # read once, when the app is made
+        service = load_service(root)
+        before = len(service.index)
+        with serve_in_background(service, wait_for_ui=False) as url:
+            report = run_load(url, args.clients, args.duration, args.max_requests, args.writes, token)
+        while service.merging:  # a merge the writes set off commits before the index is reopened
+            time.sleep(0.1)
+        service.close()
+        reopened = len(StoryIndex.load(root))
+        report["server"] = "in-process uvicorn on 127.0.0.1 (create_app, one process)"
+        report["index"] = {"model": service.index.model_id, "index_type": service.index.store.kind,
+                           "stories_before": before, "stories_reopened": reopened,
+                           "count_exact": reopened == before + report["stories_added"]}
+    return report
 
 
 if __name__ == "__main__":

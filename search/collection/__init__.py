@@ -17,8 +17,8 @@ from .manifest import MANIFEST
 from .merging import compact, due
 from .storage import default_index_dir, writer_lock
 from .story_index import StoryIndex, open_index
-from .writes import add_stories, delete_stories
+from .writes import Writer
 
-__all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "StoryIndex", "add_stories", "add_to_index",
-           "build_index", "compact", "default_index_dir", "delete_stories", "due", "open_index", "read_examples",
+__all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "StoryIndex", "Writer", "add_to_index",
+           "build_index", "compact", "default_index_dir", "due", "open_index", "read_examples",
            "sample_rows", "timeline", "tokenize", "writer_lock"]

@@ -18,7 +18,7 @@ from .manifest import read_manifest
 from .merging import compact, due
 from .storage import current_generation, writer_lock
 from .story_index import StoryIndex, fingerprint, open_index
-from .writes import add_stories, cache_dir
+from .writes import Writer, cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,6 @@ def add_to_index(paths: Iterable[str | Path], root: str | Path, *, fields: Field
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
     root = Path(root)
     index, embedder = open_index(root)
-    index = add_stories(root, index, embedder, new, progress=progress)[0]
+    index = Writer(root).add(index, embedder, new, progress=progress, resume=True)[0]
     kind = due(index)
     return compact(root, index, kind) if kind else index

@@ -206,6 +206,7 @@ class Lexical:
     def __init__(self, parts: Sequence[Postings], offsets: np.ndarray, live: np.ndarray,
                  dead: TermCounts = NO_COUNTS) -> None:
         self.parts, self.offsets, self.live, self.dead = list(parts), offsets, live, dead
+        self._dead_rows = np.flatnonzero(~live)
         self.size = len(live)
         self.stories = int(live.sum())
         total = sum(float(np.sum(p.lengths, dtype=np.float64)) for p in self.parts) - dead.length
@@ -257,5 +258,5 @@ class Lexical:
                 rows, tf = part.entries(t)
                 if len(rows):
                     out[offset + rows] += weight[t] * tf / (tf + norm_base + norm_length * part.lengths[rows])
-        out[~self.live] = 0.0
+        out[self._dead_rows] = 0.0
         return out

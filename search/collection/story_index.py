@@ -224,16 +224,22 @@ class StoryIndex:
                 sims[q].append(scores[q])
         for i, segment in enumerate(self.segments[1:], 1):
             start, end = int(self.offsets[i]), int(self.offsets[i]) + len(segment)
-            mask = self.live[start:end].copy()
-            if allowed is not None:
-                inside = allowed[(allowed >= start) & (allowed < end)] - start
-                mask &= np.isin(np.arange(len(segment)), inside)
-            local = np.flatnonzero(mask)
+            live = self.live[start:end]
+            if allowed is None and live.all():  # the usual case: every row, no copy of the vectors
+                local, vectors = np.arange(len(segment)), np.asarray(segment.vectors, dtype=np.float32)
+            else:
+                mask = live.copy()
+                if allowed is not None:
+                    inside = allowed[(allowed >= start) & (allowed < end)] - start
+                    mask &= np.isin(np.arange(len(segment)), inside)
+                local = np.flatnonzero(mask)
+                vectors = np.asarray(segment.vectors[local], dtype=np.float32)
             if not len(local):
                 continue
-            products = queries @ np.asarray(segment.vectors[local], dtype=np.float32).T
+            products = queries @ vectors.T
+            take = min(n, len(local))
             for q, row in enumerate(products):
-                best = np.argsort(-row, kind="stable")[:n]
+                best = np.argpartition(-row, take - 1)[:take]
                 rows[q].append(local[best] + start)
                 sims[q].append(row[best])
         return [(np.concatenate(r).astype(np.int64) if r else np.zeros(0, dtype=np.int64),

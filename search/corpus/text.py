@@ -23,5 +23,7 @@ def fold(text: str) -> str:
 
 def fold_accents(text: str) -> str:
     """Lower case without accents: "Migración", "MIGRACION" and "migracion" are one word to match on."""
+    if text.isascii():  # most text: nothing to strip, and the per-character pass is the costly part
+        return text.lower()
     text = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in text if not unicodedata.combining(c))

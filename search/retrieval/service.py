@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ..collection import MANIFEST, StoryIndex, add_stories, compact, default_index_dir, delete_stories, due, open_index
+from ..collection import MANIFEST, StoryIndex, Writer, compact, default_index_dir, due, open_index
 from ..corpus import Story, clean_text
 from ..embedding import Embedder
 from ..errors import InvalidQueryError, OverBudgetError, StorySearchError
@@ -97,6 +97,7 @@ class SearchService:
         self._query_vectors = _LRU(query_cache_size)
         self._swap = threading.Lock()  # orders index swaps; reads never take it
         self._merging = threading.Lock()
+        self._writer = Writer(index_dir) if index_dir is not None else None
         self._closed = threading.Event()
         self.background_merges = background_merges
 
@@ -216,21 +217,21 @@ class SearchService:
         """Add or update stories, committed as one delta segment (when the service has a folder), then
         served. `own_ids` are ids the caller gave (they update the story with that id, see `resolve_updates`).
         Returns the id each story is filed under: its own, or that of the story it updated."""
-        if self.index_dir is None:
+        if self._writer is None:
             with self._swap:
                 self._index, ids = self._index.with_stories(stories, self.embedder, own_ids, progress=progress)
             return ids
-        index, ids = add_stories(self.index_dir, self._index, self.embedder, stories, own_ids, progress)
+        index, ids = self._writer.add(self._index, self.embedder, stories, own_ids, progress)
         self._install(index)
         self._merge_if_due()
         return ids
 
     def delete(self, story_ids: Sequence[str]) -> StoryIndex:
-        if self.index_dir is None:
+        if self._writer is None:
             with self._swap:
                 self._index = self._index.without(story_ids)
             return self._index
-        index = delete_stories(self.index_dir, self._index, story_ids)
+        index = self._writer.delete(self._index, story_ids)
         self._install(index)
         self._merge_if_due()
         return index

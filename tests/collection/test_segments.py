@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from search import SearchService, StoryIndex
-from search.collection import compact, due
+from search.collection import Writer, compact, due
 from search.collection.lexical import Postings
 from search.collection.manifest import read_manifest
 from search.corpus import make_story
@@ -150,9 +150,9 @@ def test_a_killed_add_resumes_from_its_saved_vectors(hashed_copy: Path, monkeypa
     monkeypatch.setattr("search.collection.embed_cache.FLUSH_SECONDS", 0.0)  # every batch, as time would
     dying = FailingAfter(service.embedder, limit=120)
     with pytest.raises(RuntimeError, match="killed"):
-        SearchService(service.index, dying, hashed_copy).add(stories)
+        Writer(hashed_copy).add(service.index, dying, stories, resume=True)
     assert len(StoryIndex.load(hashed_copy)) == 44  # nothing committed
     resumed = FailingAfter(service.embedder, limit=150)
-    SearchService(service.index, resumed, hashed_copy).add(stories)
+    Writer(hashed_copy).add(service.index, resumed, stories, resume=True)
     assert resumed.texts_embedded <= 150 - 96  # the batches saved before the kill are not embedded again
     assert len(StoryIndex.load(hashed_copy)) == 44 + 150

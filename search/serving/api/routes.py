@@ -64,7 +64,7 @@ _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorOut, "description": "writes are switched off (no STORY_SEARCH_TOKEN on the server)"},
 }
 _bearer = HTTPBearer(auto_error=False, description="the server's STORY_SEARCH_TOKEN")
-WRITERS = 4  # writes in worker threads at once
+WRITERS = 16  # writes in worker threads at once: they embed side by side and commit in groups
 EMBEDDERS = 2  # embedding and similarity requests in worker threads at once
 MAX_LIST = 1000  # stories per page of GET /api/stories
 StoryIdPath = Annotated[str, Path(description="a story id, as in search hits (a corpus's own ids may hold `/`)")]
