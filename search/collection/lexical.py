@@ -217,6 +217,22 @@ class Lexical:
         return np.array([sum(p.df(t) for p in self.parts) - self.dead.terms.get(t, 0) for t in terms],
                         dtype=np.float64)
 
+    def holding(self, terms: Sequence[str], rows: np.ndarray) -> np.ndarray:
+        """Whether the story at each of `rows` holds each of `terms`: a (rows, terms) boolean matrix read
+        from the postings, so checking a few hits' words costs no tokenizing of their text."""
+        out = np.zeros((len(rows), len(terms)), dtype=bool)
+        rows = np.asarray(rows, dtype=np.int64)
+        for part, offset in zip(self.parts, self.offsets):
+            local = rows - offset
+            inside = (local >= 0) & (local < len(part))
+            if not inside.any():
+                continue
+            for j, t in enumerate(terms):
+                held = part.entries(t)[0]
+                if len(held):
+                    out[:, j] |= inside & np.isin(local, held)
+        return out
+
     def idf(self, terms: Sequence[str]) -> np.ndarray:
         """BM25's idf of each term; a term no story holds gets the highest idf there is (df = 0)."""
         df = self.df(terms)

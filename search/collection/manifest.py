@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from .calibration import FILE as CALIBRATION
 from .config import Config
 from .lexical import FILES as POSTINGS_FILES
 from .segment import BASE, DELTA, META, STORIES, VECTORS
@@ -22,7 +23,7 @@ MANIFEST = "manifest.json"
 REBUILD_HINT = "rebuild it with `python -m search build --index-dir {root}`"
 SEGMENT_NAME = re.compile(r"seg-\d{6}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-REQUIRED_FILES = frozenset({STORIES, VECTORS, META, *POSTINGS_FILES})
+REQUIRED_FILES = frozenset({STORIES, VECTORS, META, CALIBRATION, *POSTINGS_FILES})
 
 
 def read_manifest(root: Path) -> dict[str, Any]:

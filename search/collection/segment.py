@@ -20,6 +20,7 @@ import numpy as np
 from ..corpus import Story
 from ..vectorstore import VectorStore
 from .atlas import Atlas
+from .calibration import Calibration
 from .columns import Columns
 from .edits import Edits
 from .lexical import NO_COUNTS, Postings, TermCounts
@@ -50,6 +51,7 @@ class Segment:
     edits: Edits = Edits()  # what writes changed: a base's since its corpus was built (kept by merges), a delta's own
     store: VectorStore | None = None  # a base's vector engine
     atlas: Atlas | None = None  # its stories' points on the collection's map (None: the index has no map)
+    calibration: Calibration | None = None  # where its stories put the collection's cosine levels
     keys: np.ndarray = field(init=False)
     rows: dict[str, int] = field(init=False)  # story id -> row
 
@@ -89,7 +91,9 @@ class Segment:
         (folder / META).write_text(json.dumps(self.meta(), ensure_ascii=False), encoding="utf-8")
         engine = self.store.save(folder) if self.store is not None else []
         points = self.atlas.save(folder) if self.atlas is not None else []
-        return [STORIES, VECTORS, META, *self.postings.save(folder), *engine, *points]
+        assert self.calibration is not None, "a segment is calibrated before it is saved"
+        return [STORIES, VECTORS, META, *self.postings.save(folder), *engine, *points,
+                *self.calibration.save(folder)]
 
     @classmethod
     def load(cls, folder: Path, name: str, size: int, dim: int, engine: tuple[str, dict[str, Any]] | None = None,
@@ -113,9 +117,10 @@ class Segment:
         if kind not in (BASE, DELTA) or not all(isinstance(i, str) for i in meta["deletes"]):
             raise ValueError(f"segment {name} has an unreadable meta.json")
         atlas = Atlas.load(folder, size) if mapped else None
+        calibration = Calibration.load(folder, kind == BASE, dim)
         segment = cls(name, kind, stories, vectors, Postings.load(folder, size), Columns.of(stories),
                       tuple(meta["deletes"]), TermCounts.from_dict(meta["dead"]), Edits.from_dict(meta["edits"]),
-                      atlas=atlas)
+                      atlas=atlas, calibration=calibration)
         if engine is not None:
             kind_, params = engine
             store = store_class(kind_).load(folder, dim, params, segment.keys, vectors)

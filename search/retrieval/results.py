@@ -15,9 +15,12 @@ class Snippet:
 @dataclass(frozen=True)
 class Hit:
     story: Story
+    # A search hit's calibrated relevance, 0 to 1, comparable across questions (`relevance.py`); a related
+    # story's fused score, comparable within its list.
     score: float
     snippet: Snippet
-    why: dict[str, float] = field(default_factory=dict)  # per-channel scores and ranks behind `score`
+    why: dict[str, float] = field(default_factory=dict)  # the channels' scores and ranks behind `score`
+    match: str | None = None  # a search hit's score in words: "strong", "partial" or "weak"
 
 
 @dataclass(frozen=True)
@@ -28,3 +31,4 @@ class SearchResult:
     took_ms: float
     mode: str
     truncated: bool = False  # the question was longer than the model reads: `query` is the part searched
+    unmentioned: tuple[str, ...] = ()  # names the question insists on that no story mentions: why nothing answers

@@ -18,14 +18,16 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from ..collection import MANIFEST, StoryIndex, Writer, compact, default_index_dir, due, open_index
-from ..corpus import Story, clean_text
+from ..corpus import Story, clean_text, language
 from ..embedding import Embedder
 from ..errors import InvalidQueryError, OverBudgetError, StorySearchError
-from .answerable import TOP_STORIES, coverage, is_answerable
+from .answerable import Verdict, judge
 from .diversify import mmr
 from .filters import Filters
-from .fusion import RELATED_DENSE_WEIGHT
+from .fusion import question_dense_weight
 from .ranking import FUSIONS, Ranking, rank
+from .related import related_ranking
+from .relevance import match
 from .results import Hit, SearchResult
 from .snippets import make_snippet
 
@@ -133,38 +135,42 @@ class SearchService:
         allowed = filters.allowed_rows(index.columns)
         if allowed is not None and not len(allowed):
             return SearchResult(question, [], False, (time.perf_counter() - started) * 1000, mode, truncated)
+        lang = language(question)
         vector = self.query_vector(question) if mode != "lexical" else None
-        ranking = rank(index, question, vector, mode, allowed=allowed, fusion=self.fusion)
-        hits = self._hits(index, ranking, k, question, diversify)
-        word_coverage = max((coverage(index.lexical, question, h.story.text) for h in hits[:TOP_STORIES]), default=0.0)
-        answerable = bool(hits) and is_answerable(index.model_id, ranking.dense_top, word_coverage)
-        return SearchResult(question, hits, answerable, (time.perf_counter() - started) * 1000, mode, truncated)
-
-    def related(self, story_id: str, k: int = 5) -> list[Hit]:
-        """Stories about related initiatives: the story's own text is the query, through the same hybrid
-        ranking as a search; never the story itself, nor a copy of it with the same text."""
-        k = check_k(k)
-        index = self._index
-        row = index.row(story_id)
-        me = index.story_at(row)
-        ranking = rank(index, me.text, index.vectors_at(np.asarray([row]))[0], "hybrid", exclude=np.asarray([row]),
-                       dense_weight=RELATED_DENSE_WEIGHT, fusion=self.fusion)
-        twins = [i for i, r in enumerate(ranking.rows) if index.story_at(int(r)).content_hash == me.content_hash]
-        return self._hits(index, ranking.without(twins), k, me.title, diversify=False)
-
-    @staticmethod
-    def _hits(index: StoryIndex, ranking: Ranking, k: int, question: str, diversify: bool) -> list[Hit]:
-        """The first k of a ranking as hits (MMR-ordered over the first candidates when `diversify`)."""
+        ranking = rank(index, question, vector, mode, allowed=allowed, fusion=self.fusion,
+                       dense_weight=question_dense_weight(lang, index.scale.language))
         picks = np.arange(min(k, len(ranking)))
         if diversify:
             pool = min(len(ranking), max(3 * k, 30))  # diversity among the relevant few, not the whole list
             picks = mmr(ranking.scores[:pool], index.vectors_at(ranking.rows[:pool]), k)
-        hits = []
-        for i in picks.tolist():
-            story = index.story_at(int(ranking.rows[i]))
-            hits.append(Hit(story, float(ranking.scores[i]), make_snippet(question, story.title, story.body),
-                            ranking.why[i]))
-        return hits
+        verdict = judge(index, question, lang, ranking, int(picks.max()) + 1 if len(picks) else 0, mode)
+        hits = [self._hit(index, ranking, i, question, verdict) for i in picks.tolist()]
+        return SearchResult(question, hits, verdict.answerable, (time.perf_counter() - started) * 1000, mode,
+                            truncated, verdict.unmentioned)
+
+    def related(self, story_id: str, k: int = 5) -> list[Hit]:
+        """Stories about related initiatives, best first (`related.related_ranking`), scored by their fused score."""
+        k = check_k(k)
+        index = self._index
+        row = index.row(story_id)
+        ranking = related_ranking(index, row, k, self.fusion)
+        title = index.story_at(row).title
+        return [self._hit(index, ranking, i, title) for i in range(min(k, len(ranking)))]
+
+    @staticmethod
+    def _hit(index: StoryIndex, ranking: Ranking, i: int, question: str, verdict: Verdict | None = None) -> Hit:
+        """Entry `i` of a ranking as a hit, scored by the verdict's shown score when there is one."""
+        story = index.story_at(int(ranking.rows[i]))
+        why = {**ranking.why[i], "fused": float(ranking.scores[i])}
+        score = float(ranking.scores[i])
+        if verdict is not None:
+            score = float(verdict.shown[i])
+            why["relevance"] = float(verdict.relevance[i])
+            why["word_coverage"] = float(verdict.coverage[i])
+            if verdict.dense_relevance is not None:
+                why["dense_relevance"] = float(verdict.dense_relevance[i])
+        return Hit(story, score, make_snippet(question, story.title, story.body), why,
+                   match(score) if verdict is not None else None)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.embed(list(texts), kind="document")

@@ -84,6 +84,14 @@ def _stories_missing_fields(root: Path, marker: Path) -> None:
     (_live(root) / "stories.jsonl").write_text('{"title": "no id"}\n')
 
 
+def _calibration(root: Path, **change: np.ndarray) -> None:
+    """The base's calibration file rewritten with some arrays changed."""
+    path = _live(root) / "calibration.npz"
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    np.savez(path, allow_pickle=True, **{**arrays, **change})  # an attacker writes what they like
+
+
 ACCIDENTS = {
     "truncated-vectors": lambda root: _truncate(_live(root) / "vectors.npy"),
     "truncated-stories": lambda root: _truncate(_live(root) / "stories.jsonl"),
@@ -91,6 +99,8 @@ ACCIDENTS = {
     "flipped-byte-stories": lambda root: _flip_byte(_live(root) / "stories.jsonl"),
     "flipped-byte-postings": lambda root: _flip_byte(_live(root) / "terms.json"),
     "missing-file": lambda root: (_live(root) / "vectors.npy").unlink(),
+    "flipped-byte-calibration": lambda root: _flip_byte(_live(root) / "calibration.npz"),
+    "missing-calibration": lambda root: (_live(root) / "calibration.npz").unlink(),
     "truncated-manifest": lambda root: _truncate(root / "manifest.json"),
     "empty-manifest": lambda root: (root / "manifest.json").write_text(""),
     "manifest-not-an-object": lambda root: (root / "manifest.json").write_text("[1, 2, 3]"),
@@ -117,6 +127,10 @@ CRAFTED = {
     "float64-vectors": _float64_vectors,
     "stories-not-json": _garbage_stories,
     "stories-missing-fields": _stories_missing_fields,
+    "pickled-calibration": lambda root, marker: _calibration(root, best=np.array([_Exploit(marker)], dtype=object)),
+    "calibration-queries-of-another-size": lambda root, marker: _calibration(root, queries=np.zeros((3, 384),
+                                                                                                  np.float32)),
+    "calibration-without-its-questions": lambda root, marker: _calibration(root, kinds=np.zeros(3)),
 }
 
 

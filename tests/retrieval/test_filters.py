@@ -49,10 +49,11 @@ def test_a_narrow_filter_still_returns_every_matching_story(service, mode):
     assert sorted(ids(result)) == sorted(index.stories[r].id for r in rows_about)
 
 
-def test_a_filter_that_leaves_one_story_scores_it_as_the_best_match(service):
+def test_a_filter_that_leaves_one_story_ranks_it_first_and_scores_it_for_what_it_is(service):
     only = next(c for c in service.countries() if sum(c in s.countries for s in service.index.stories) == 1)
     (hit,) = service.search("migrant workers", k=5, filters=Filters((only,))).hits
-    assert hit.score == 1.0  # not 0: one candidate can't be min-max scaled, but it is the best there is
+    assert hit.why["fused"] == 1.0  # one candidate can't be min-max scaled, but it is the best there is
+    assert hit.score == hit.why["relevance"]  # shown as the match it is, not as a perfect one
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical"])

@@ -82,15 +82,15 @@ def test_modes_report_their_own_scores(service):
     dense = service.search(q, k=3, mode="dense").hits
     lexical = service.search(q, k=3, mode="lexical").hits
     hybrid = service.search(q, k=3).hits
-    assert all(h.score == pytest.approx(h.why["dense"]) and "lexical" not in h.why for h in dense)
-    assert all(h.score == pytest.approx(h.why["lexical"]) and "dense" not in h.why for h in lexical)
-    assert all(0.0 <= h.score <= 1.0 and {"dense", "lexical"} <= set(h.why) for h in hybrid)
+    assert all(h.why["fused"] == pytest.approx(h.why["dense"]) and "lexical" not in h.why for h in dense)
+    assert all(h.why["fused"] == pytest.approx(h.why["lexical"]) and "dense" not in h.why for h in lexical)
+    assert all(0.0 <= h.why["fused"] <= 1.0 and {"dense", "lexical"} <= set(h.why) for h in hybrid)
 
 
 def test_rrf_fusion_is_selectable(service):
     q = "crisis communication"
     rrf = SearchService(service.index, service.embedder, fusion="rrf")
-    rrf_scores = [h.score for h in rrf.search(q, k=3).hits]
+    rrf_scores = [h.why["fused"] for h in rrf.search(q, k=3).hits]
     assert all(s < 2 / 61 for s in rrf_scores)  # reciprocal-rank scale, not [0, 1]
     with pytest.raises(ValueError):
         SearchService(service.index, service.embedder, fusion="median")

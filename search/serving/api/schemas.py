@@ -102,18 +102,27 @@ class SearchBody(SearchQuery):
 class HitOut(BaseModel):
     id: str
     title: str
-    score: float = Field(description="higher is closer; comparable within one result list")
+    score: float = Field(description="a search hit's relevance from 0 to 1, comparable across questions: 0 is what "
+                                     "unrelated questions score in this collection, 1 what a story's own title "
+                                     "scores (the answer's `answerable` is true iff the top hit reaches 0.33); "
+                                     "a related story's fused score, comparable within its list")
+    match: Literal["strong", "partial", "weak"] | None = Field(
+        description="a search hit's score in words: strong from 0.60, partial from 0.33, weak below; "
+                    "null for related stories")
     date: str | None
     place: str | None
     countries: list[str]
     snippet: str = Field(description="the passage that matched best")
     highlights: list[list[int]] = Field(description="[start, end) character offsets of matched terms in snippet")
-    why: dict[str, float] = Field(description="per-channel scores and ranks behind `score`")
+    why: dict[str, float] = Field(description="what `score` is made of: `dense` (cosine) and `lexical` (BM25) with "
+                                              "their ranks, `fused` (the score the list is ordered by), and for "
+                                              "search hits `relevance`, `dense_relevance` and `word_coverage`")
 
     @classmethod
     def of(cls, hit: Hit) -> HitOut:
         s = hit.story
-        return cls(id=s.id, title=s.title, score=round(hit.score, 6), date=s.date, place=s.place,
+        return cls(id=s.id, title=s.title, score=round(hit.score, 6), match=hit.match,  # type: ignore[arg-type]
+                   date=s.date, place=s.place,
                    countries=list(s.countries), snippet=hit.snippet.text,
                    highlights=[list(h) for h in hit.snippet.highlights],
                    why={k: round(v, 6) for k, v in hit.why.items()})
@@ -125,13 +134,16 @@ class SearchOut(BaseModel):
     answerable: bool = Field(description="false when no story really answers; the hits are then only the nearest")
     truncated: bool = Field(description="true when the question was longer than the model reads (128 tokens): "
                                         "`query` is the part that was searched")
+    unmentioned: list[str] = Field(description="names the question insists on that no story mentions: why "
+                                               "nothing answers it, when that is the reason")
     hits: list[HitOut]
     took_ms: float
 
     @classmethod
     def of(cls, result: SearchResult) -> SearchOut:
         return cls(query=result.query, mode=result.mode, answerable=result.answerable,  # type: ignore[arg-type]
-                   truncated=result.truncated, hits=[HitOut.of(h) for h in result.hits],
+                   truncated=result.truncated, unmentioned=list(result.unmentioned),
+                   hits=[HitOut.of(h) for h in result.hits],
                    took_ms=round(result.took_ms, 2))
 
 

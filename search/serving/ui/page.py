@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 RELATED_K = 5
 UI_CONCURRENCY = 16  # UI events run at once (searches are short and CPU-bound; the thread pool holds 40)
 MODES = ("hybrid", "dense", "lexical")
-SCORE_HINT = {"hybrid": "meaning and word matches combined; higher is better",
-              "dense": "similarity of meaning, 0 to 1", "lexical": "BM25 word-match score"}
 # Delegated from the component's root, so it keeps working however often the cards are re-rendered.
 CARD_CLICKS = """
 element.addEventListener('click', (event) => {
@@ -146,8 +144,8 @@ def create_ui(service: SearchService) -> gr.Blocks:
             note = say(lang, "no_match") if filters.active else say(lang, "none_found")
             return (render.status("info", note) + "".join(render.status("note", n) for n in notes), "", *boxes,
                     {"hits": []})
-        return (render.count_line(len(result.hits), result.took_ms, result.answerable, lang, notes),
-                render.cards(result.hits, SCORE_HINT.get(result.mode, ""), lang), *boxes,
+        return (render.count_line(len(result.hits), result.took_ms, result.answerable, lang, notes, result.unmentioned),
+                render.cards(result.hits, lang), *boxes,
                 map_answers(service, result.hits, question, lang))
 
     @_safely(lambda message: (gr.Sidebar(open=True), message))

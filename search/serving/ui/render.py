@@ -36,31 +36,35 @@ def _when(iso: str | None) -> str:
         return iso or ""
 
 
-def _meta(story: Story, score: float, score_hint: str) -> str:
-    parts = []
+def _meta(hit: Hit, lang: str) -> str:
+    """Date, place and, for a search hit, its score in words with the number on hover."""
+    story, parts = hit.story, []
     if story.date:
         parts.append(f'<time datetime="{escape(story.date)}">{escape(_when(story.date))}</time>')
     where = story.place or ", ".join(story.countries)
     if where:
         parts.append(f'<span class="place">{escape(where)}</span>')
-    parts.append(f'<span class="score" title="{escape(score_hint)}">score {score:.3f}</span>')
+    if hit.match is not None:
+        hint = escape(say(lang, "match_hint", score=hit.score))
+        parts.append(f'<span class="score match-{escape(hit.match)}" tabindex="0" title="{hint}" '
+                     f'data-score="{hit.score:.2f}">{escape(say(lang, "match_" + hit.match))}</span>')
     return '<span class="sep" aria-hidden="true">·</span>'.join(parts)
 
 
-def card(hit: Hit, score_hint: str, lang: str = "en") -> str:
+def card(hit: Hit, lang: str = "en") -> str:
     s = hit.story
     title = escape(s.title or say(lang, "untitled"))
     return (f'<li><article class="card" data-id="{escape(s.id)}">'
             f'<h3 class="card-title">{title}</h3>'
-            f'<div class="meta">{_meta(s, hit.score, score_hint)}</div>'
+            f'<div class="meta">{_meta(hit, lang)}</div>'
             f'<p class="snippet">{marked(hit.snippet)}</p>'
             f'<button type="button" class="related-btn" data-story="{escape(s.id)}" '
             f'aria-label="{escape(say(lang, "related_for", title=s.title))}">{say(lang, "related_button")} &rarr;'
             f'</button></article></li>')
 
 
-def cards(hits: Sequence[Hit], score_hint: str, lang: str = "en") -> str:
-    return f'<ol class="cards">{"".join(card(h, score_hint, lang) for h in hits)}</ol>' if hits else ""
+def cards(hits: Sequence[Hit], lang: str = "en") -> str:
+    return f'<ol class="cards">{"".join(card(h, lang) for h in hits)}</ol>' if hits else ""
 
 
 def status(kind: str, text: str) -> str:
@@ -69,11 +73,13 @@ def status(kind: str, text: str) -> str:
     return f'<div class="status status-{kind}" role="{role}">{escape(text)}</div>'
 
 
-def count_line(n: int, took_ms: float, answerable: bool, lang: str = "en", notes: Sequence[str] = ()) -> str:
-    """How many stories were found; a warning first when none really answers; `notes` (e.g. undated stories
-    a date filter left out) after."""
+def count_line(n: int, took_ms: float, answerable: bool, lang: str = "en", notes: Sequence[str] = (),
+               unmentioned: Sequence[str] = ()) -> str:
+    """How many stories were found; a warning first when none really answers (naming the names no story
+    mentions, when that is why); `notes` (e.g. undated stories a date filter left out) after."""
     found = status("info", say(lang, "found", count=count(lang, n), ms=took_ms))
-    warning = "" if answerable else status("warn", say(lang, "not_answerable"))
+    why = " " + say(lang, "unmentioned", names=", ".join(unmentioned)) if unmentioned else ""
+    warning = "" if answerable else status("warn", say(lang, "not_answerable") + why)
     return warning + found + "".join(status("note", note) for note in notes)
 
 
@@ -100,4 +106,4 @@ def related_panel(story: Story, hits: Sequence[Hit], lang: str = "en") -> str:
             f'{f"<div class=meta>{meta}</div>" if meta else ""}{_opening(story)}')
     if not hits:
         return head + status("info", say(lang, "related_none"))
-    return head + cards(hits, "similarity of meaning to the story above, 0 to 1", lang)
+    return head + cards(hits, lang)

@@ -62,7 +62,12 @@ CSS = """
 .card:hover { border-color: var(--color-accent-soft); box-shadow: 0 2px 8px rgba(15, 23, 42, 0.08); }
 .card-title { font-size: 1.08rem; line-height: 1.35; font-weight: 650; margin: 0 0 4px; }
 .meta { font-size: 0.85rem; color: var(--body-text-color-subdued); display: flex; flex-wrap: wrap; gap: 6px; }
-.meta .score { font-variant-numeric: tabular-nums; }
+.meta .score { font-variant-numeric: tabular-nums; font-weight: 600; border-radius: 999px; padding: 0 8px;
+               cursor: help; }
+.meta .score:hover::after, .meta .score:focus::after { content: " · " attr(data-score); font-weight: 400; }
+.match-strong { background: #dcfce7; color: #166534; }
+.match-partial { background: #fef3c7; color: #92400e; }
+.match-weak { background: #f1f5f9; color: #475569; }
 .snippet { margin: 8px 0 10px; line-height: 1.55; font-size: 0.97rem; }
 .snippet mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }
 .related-btn { font: inherit; font-size: 0.88rem; font-weight: 600; color: var(--color-accent);

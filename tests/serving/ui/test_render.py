@@ -18,14 +18,23 @@ def test_marked_ignores_overlapping_or_out_of_range_spans() -> None:
 def test_card_escapes_every_story_field() -> None:
     story = make_story('<img src=x onerror="alert(1)">', "body", id="a-1", date="2021-09-24",
                        place="<script>Georgetown</script>")
-    html = card(Hit(story, 0.5, Snippet("body")), 'hint "quoted"')
+    html = card(Hit(story, 0.5, Snippet("body"), match="partial"))
     assert "<img" not in html and "<script>" not in html and "&lt;img" in html
-    assert 'data-story="a-1"' in html and "24 Sep 2021" in html and "score 0.500" in html
-    assert 'title="hint &quot;quoted&quot;"' in html
+    assert 'data-story="a-1"' in html and "24 Sep 2021" in html
+
+
+def test_a_search_hit_shows_its_score_in_words_and_the_number_on_hover() -> None:
+    hit = Hit(make_story("Title", "body"), 0.712, Snippet("body"), match="strong")
+    html = card(hit)
+    assert ">strong match</span>" in html and 'data-score="0.71"' in html and 'title="relevance 0.71 of 1' in html
+    assert 'tabindex="0"' in html  # reachable from the keyboard, where hover shows the number too
+    assert ">coincidencia fuerte</span>" in card(hit, "es") and 'title="relevancia 0.71 de 1' in card(hit, "es")
+    assert 'class="score' not in card(Hit(make_story("Title", "body"), 0.9, Snippet("body")))  # related: no words
 
 
 def test_states_say_what_they_mean() -> None:
     assert NOT_ANSWERABLE in count_line(3, 12.0, answerable=False)
+    assert "No story mentions Norway, Oslo." in count_line(3, 12.0, False, unmentioned=("Norway", "Oslo"))
     assert NOT_ANSWERABLE not in count_line(3, 12.0, answerable=True) and "3 stories" in count_line(3, 12.0, True)
     assert "1 story ·" in count_line(1, 1.0, True)
     assert 'role="alert"' in status("error", "broken <here>") and "&lt;here&gt;" in status("error", "broken <here>")

@@ -1,0 +1,134 @@
+"""The collection's own cosine scale, measured when it is built and kept with it.
+
+A raw cosine means nothing on its own: e5 puts unrelated texts at 0.75-0.85 and MiniLM near 0.2, and the
+best cosine an unrelated question reaches grows with the collection (more stories, more near misses). So
+each index measures two levels against its own stories and keeps them:
+
+- the null level, per language: the median best cosine of shipped off-topic probe questions (`probes.txt`:
+  recipes, pets, sport ... in English and Spanish) over the collection, what "unrelated" scores here. The
+  median shrugs off the few probes a collection happens to be about;
+- the positive level: the median best cosine of a sample of the collection's own titles asked as
+  questions, what "this story" scores here.
+
+The probes' and titles' vectors are kept in the base segment, so every segment can record the best cosine
+each of them reaches among its own stories without calling the model; the collection's levels are the
+medians of the best over all segments. A write moves them by its own stories at no model cost; stories
+deleted still count until a merge rewrites their segment (a median barely moves for a few).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..corpus import ENGLISH, Story, has_content, language, majority_language
+from ..embedding import Embedder
+
+FILE = "calibration.npz"
+PROBES = Path(__file__).with_name("probes.txt")
+TITLES = 200  # titles sampled for the positive level: its median then moves by under 0.003
+TITLE = "title"  # the `kinds` entry of a sampled title; a probe's is its language
+BATCH = 4096  # stories scored against the queries at once, bounding memory at any collection size
+
+
+def probe_questions() -> list[str]:
+    lines = PROBES.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def best_cosines(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """The best cosine each query reaches among `vectors` (-inf when there are none)."""
+    best = np.full(len(queries), -np.inf, dtype=np.float32)
+    for start in range(0, len(vectors), BATCH):
+        best = np.maximum(best, (np.asarray(vectors[start:start + BATCH]) @ queries.T).max(axis=0))
+    return best
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One segment's part: the best cosine of every probe and sampled title among its stories; a base also
+    keeps the probes' and titles' vectors and the collection's language."""
+
+    best: np.ndarray  # (q,) float32
+    queries: np.ndarray | None = None  # (q, dim) float32: probes then titles (base only)
+    texts: np.ndarray | None = None  # (q,) the probes' and titles' text (base only)
+    kinds: np.ndarray | None = None  # (q,) a probe's language or TITLE (base only)
+    language: str = ENGLISH  # the stories' language (meaningful in the base)
+
+    @classmethod
+    def measure(cls, stories: list[Story], vectors: np.ndarray, embedder: Embedder,
+                previous: Calibration | None = None) -> Calibration:
+        """A base's calibration: the probes and a seeded sample of titles embedded as questions, but for those
+        `previous` (a base of the same model) already embedded."""
+        probes = probe_questions()
+        titled = [i for i, s in enumerate(stories) if has_content(s.title)]
+        picks = np.random.default_rng(0).permutation(len(titled))[:TITLES]
+        texts = [*probes, *(stories[titled[i]].title for i in sorted(picks.tolist()))]
+        known = dict(zip(previous.texts.tolist(), previous.queries)) \
+            if previous is not None and previous.texts is not None and previous.queries is not None else {}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        known.update(zip(missing, embedder.embed(missing, kind="query") if missing else []))
+        queries = np.stack([known[t] for t in texts]).astype(np.float32)
+        kinds = np.array([*map(language, probes), *[TITLE] * (len(texts) - len(probes))])
+        return cls(best_cosines(queries, vectors), queries, np.array(texts), kinds,
+                   majority_language([s.text for s in stories]))
+
+    def over(self, vectors: np.ndarray, base: bool = False) -> Calibration:
+        """The calibration of a segment of `vectors`, measured with this base's queries (a delta's, or with
+        `base` the base a merge writes)."""
+        assert self.queries is not None, "only a base holds the queries"
+        best = best_cosines(self.queries, vectors)
+        return Calibration(best, self.queries, self.texts, self.kinds, self.language) if base else Calibration(best)
+
+    def save(self, folder: Path) -> list[str]:
+        arrays = {"best": self.best}
+        if self.queries is not None and self.texts is not None and self.kinds is not None:
+            arrays |= {"queries": self.queries, "texts": self.texts, "kinds": self.kinds,
+                       "language": np.array(self.language)}
+        np.savez(folder / FILE, allow_pickle=False, **arrays)
+        return [FILE]
+
+    @classmethod
+    def load(cls, folder: Path, base: bool, dim: int) -> Calibration:
+        """A segment's calibration; ValueError when the file does not hold what a segment's should."""
+        with np.load(folder / FILE, allow_pickle=False) as data:
+            best = np.asarray(data["best"], dtype=np.float32)
+            if best.ndim != 1:
+                raise ValueError(f"{FILE} holds no list of best cosines")
+            if not base:
+                return cls(best)
+            queries, texts, kinds, lang = data["queries"], data["texts"], data["kinds"], str(data["language"])
+        if queries.dtype != np.float32 or queries.shape != (len(best), dim) or kinds.shape != best.shape \
+                or texts.shape != best.shape or kinds.dtype.kind != "U" or texts.dtype.kind != "U":
+            raise ValueError(f"{FILE} holds queries that do not match its {len(best)} best cosines")
+        return cls(best, queries, texts, kinds, lang)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A collection's cosine levels: what unrelated questions score (per language) and what its own titles
+    score. `relevance` puts a cosine on that scale."""
+
+    null: dict[str, float]
+    positive: float
+    language: str  # the stories' language
+
+    @classmethod
+    def of(cls, parts: list[Calibration]) -> Scale:
+        """The levels of a collection made of these segments (the base first)."""
+        base = parts[0]
+        assert base.kinds is not None, "the first segment is the base"
+        best = np.max(np.stack([p.best for p in parts]), axis=0)
+        null = {str(k): float(np.median(best[base.kinds == k])) for k in np.unique(base.kinds) if k != TITLE}
+        titles = best[base.kinds == TITLE]
+        return cls(null, float(np.median(titles)) if len(titles) else 1.0, base.language)
+
+    def relevance(self, cosines: np.ndarray, lang: str) -> np.ndarray:
+        """0 at this collection's unrelated-question level for `lang`, 1 at its own-title level, clipped.
+
+        Only differences of cosines of one model over one collection enter, so it means the same for any
+        model and any collection, and a backend whose cosines shift a little shifts it little."""
+        null = self.null.get(lang, self.null.get(ENGLISH, 0.0))
+        span = max(self.positive - null, 1e-6)
+        return np.clip((np.asarray(cosines, dtype=np.float64) - null) / span, 0.0, 1.0)
