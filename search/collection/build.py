@@ -68,6 +68,7 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
         config = dataclasses.replace(config, map=laid_out)
     corpus = fingerprint(stories)
     edits = Edits()
+    seen = current_generation(root)  # what a commit must still find, whether or not the index there is usable
     previous = _previous_index(root)
     if previous is not None:
         same_corpus = previous.corpus_fingerprint == corpus
@@ -91,7 +92,7 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     index = StoryIndex.build(stories, embedder, config, previous=reusable,
                              cache_dir=resume, progress=progress, edits=edits, corpus_fingerprint=corpus)
     with writer_lock(root):
-        if current_generation(root) != (previous.generation if previous is not None else None):
+        if current_generation(root) != (previous.generation if isinstance(previous, StoryIndex) else seen):
             raise IndexChangedError(f"another writer changed {root}/ while this build ran; run the build again "
                                     "(nothing it embedded is embedded again)")
         committed = index.save_locked(root)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import IndexCorruptError, SearchService, StoryIndex, StorySearchError
-from tests.helpers import ROOT, answers, assert_clean_error, cli
+from search import IndexCorruptError, SearchService, StoryIndex, StorySearchError, build_index
+from tests.helpers import ROOT, SEEDS, answers, assert_clean_error, cli
 
 REBUILD = re.compile(r"rebuild it with `python -m search build --index-dir .+`")
 
@@ -191,6 +191,13 @@ def test_cli_on_a_corrupt_index_says_to_rebuild(hashed_copy: Path):
     run = cli("query", "smuggling", index=hashed_copy)
     assert run.returncode == 1
     assert_clean_error(run.stderr, "error: ", "does not match its checksum", "python -m search build")
+
+
+def test_a_build_over_a_damaged_index_rebuilds_it(hashed_copy: Path, hashed_service: SearchService):
+    _flip_byte(_live(hashed_copy) / "vectors.npy")
+    index, _ = build_index([SEEDS], hashed_copy)  # nothing there to reuse, nothing else wrote: it just builds
+    assert index is not None and len(index) == 44
+    assert answers(SearchService(StoryIndex.load(hashed_copy), hashed_service.embedder)) == answers(hashed_service)
 
 
 # --- nothing in index/ is unpickled or executed: the code never asks for it ----------------------------------

@@ -1,6 +1,8 @@
 """"Nothing answers this": the decision on the seeds with the default model, and the scores that go with it."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,11 @@ def test_in_lexical_mode_words_decide(service):
     assert service.search("CORETT", mode="lexical").answerable
     off = service.search("penguin colonies", mode="lexical")
     assert not off.answerable and np.all([h.match == "weak" for h in off.hits])
+
+
+def test_held_out_off_topic_questions_are_all_flagged(service):
+    """Everyday questions in English and Spanish that were never used to set anything (the probes are others)."""
+    questions = [line.strip() for line in (Path(__file__).parent / "data" / "offtopic.txt").read_text().splitlines()
+                 if line.strip() and not line.startswith("#")]
+    assert len(questions) == 24
+    assert [q for q in questions if service.search(q).answerable] == []
