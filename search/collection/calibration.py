@@ -27,7 +27,7 @@ from ..embedding import Embedder
 
 FILE = "calibration.npz"
 PROBES = Path(__file__).with_name("probes.txt")
-TITLES = 200  # titles sampled for the positive level: its median then moves by under 0.003
+TITLES = 200  # titles sampled for the positive level: enough for a steady median, few to embed
 TITLE = "title"  # the `kinds` entry of a sampled title; a probe's is its language
 BATCH = 4096  # stories scored against the queries at once, bounding memory at any collection size
 

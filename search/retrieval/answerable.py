@@ -28,9 +28,9 @@ from ..corpus import has_content
 from .ranking import Ranking
 from .relevance import ANSWERABLE, displayed, hit_relevance, word_coverage, words_relevance
 
-# A name is rare when at most this share of the stories mention it: a name that must veto (Reuters'
-# "Norway", 3 of 3,669 stories) and one that must not ("Washington", 69) lie on either side. On a small
-# collection it means "never mentioned".
+# A name is rare when at most this share of the stories mention it: a name a big collection mentions only in
+# passing a few times still vetoes, one it mentions dozens of times does not; on a small collection it means
+# "never mentioned".
 RARE_NAME_SHARE = 0.005
 NAME_TOP = 10  # best hits searched for the question's names, and read for the decision
 VETOED = 0.9 * ANSWERABLE  # the top shown score when the decision is no

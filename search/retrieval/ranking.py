@@ -22,7 +22,6 @@ class Ranking:
     rows: np.ndarray  # index rows, best first
     scores: np.ndarray  # the score each row was ranked by (fused, cosine or BM25 by mode)
     why: list[dict[str, float]]  # per row: the channels' scores and ranks behind its score
-    dense_top: float | None  # best cosine among the allowed rows; None when the dense channel did not run
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -32,7 +31,7 @@ class Ranking:
         if not positions:
             return self
         keep = np.setdiff1d(np.arange(len(self.rows)), positions)
-        return Ranking(self.rows[keep], self.scores[keep], [self.why[i] for i in keep], self.dense_top)
+        return Ranking(self.rows[keep], self.scores[keep], [self.why[i] for i in keep])
 
 
 def top_positive(scores: np.ndarray, k: int, allowed_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -96,5 +95,4 @@ def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, *,
             detail["lexical"] = float(lexical[i])
         detail.update({name: r[row] for name, r in ranks.items() if row in r})
         why.append(detail)
-    dense_top = float(dense.max()) if mode != "lexical" and len(candidates) else None
-    return Ranking(candidates[order], np.asarray(score, dtype=np.float64)[order], why, dense_top)
+    return Ranking(candidates[order], np.asarray(score, dtype=np.float64)[order], why)

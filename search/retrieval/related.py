@@ -45,7 +45,7 @@ def with_reciprocal_bonus(index: StoryIndex, ranking: Ranking, k: int) -> Rankin
     for i in reach[mutual].tolist():
         why[i]["reciprocal"] = 1.0
     order = np.argsort(-scores, kind="stable")
-    return Ranking(ranking.rows[order], scores[order], [why[i] for i in order], ranking.dense_top)
+    return Ranking(ranking.rows[order], scores[order], [why[i] for i in order])
 
 
 def kth_neighbour_cosine(index: StoryIndex, rows: np.ndarray) -> np.ndarray:

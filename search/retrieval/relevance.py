@@ -28,7 +28,7 @@ WORD_WEIGHT = 0.3
 # At or above: a story answers the question (at least a partial match). The middle of the interval in which
 # every measured collection's answerable questions sit above and unanswerable ones below (docs/quality.md).
 ANSWERABLE = 0.33
-STRONG = 0.60  # at or above: a strong match (the median answerable question's top hit is near 0.8)
+STRONG = 0.60  # at or above: a strong match, below what most answerable questions' top hits reach
 # Lexical mode has no cosine: there words decide, and half the question's weight in one story answers it.
 WORDS_ANSWER = 0.5
 MATCHES = ((STRONG, "strong"), (ANSWERABLE, "partial"), (0.0, "weak"))

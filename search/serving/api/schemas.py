@@ -105,7 +105,8 @@ class HitOut(BaseModel):
     score: float = Field(description="a search hit's relevance from 0 to 1, comparable across questions: 0 is what "
                                      "unrelated questions score in this collection, 1 what a story's own title "
                                      "scores (the answer's `answerable` is true iff the top hit reaches 0.33); "
-                                     "a related story's fused score, comparable within its list")
+                                     "a related story's ranking score (fused, 0 to 1, plus 0.1 for a reciprocal "
+                                     "neighbour), comparable within its list only")
     match: Literal["strong", "partial", "weak"] | None = Field(
         description="a search hit's score in words: strong from 0.60, partial from 0.33, weak below; "
                     "null for related stories")
