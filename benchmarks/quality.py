@@ -103,7 +103,7 @@ def measure(model: str, work: Path) -> list[dict[str, Any]]:
 def summary(r: dict[str, Any]) -> str:
     dev, reuters, cran = r["dev"], r["reuters"], r["cranfield"]
     answered = _correct(reuters["answerable_flagged"])
-    return (f"{r['model'].split('/')[-1]:<24} {r['row']:<20} dev {dev['ndcg@10']:.3f}  reuters answerable "
+    return (f"{r['model'].split('/')[0]:<24} {r['row']:<20} dev {dev['ndcg@10']:.3f}  reuters answerable "
             f"{answered} unanswerable {reuters['unanswerable_flagged']}  cranfield {cran['ndcg@10']:.3f}")
 
 
@@ -126,7 +126,7 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
              "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         dev, reuters, cran = r["dev"], r["reuters"], r["cranfield"]
-        cells = [r["model"].split("/")[-1], r["row"],
+        cells = [r["model"].split("/")[0], r["row"],
                  *(f"{dev[k]:.3f}" for k in ("ndcg@10", "mrr@10", "recall@10")),
                  *(f"{dev['per_category'].get(c, float('nan')):.3f}" for c in CATEGORIES),
                  dev["unanswerable_flagged"], dev["answerable_flagged"],
@@ -135,7 +135,7 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
                  *(f"{cran[k]:.3f}" for k in ("ndcg@10", "mrr@10", "recall@10")), cran["answerable_flagged"]]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Reuters decisions right, by kind of question and by language:", ""]
-    lines += [f"- {r['model'].split('/')[-1]}, {r['row']}: " + ", ".join(
+    lines += [f"- {r['model'].split('/')[0]}, {r['row']}: " + ", ".join(
         f"{name} {ok}" for by in r["reuters"]["correct"].values() for name, ok in by.items()) for r in rows]
     return "\n".join(lines) + "\n"
 
