@@ -43,11 +43,11 @@ def base_vectors(index_dir: Path, extra: int) -> tuple[np.ndarray, Any]:
     """Real e5 story vectors (seeds plus `extra` Reuters stories) that the synthetic collections mix."""
     from search.retrieval.service import SearchService
 
-    from .common import reuters_texts
+    from .common import live_vectors, reuters_texts
 
     service = SearchService.open(index_dir)
     reuters = [f"{r.get('title', '')}. {r.get('text', '')}" for r in reuters_texts(extra)]
-    vectors = np.vstack([np.asarray(service.index.vectors, dtype=np.float32), service.embedder.embed(reuters)])
+    vectors = np.vstack([live_vectors(service.index)[1], service.embedder.embed(reuters)])
     return vectors, service.embedder
 
 
@@ -55,7 +55,7 @@ def milvus(index_dir: Path, base: np.ndarray, size: int) -> dict[str, Any]:
     """Real Milvus (FLAT) against FAISS exact, per query, side by side in one process inside the namespace."""
     from search.retrieval.service import SearchService
 
-    from .common import dev_questions, summary
+    from .common import dev_questions, live_vectors, summary
     from .milvus_netns import run_probe, unavailable
     from .scale import synthetic
 
@@ -65,7 +65,7 @@ def milvus(index_dir: Path, base: np.ndarray, size: int) -> dict[str, Any]:
     service = SearchService.open(index_dir)
     queries = service.embedder.embed(dev_questions(), "query")
     out = {}
-    cases = {"seeds": (service.index.keys, np.asarray(service.index.vectors, dtype=np.float32)),
+    cases = {"seeds": live_vectors(service.index),
              f"synthetic {size:,}": (np.arange(size, dtype=np.int64), synthetic(size, base, seed=1))}
     with tempfile.TemporaryDirectory(prefix="bench-milvus-") as tmp:
         for name, (keys, vectors) in cases.items():

@@ -61,3 +61,9 @@ def reuters_texts(limit: int | None = None) -> list[dict[str, Any]]:
 
 def dev_questions() -> list[str]:
     return [json.loads(line)["query"] for line in DEV_QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def live_vectors(index: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The engine keys and vectors of an index's live stories, across its segments."""
+    rows = np.flatnonzero(index.live)
+    return index.keys_at(rows), index.vectors_at(rows)

@@ -86,23 +86,25 @@ def store_level(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, kind:
 
 def synthetic_stories(n: int) -> tuple[list[Any], np.ndarray]:
     """Stories titled "Synthetic story N" and their vector keys."""
-    from search.collection.story_index import vector_key
+    from search.collection.segment import vector_keys
     from search.corpus.story import make_story
 
     stories = [make_story(f"Synthetic story {i}", "", id=f"syn-{i}") for i in range(n)]
-    return stories, np.fromiter((vector_key(s.id) for s in stories), dtype=np.int64, count=n)
+    return stories, vector_keys(stories)
 
 
 def service_for(stories: list[Any], vectors: np.ndarray, store: Any, embedder: Any) -> Any:
     """A `SearchService` over the synthetic stories with these vectors and this (already filled) store."""
+    from search.collection.calibration import Calibration
     from search.collection.config import Config
-    from search.collection.lexical import LexicalIndex
+    from search.collection.segment import BASE, Segment
     from search.collection.story_index import StoryIndex
     from search.retrieval.service import SearchService
 
-    lexical = LexicalIndex.build([s.text for s in stories])
-    index = StoryIndex(Config(model=embedder.model_id, index_type=store.kind), embedder.model_id, stories, vectors,
-                       store, lexical)
+    base = Segment.create("", BASE, stories, vectors, store=store,
+                          calibration=Calibration.measure(stories, vectors, embedder))
+    index = StoryIndex(Config(model=embedder.model_id, index_type=store.kind, map=False), embedder.model_id,
+                       embedder.dim, [base])
     return SearchService(index, embedder, query_cache_size=0)  # every question embedded, as a new one is
 
 
