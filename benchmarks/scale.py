@@ -10,11 +10,14 @@ Queries are the dev questions embedded by the real model. Per size:
 - service level: `SearchService.search(mode="dense")` with the real model embedding each question (the
   query cache is emptied every round), against the naive approach (sentence-transformers MiniLM encode +
   IndexFlatIP over the same vectors), interleaved; and through HTTP (the app served by uvicorn on
-  127.0.0.1 in this process, httpx as client).
+  127.0.0.1 in this process, an httpx client in a process of its own: `http_probe`).
 - memory: index bytes as saved, and RSS growth while the index was built.
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +27,7 @@ import numpy as np
 
 from search.serving import serve_in_background
 
-from .common import dev_questions, rss_mb, side_by_side, summary, timed
+from .common import ROOT, dev_questions, rss_mb, side_by_side, summary
 
 K = 10
 ROUNDS = 3
@@ -112,7 +115,6 @@ def service_level(service: Any, vectors: np.ndarray, naive_model: Any, questions
                   mode: str = "dense") -> dict[str, Any]:
     """Our service against the naive encode + IndexFlatIP, interleaved; then through HTTP."""
     import faiss
-    import httpx
 
     naive = faiss.IndexFlatIP(vectors.shape[1])
     naive.add(np.ascontiguousarray(vectors))
@@ -126,11 +128,10 @@ def service_level(service: Any, vectors: np.ndarray, naive_model: Any, questions
 
     times = side_by_side({"service": ours, "naive": baseline}, len(questions), ROUNDS)
     out = {name: summary(ms) for name, ms in times.items()}
-    with serve_in_background(service, wait_for_ui=False) as url, httpx.Client(base_url=url, timeout=30) as client:
-        client.get("/api/search", params={"q": questions[0], "mode": mode}).raise_for_status()
-        http = [timed(lambda i=i: client.get("/api/search", params={"q": questions[i], "k": K, "mode": mode})
-                      .raise_for_status()) for _ in range(ROUNDS) for i in range(len(questions))]
-    out["http"] = summary(http)
+    with serve_in_background(service, wait_for_ui=False) as url:
+        probe = subprocess.run([sys.executable, "-m", "benchmarks.http_probe", url, mode, str(K), str(ROUNDS)],
+                               input=json.dumps(questions), capture_output=True, text=True, check=True, cwd=ROOT)
+    out["http"] = summary(json.loads(probe.stdout))
     out["mode"] = mode
     out["naive_over_service_p50"] = round(out["naive"]["p50_ms"] / out["service"]["p50_ms"], 2)
     return out

@@ -168,6 +168,17 @@ def serve(index_dir: Path | str | None = None, host: str | None = None, port: in
                 log_level="info", **uvicorn_options())
 
 
+def loopback_socket() -> socket.socket:
+    """A socket bound to a free port on 127.0.0.1, for uvicorn to listen on."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Connections accepted from a socket handed to uvicorn keep Nagle's algorithm on, so a response's body
+    # waits for the client's delayed ACK of its headers; accepted sockets inherit this option.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @contextlib.contextmanager
 def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, timeout: float = 120.0) -> Iterator[str]:
     """Serve the app `serve` runs (UI mounted after start-up) on a free 127.0.0.1 port in a thread, for the
@@ -179,9 +190,7 @@ def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, tim
     import httpx
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = uvicorn.Server(uvicorn.Config(create_app(service, ui_in_background=True), log_level="warning",
                                            access_log=False, lifespan="on", **uvicorn_options()))

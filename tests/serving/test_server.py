@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from gradio_client import Client
 from search.cli import main
 from search.retrieval.service import SearchService
 from search.serving import serve_in_background
+from search.serving.server import loopback_socket
 from tests.helpers import SMUGGLING, TOPIC_QUESTION
 
 AT_ONCE = 3  # requests that must all be in the service together
@@ -208,3 +210,11 @@ def test_a_page_that_fails_to_start_leaves_the_api_serving(service: SearchServic
         page = _page_when(url, lambda page: "failed" in page.text)
         assert page.status_code == 503 and "failed to start" in page.text and "Traceback" not in page.text
         assert httpx.get(f"{url}/api/search", params={"q": SMUGGLING}).status_code == 200
+
+
+def test_a_server_in_a_thread_sends_small_writes_at_once() -> None:
+    """Nagle's algorithm would hold a response's body until the client acknowledged its headers (a 40 ms
+    delayed ACK per request); connections accepted from this socket inherit the option that turns it off."""
+    with loopback_socket() as sock:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        assert sock.getsockname()[0] == "127.0.0.1"
