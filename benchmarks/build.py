@@ -1,9 +1,9 @@
 """Build throughput on Reuters stories: story-search's `build` against the naive approach, same stories.
 
 Naive: sentence-transformers MiniLM `encode` (batch 64) + `IndexFlatIP.add`, no cache. story-search:
-`build_index` end to end (read, merge duplicates, embed, BM25, write the index atomically), with the
-default model (e5, 12 layers, chosen for Spanish) and with MiniLM (the naive approach's own model, on
-our int8 ONNX backend), then a rebuild after one story changed (the content-hash cache at work). The
+`build_index` end to end (read, merge duplicates, embed, BM25, calibrate, lay out the map, write the index
+atomically), with the default model (e5, 12 layers, chosen for Spanish) and with MiniLM (the naive approach's
+own model, on our int8 ONNX backend), then a rebuild after one story changed (the content-hash cache at work). The
 contestants alternate twice and the medians are reported, so machine load hits all of them.
 """
 from __future__ import annotations

