@@ -134,21 +134,18 @@ class StoryIndex:
 
     def vectors_at(self, rows: np.ndarray) -> np.ndarray:
         """The stored vectors of `rows`, in order."""
-        rows = np.asarray(rows, dtype=np.int64)
-        out = np.empty((len(rows), self.dim), dtype=np.float32)
-        where = self._locate(rows)
-        for i in np.unique(where):
-            pick = where == i
-            out[pick] = self.segments[i].vectors[rows[pick] - self.offsets[i]]
-        return out
+        return self._gather(rows, "vectors", np.empty((len(rows), self.dim), dtype=np.float32))
 
     def keys_at(self, rows: np.ndarray) -> np.ndarray:
+        return self._gather(rows, "keys", np.empty(len(rows), dtype=np.int64))
+
+    def _gather(self, rows: np.ndarray, column: str, out: np.ndarray) -> np.ndarray:
+        """`out` filled with each row's entry of a per-segment array (`vectors`, `keys`), segment by segment."""
         rows = np.asarray(rows, dtype=np.int64)
-        out = np.empty(len(rows), dtype=np.int64)
         where = self._locate(rows)
         for i in np.unique(where):
             pick = where == i
-            out[pick] = self.segments[i].keys[rows[pick] - self.offsets[i]]
+            out[pick] = getattr(self.segments[i], column)[rows[pick] - self.offsets[i]]
         return out
 
     def rows_of_keys(self, keys: np.ndarray) -> np.ndarray:
