@@ -14,6 +14,10 @@ The probes' and titles' vectors are kept in the base segment, so every segment c
 each of them reaches among its own stories without calling the model; the collection's levels are the
 medians of the best over all segments. A write moves them by its own stories at no model cost; stories
 deleted still count until a merge rewrites their segment (a median barely moves for a few).
+
+Where two models read the stories (`embedding.PairedEmbedder`), each has its own scale: their cosines are
+not comparable (e5 puts unrelated texts near 0.8, an English paraphrase model near 0.1), so every level is
+measured per model on that model's part of the vectors.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..corpus import ENGLISH, Story, has_content, language, majority_language
-from ..embedding import Embedder
+from ..embedding import Embedder, channel_dims, split
 
 FILE = "calibration.npz"
 PROBES = Path(__file__).with_name("probes.txt")
@@ -37,11 +41,14 @@ def probe_questions() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def best_cosines(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    """The best cosine each query reaches among `vectors` (-inf when there are none)."""
-    best = np.full(len(queries), -np.inf, dtype=np.float32)
+def best_cosines(queries: np.ndarray, vectors: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    """(models, queries): the best cosine each query reaches among `vectors` by each model's part of the vectors
+    (-inf when there are none)."""
+    best = np.full((len(dims), len(queries)), -np.inf, dtype=np.float32)
     for start in range(0, len(vectors), BATCH):
-        best = np.maximum(best, (np.asarray(vectors[start:start + BATCH]) @ queries.T).max(axis=0))
+        block = np.asarray(vectors[start:start + BATCH], dtype=np.float32)
+        for c, (part, query) in enumerate(zip(split(block, dims), split(queries, dims))):
+            best[c] = np.maximum(best[c], (part @ query.T).max(axis=0))
     return best
 
 
@@ -50,11 +57,12 @@ class Calibration:
     """One segment's part: the best cosine of every probe and sampled title among its stories; a base also
     keeps the probes' and titles' vectors and the collection's language."""
 
-    best: np.ndarray  # (q,) float32
+    best: np.ndarray  # (models, q) float32
     queries: np.ndarray | None = None  # (q, dim) float32: probes then titles (base only)
     texts: np.ndarray | None = None  # (q,) the probes' and titles' text (base only)
     kinds: np.ndarray | None = None  # (q,) a probe's language or TITLE (base only)
     language: str = ENGLISH  # the stories' language (meaningful in the base)
+    dims: tuple[int, ...] = ()  # each model's width in the vectors (base only)
 
     @classmethod
     def measure(cls, stories: list[Story], vectors: np.ndarray, embedder: Embedder,
@@ -71,21 +79,23 @@ class Calibration:
         known.update(zip(missing, embedder.embed(missing, kind="query") if missing else []))
         queries = np.stack([known[t] for t in texts]).astype(np.float32)
         kinds = np.array([*map(language, probes), *[TITLE] * (len(texts) - len(probes))])
-        return cls(best_cosines(queries, vectors), queries, np.array(texts), kinds,
-                   majority_language([s.text for s in stories]))
+        dims = channel_dims(embedder)
+        return cls(best_cosines(queries, vectors, dims), queries, np.array(texts), kinds,
+                   majority_language([s.text for s in stories]), dims)
 
     def over(self, vectors: np.ndarray, base: bool = False) -> Calibration:
         """The calibration of a segment of `vectors`, measured with this base's queries (a delta's, or with
         `base` the base a merge writes)."""
         assert self.queries is not None, "only a base holds the queries"
-        best = best_cosines(self.queries, vectors)
-        return Calibration(best, self.queries, self.texts, self.kinds, self.language) if base else Calibration(best)
+        best = best_cosines(self.queries, vectors, self.dims)
+        return Calibration(best, self.queries, self.texts, self.kinds, self.language, self.dims) if base \
+            else Calibration(best)
 
     def save(self, folder: Path) -> list[str]:
         arrays = {"best": self.best}
         if self.queries is not None and self.texts is not None and self.kinds is not None:
             arrays |= {"queries": self.queries, "texts": self.texts, "kinds": self.kinds,
-                       "language": np.array(self.language)}
+                       "language": np.array(self.language), "dims": np.array(self.dims, dtype=np.int64)}
         np.savez(folder / FILE, allow_pickle=False, **arrays)
         return [FILE]
 
@@ -94,25 +104,30 @@ class Calibration:
         """A segment's calibration; ValueError when the file does not hold what a segment's should."""
         with np.load(folder / FILE, allow_pickle=False) as data:
             best = np.asarray(data["best"], dtype=np.float32)
-            if best.ndim != 1:
-                raise ValueError(f"{FILE} holds no list of best cosines")
+            if best.ndim == 1:  # written before indexes could hold two models' vectors: one model's
+                best = best[None, :]
+            if best.ndim != 2:
+                raise ValueError(f"{FILE} holds no table of best cosines per model")
             if not base:
                 return cls(best)
             queries, texts, kinds, lang = data["queries"], data["texts"], data["kinds"], str(data["language"])
-        if queries.dtype != np.float32 or queries.shape != (len(best), dim) or kinds.shape != best.shape \
-                or texts.shape != best.shape or kinds.dtype.kind != "U" or texts.dtype.kind != "U":
-            raise ValueError(f"{FILE} holds queries that do not match its {len(best)} best cosines")
-        return cls(best, queries, texts, kinds, lang)
+            dims = tuple(int(d) for d in np.asarray(data["dims"]).tolist()) if "dims" in data else (dim,)
+        q = best.shape[1]
+        if queries.dtype != np.float32 or queries.shape != (q, dim) or kinds.shape != (q,) or texts.shape != (q,) \
+                or kinds.dtype.kind != "U" or texts.dtype.kind != "U" or sum(dims) != dim or len(dims) != len(best):
+            raise ValueError(f"{FILE} holds queries that do not match its {q} best cosines")
+        return cls(best, queries, texts, kinds, lang, dims)
 
 
 @dataclass(frozen=True)
 class Scale:
-    """A collection's cosine levels: what unrelated questions score (per language) and what its own titles
-    score. `relevance` puts a cosine on that scale."""
+    """A collection's cosine levels, per model of its vectors: what unrelated questions score (per language)
+    and what its own titles score. `relevance` puts a model's cosine on that scale."""
 
-    null: dict[str, float]
-    positive: float
+    null: tuple[dict[str, float], ...]  # per model
+    positive: tuple[float, ...]  # per model
     language: str  # the stories' language
+    dims: tuple[int, ...]  # each model's width in the vectors
 
     @classmethod
     def of(cls, parts: list[Calibration]) -> Scale:
@@ -120,15 +135,21 @@ class Scale:
         base = parts[0]
         assert base.kinds is not None, "the first segment is the base"
         best = np.max(np.stack([p.best for p in parts]), axis=0)
-        null = {str(k): float(np.median(best[base.kinds == k])) for k in np.unique(base.kinds) if k != TITLE}
-        titles = best[base.kinds == TITLE]
-        return cls(null, float(np.median(titles)) if len(titles) else 1.0, base.language)
+        nulls, positives = [], []
+        for model in best:
+            nulls.append({str(k): float(np.median(model[base.kinds == k])) for k in np.unique(base.kinds)
+                          if k != TITLE})
+            titles = model[base.kinds == TITLE]
+            positives.append(float(np.median(titles)) if len(titles) else 1.0)
+        return cls(tuple(nulls), tuple(positives), base.language, base.dims)
 
-    def relevance(self, cosines: np.ndarray, lang: str) -> np.ndarray:
-        """0 at this collection's unrelated-question level for `lang`, 1 at its own-title level, clipped.
+    def relevance(self, cosines: np.ndarray, lang: str, model: int = 0) -> np.ndarray:
+        """0 at this collection's unrelated-question level for `lang` by `model`, 1 at its own-title level,
+        clipped.
 
         Only differences of cosines of one model over one collection enter, so it means the same for any
         model and any collection, and a backend whose cosines shift a little shifts it little."""
-        null = self.null.get(lang, self.null.get(ENGLISH, 0.0))
-        span = max(self.positive - null, 1e-6)
+        nulls = self.null[model]
+        null = nulls.get(lang, nulls.get(ENGLISH, 0.0))
+        span = max(self.positive[model] - null, 1e-6)
         return np.clip((np.asarray(cosines, dtype=np.float64) - null) / span, 0.0, 1.0)

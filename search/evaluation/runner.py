@@ -213,9 +213,9 @@ def evaluate_related(service: SearchService, pairs: list[tuple[str, dict[str, in
 
 @dataclass(frozen=True)
 class BeirSet:
-    """A BEIR folder read and checked: its corpus file, its judged questions, and each document's source."""
+    """A BEIR folder read and checked: its corpus files, its judged questions, and each document's source."""
 
-    corpus: Path
+    corpus: tuple[Path, ...]  # corpus.jsonl, or its parts corpus-00.jsonl, corpus-01.jsonl ... in order
     questions: list[Question]
     source_of: dict[str, str]  # corpus id -> the source a story keeps of it
 
@@ -226,15 +226,18 @@ class BeirSet:
 
 
 def load_beir(folder: Path) -> BeirSet:
-    corpus = folder / "corpus.jsonl"
+    """A BEIR folder: corpus.jsonl (or the same split into corpus-00.jsonl, corpus-01.jsonl ...), queries.jsonl
+    and qrels.tsv (or qrels/test.tsv)."""
+    whole = folder / "corpus.jsonl"
+    corpus = (whole,) if whole.is_file() else tuple(sorted(folder.glob("corpus-[0-9]*.jsonl")))
     qrels_path = next((p for p in (folder / "qrels.tsv", folder / "qrels" / "test.tsv") if p.is_file()), None)
-    if not corpus.is_file() or not (folder / "queries.jsonl").is_file() or qrels_path is None:
-        raise CorpusError(str(folder), "a BEIR folder needs corpus.jsonl, queries.jsonl and qrels.tsv "
-                                       "(or qrels/test.tsv)")
+    if not corpus or not (folder / "queries.jsonl").is_file() or qrels_path is None:
+        raise CorpusError(str(folder), "a BEIR folder needs corpus.jsonl (or its parts corpus-00.jsonl ...), "
+                                       "queries.jsonl and qrels.tsv (or qrels/test.tsv)")
     qrels = load_qrels(qrels_path)
     questions = [Question(str(q["_id"]), q["text"], "beir", qrels[str(q["_id"])], lang=language(q["text"]))
                  for _, q in _records(folder / "queries.jsonl", ("_id", "text"), text="text") if str(q["_id"]) in qrels]
-    return BeirSet(corpus, questions, {s.id: s.sources[0] for s in read_stories([corpus])})
+    return BeirSet(corpus, questions, {s.id: s.sources[0] for s in read_stories(list(corpus))})
 
 
 def evaluate_beir(folder: Path, model: str | None = None, mode: str = "hybrid",
@@ -244,8 +247,8 @@ def evaluate_beir(folder: Path, model: str | None = None, mode: str = "hybrid",
 
     beir = load_beir(folder)
     with tempfile.TemporaryDirectory(prefix="beir-index-") as tmp:
-        build_index([beir.corpus], Path(tmp), model, progress=progress)
+        build_index(beir.corpus, Path(tmp), model, progress=progress)
         service = SearchService.open(Path(tmp))
         report = evaluate(service, beir.questions, beir.resolver(service), mode)
-    report["corpus"] = str(beir.corpus)
+    report["corpus"] = ", ".join(map(str, beir.corpus))
     return report

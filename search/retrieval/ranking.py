@@ -1,8 +1,10 @@
 """One ranking for every way of asking: a question (search) or a whole story (related stories).
 
-Each channel proposes its best candidates (over the rows a filter allows), then every candidate gets its
-exact score from both channels, so fusion compares like with like: a story that only BM25 proposed still
-gets its true cosine, and one that only the embedding proposed its true BM25 score (often 0).
+The multilingual model and BM25 each propose their best candidates (over the rows a filter allows), then every
+candidate gets its exact score from every channel that reads the query, so fusion compares like with like: a
+story that only BM25 proposed still gets its true cosines, and one that only the embedding proposed its true
+BM25 score (often 0). The English model only rescores: proposing its own candidates as well measured no
+better (docs/quality.md), and it would need a second vector engine.
 """
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..collection import StoryIndex
-from .fusion import DENSE_WEIGHT, convex_fusion, reciprocal_rank_fusion
+from ..embedding import split
+from .fusion import Weights, convex_fusion, reciprocal_rank_fusion
 
 CANDIDATES = 100  # per channel, before fusion
 FUSIONS: tuple[str, ...] = ("convex", "rrf")
+MODEL_KEYS = ("dense", "english")  # a candidate's cosine by each model of the vectors, in `Ranking.why`
 
 
 @dataclass(frozen=True)
@@ -47,21 +51,43 @@ def top_positive(scores: np.ndarray, k: int, allowed_rows: np.ndarray | None = N
     return scores[order], order
 
 
-def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, *,
-         allowed: np.ndarray | None = None, exclude: np.ndarray | None = None,
-         dense_weight: float = DENSE_WEIGHT, fusion: str = "convex") -> Ranking:
-    """Rank the index's stories for `text` (and its embedding `vector`, needed unless mode is lexical).
+def first_model(vectors: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    """`vectors` with every part but the first model's zeroed: what the vector engine searches by, so its
+    inner products are the multilingual model's cosines."""
+    out = np.zeros_like(vectors)
+    out[..., :dims[0]] = vectors[..., :dims[0]]
+    return out
+
+
+def model_cosines(index: StoryIndex, rows: np.ndarray, vector: np.ndarray | None,
+                  models: tuple[int, ...]) -> np.ndarray:
+    """(models of the index, rows): the cosine of each row's story to `vector` by each of `models` (0 for
+    the others)."""
+    dims = index.scale.dims
+    cosines = np.zeros((len(dims), len(rows)))
+    if vector is not None and models and len(rows):
+        for m, (stored, asked) in enumerate(zip(split(index.vectors_at(rows), dims), split(vector, dims))):
+            if m in models:
+                cosines[m] = stored @ asked
+    return cosines
+
+
+def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, weights: Weights, *,
+         allowed: np.ndarray | None = None, exclude: np.ndarray | None = None, fusion: str = "convex") -> Ranking:
+    """Rank the index's stories for `text` (and its embedding `vector`, needed unless mode is lexical: each
+    model's part of it, zero for a model that did not read `text`), each channel counting by `weights`.
 
     `allowed` restricts the candidates before any top-n is taken (filters); `exclude` rows are never
     returned (a story's own row when it is the query).
     """
     if fusion not in FUSIONS:
         raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
+    dims = index.scale.dims
     dense_rows = lexical_rows = np.zeros(0, dtype=np.int64)
     lexical_all = None
     if mode in ("dense", "hybrid"):
         assert vector is not None, "dense ranking needs the query vector"
-        dense_rows = index.nearest(vector, CANDIDATES, allowed, exclude)[0]
+        dense_rows = index.nearest(first_model(vector, dims), CANDIDATES, allowed, exclude)[0]
     if mode in ("lexical", "hybrid"):
         lexical_all = index.lexical.scores(text)
         if exclude is not None and len(exclude):
@@ -69,19 +95,20 @@ def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, *,
             lexical_all[exclude] = 0.0
         lexical_rows = top_positive(lexical_all, CANDIDATES, allowed)[1]
     candidates = np.unique(np.concatenate([dense_rows, lexical_rows])).astype(np.int64)
-    dense = (index.vectors_at(candidates) @ vector if vector is not None and len(candidates)
-             else np.zeros(len(candidates)))
+    models = weights.models if vector is not None else ()
+    cosines = model_cosines(index, candidates, vector, models)
+    dense = cosines[0]
     lexical = lexical_all[candidates] if lexical_all is not None else np.zeros(len(candidates))
-    if mode == "dense":
-        score = dense
-    elif mode == "lexical":
+    if mode == "lexical":
         score = lexical
-    elif fusion == "rrf":
+    elif mode == "dense" and len(models) == 1:
+        score = dense
+    elif fusion == "rrf" and mode == "hybrid":
         fused_rows, fused = reciprocal_rank_fusion([dense_rows, lexical_rows])
         score = np.zeros(len(candidates))
         score[np.searchsorted(candidates, fused_rows)] = fused
-    else:
-        score = convex_fusion(dense, lexical, dense_weight)
+    else:  # dense mode fuses the models alone
+        score = convex_fusion([*cosines, lexical], [*weights.dense, weights.lexical if mode == "hybrid" else 0.0])
     order = np.lexsort((candidates, -dense, -score))  # ties: nearer in meaning first, then by row for stability
     ranks = {name: {int(r): i for i, r in enumerate(rows.tolist(), 1)}
              for name, rows in (("dense_rank", dense_rows), ("lexical_rank", lexical_rows)) if len(rows)}
@@ -90,7 +117,7 @@ def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, *,
         row = int(candidates[i])
         detail = {}
         if mode != "lexical":
-            detail["dense"] = float(dense[i])
+            detail.update({MODEL_KEYS[m]: float(cosines[m, i]) for m in models})
         if mode != "dense":
             detail["lexical"] = float(lexical[i])
         detail.update({name: r[row] for name, r in ranks.items() if row in r})

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..collection import StoryIndex
-from .fusion import RELATED_DENSE_WEIGHT
-from .ranking import Ranking, rank
+from .fusion import related_weights
+from .ranking import Ranking, first_model, rank
 
 RECIPROCAL_K = 5  # the story must be among the candidate's own RECIPROCAL_K nearest (3 and 10 measured worse)
 RECIPROCAL_BONUS = 0.1  # on fused scores in [0, 1]
@@ -23,8 +23,8 @@ def related_ranking(index: StoryIndex, row: int, k: int, fusion: str) -> Ranking
     Reciprocal neighbours get their bonus in convex fusion (rank fusion's scores are on another scale)."""
     me = index.story_at(row)
     vector = index.vectors_at(np.asarray([row]))[0]
-    ranking = rank(index, me.text, vector, "hybrid", exclude=np.asarray([row]), dense_weight=RELATED_DENSE_WEIGHT,
-                   fusion=fusion)
+    weights = related_weights(index.scale.language, len(index.scale.dims))
+    ranking = rank(index, me.text, vector, "hybrid", weights, exclude=np.asarray([row]), fusion=fusion)
     twins = [i for i, r in enumerate(ranking.rows) if index.story_at(int(r)).content_hash == me.content_hash]
     ranking = ranking.without(twins)
     return with_reciprocal_bonus(index, ranking, k) if fusion == "convex" else ranking
@@ -53,7 +53,8 @@ def kth_neighbour_cosine(index: StoryIndex, rows: np.ndarray) -> np.ndarray:
     out = np.full(len(rows), np.inf)
     if not len(rows):
         return out
-    for i, (near, sims) in enumerate(index.nearest_each(index.vectors_at(rows), RECIPROCAL_K + 1)):
+    queries = first_model(index.vectors_at(rows), index.scale.dims)
+    for i, (near, sims) in enumerate(index.nearest_each(queries, RECIPROCAL_K + 1)):
         others = np.sort(sims[near != rows[i]])[::-1]
         if len(others):
             out[i] = others[min(RECIPROCAL_K, len(others)) - 1]

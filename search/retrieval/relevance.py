@@ -4,8 +4,9 @@ Ranking fuses min-max-normalised channels, which orders well but says nothing ac
 hit of a bad lot scores as high as a perfect match. So a hit's shown score is not its fused score but its
 calibrated relevance, from two kinds of evidence that mean the same on any question and collection:
 
-- meaning: the question's cosine to the story on the collection's scale (`Scale.relevance`: 0 where
-  unrelated questions land in this collection, 1 where its own titles land);
+- meaning: the question's cosine to the story by each model that read the question, each on that model's
+  scale for the collection (`Scale.relevance`: 0 where unrelated questions land in this collection, 1 where
+  its own titles land), averaged over the models;
 - words: the idf-weighted share of the question's terms the story holds (a rare name counts for much,
   "migration" in a migration collection for little).
 
@@ -19,12 +20,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..collection import Lexical
+from ..collection import Lexical, Scale, StoryIndex, tokenize
+from ..corpus import ENGLISH
+from .ranking import model_cosines
 
-# How far the question's words found in a story raise its relevance. At 0, a story that holds every rare
-# word of a question but words it differently is missed (a Reuters question on an earthquake in the Bay of
-# Plenty); at 0.5 word overlap alone lets near misses through (kiwifruit, baht).
-WORD_WEIGHT = 0.3
+# How far the question's words found in a story raise its relevance. Claims over abstracts (many rare terms
+# shared, meaning scored low) need it high, near misses that share a country and a commodity need it low;
+# the value holds both on every collection measured (docs/quality.md).
+WORD_WEIGHT = 0.4
 # At or above: a story answers the question (at least a partial match). The middle of the interval in which
 # every measured collection's answerable questions sit above and unanswerable ones below (docs/quality.md).
 ANSWERABLE = 0.33
@@ -42,9 +45,25 @@ def word_coverage(lexical: Lexical, terms: Sequence[str], rows: np.ndarray) -> n
     return lexical.holding(terms, rows) @ weights / weights.sum()
 
 
+def meaning(scale: Scale, cosines: np.ndarray, models: tuple[int, ...], language: str) -> np.ndarray:
+    """The meaning part of relevance from `cosines` (models of the index, stories): each of `models`'
+    cosines on its own scale (an English model's read as English), averaged."""
+    parts = [scale.relevance(cosines[m], language if m == 0 else ENGLISH, m) for m in models]
+    return np.mean(parts, axis=0) if parts else np.zeros(cosines.shape[1])
+
+
 def hit_relevance(dense_relevance: np.ndarray, coverage: np.ndarray) -> np.ndarray:
     """1 - (1 - meaning) * (1 - WORD_WEIGHT * words): in [0, 1], and rising with either kind of evidence."""
     return 1.0 - (1.0 - np.asarray(dense_relevance)) * (1.0 - WORD_WEIGHT * np.asarray(coverage))
+
+
+def relevance_to(index: StoryIndex, text: str, vector: np.ndarray, models: tuple[int, ...], language: str,
+                 rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(relevance, its meaning part, its words part) of `rows` to `text` asked as a question (embedded as
+    `vector` by `models`)."""
+    dense = meaning(index.scale, model_cosines(index, rows, vector, models), models, language)
+    coverage = word_coverage(index.lexical, list(dict.fromkeys(tokenize(text))), rows)
+    return hit_relevance(dense, coverage), dense, coverage
 
 
 def words_relevance(coverage: np.ndarray) -> np.ndarray:

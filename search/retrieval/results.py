@@ -15,12 +15,12 @@ class Snippet:
 @dataclass(frozen=True)
 class Hit:
     story: Story
-    # A search hit's calibrated relevance, 0 to 1, comparable across questions (`relevance.py`); a related
-    # story's fused score, comparable within its list.
+    # Calibrated relevance, 0 to 1, comparable across questions and collections (`relevance.py`): to the
+    # question, or for a related story to the story's title asked as a question.
     score: float
     snippet: Snippet
     why: dict[str, float] = field(default_factory=dict)  # the channels' scores and ranks behind `score`
-    match: str | None = None  # a search hit's score in words: "strong", "partial" or "weak"
+    match: str | None = None  # the score in words: "strong", "partial" or "weak"
 
 
 @dataclass(frozen=True)

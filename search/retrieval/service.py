@@ -19,15 +19,15 @@ import numpy as np
 
 from ..collection import MANIFEST, StoryIndex, Writer, compact, default_index_dir, due, open_index
 from ..corpus import Story, clean_text, language
-from ..embedding import Embedder
+from ..embedding import Embedder, channel_dims, split
 from ..errors import InvalidQueryError, OverBudgetError, StorySearchError
 from .answerable import Verdict, judge
 from .diversify import mmr
 from .filters import Filters
-from .fusion import question_dense_weight
+from .fusion import Weights, question_weights
 from .ranking import FUSIONS, Ranking, rank
 from .related import related_ranking
-from .relevance import match
+from .relevance import displayed, match, relevance_to
 from .results import Hit, SearchResult
 from .snippets import make_snippet
 
@@ -116,12 +116,25 @@ class SearchService:
         return self._index
 
     # --- reading -------------------------------------------------------------------------------------------
-    def query_vector(self, question: str) -> np.ndarray:
-        vector = self._query_vectors.get(question)
+    def query_vector(self, question: str, models: tuple[int, ...] = (0,)) -> np.ndarray:
+        """`question` embedded by each of `models` (the index's models that read it; by default the first), each
+        model's part of the vector, zero for the others."""
+        key = f"{models}\x00{question}"
+        vector = self._query_vectors.get(key)
         if vector is None:
-            vector = self.embedder.embed([question], kind="query")[0]
-            self._query_vectors.put(question, vector)
+            parts = getattr(self.embedder, "parts", (self.embedder,))
+            dims = channel_dims(self.embedder)
+            vector = np.zeros(sum(dims), dtype=np.float32)
+            for m, place in enumerate(split(vector, dims)):
+                if m in models:
+                    place[:] = parts[m].embed([question], kind="query")[0]
+            self._query_vectors.put(key, vector)
         return vector
+
+    def weights(self, question_language: str) -> Weights:
+        """How the channels count for a question in `question_language` over this index (`fusion.question_weights`)."""
+        index = self._index
+        return question_weights(question_language, index.scale.language, len(index.scale.dims))
 
     def search(self, question: str, k: int = 10, mode: str = "hybrid", filters: Filters = Filters(), *,
                diversify: bool = False) -> SearchResult:
@@ -136,26 +149,32 @@ class SearchService:
         if allowed is not None and not len(allowed):
             return SearchResult(question, [], False, (time.perf_counter() - started) * 1000, mode, truncated)
         lang = language(question)
-        vector = self.query_vector(question) if mode != "lexical" else None
-        ranking = rank(index, question, vector, mode, allowed=allowed, fusion=self.fusion,
-                       dense_weight=question_dense_weight(lang, index.scale.language))
+        weights = self.weights(lang)
+        vector = self.query_vector(question, weights.models) if mode != "lexical" else None
+        ranking = rank(index, question, vector, mode, weights, allowed=allowed, fusion=self.fusion)
         picks = np.arange(min(k, len(ranking)))
         if diversify:
             pool = min(len(ranking), max(3 * k, 30))  # diversity among the relevant few, not the whole list
-            picks = mmr(ranking.scores[:pool], index.vectors_at(ranking.rows[:pool]), k)
+            likeness = split(index.vectors_at(ranking.rows[:pool]), index.scale.dims)[0]  # the multilingual model's
+            picks = mmr(ranking.scores[:pool], likeness, k)
         verdict = judge(index, question, lang, ranking, int(picks.max()) + 1 if len(picks) else 0, mode)
         hits = [self._hit(index, ranking, i, question, verdict) for i in picks.tolist()]
         return SearchResult(question, hits, verdict.answerable, (time.perf_counter() - started) * 1000, mode,
                             truncated, verdict.unmentioned)
 
     def related(self, story_id: str, k: int = 5) -> list[Hit]:
-        """Stories about related initiatives, best first (`related.related_ranking`), scored by their fused score."""
+        """Stories about related initiatives, best first (`related.related_ranking`), each scored as a search
+        hit is: its relevance, on the collection's scale, to the story's title asked as a question."""
         k = check_k(k)
         index = self._index
         row = index.row(story_id)
         ranking = related_ranking(index, row, k, self.fusion)
         title = index.story_at(row).title
-        return [self._hit(index, ranking, i, title) for i in range(min(k, len(ranking)))]
+        models = self.weights(index.scale.language).models
+        relevance, dense, coverage = relevance_to(index, title, self.query_vector(title, models), models,
+                                                  index.scale.language, ranking.rows[:k])
+        verdict = Verdict(True, relevance, displayed(relevance), dense, coverage, ())
+        return [self._hit(index, ranking, i, title, verdict) for i in range(min(k, len(ranking)))]
 
     @staticmethod
     def _hit(index: StoryIndex, ranking: Ranking, i: int, question: str, verdict: Verdict | None = None) -> Hit:
@@ -172,8 +191,14 @@ class SearchService:
         return Hit(story, score, make_snippet(question, story.title, story.body), why,
                    match(score) if verdict is not None else None)
 
+    @property
+    def text_model(self) -> Embedder:
+        """The model `embed` and `similarities` use: the index's multilingual one (the first of a pair), so
+        vectors and scores mean the same whatever language a caller's texts are in."""
+        return getattr(self.embedder, "parts", (self.embedder,))[0]
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embedder.embed(list(texts), kind="document")
+        return self.text_model.embed(list(texts), kind="document")
 
     def check_work(self, texts: Sequence[str], per_text: int | None, per_request: int,
                    cap: int | None = None) -> None:

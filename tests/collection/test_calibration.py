@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from search import SearchService, StoryIndex
+from search import SearchService, StoryIndex, build_index
 from search.collection import compact
 from search.collection.calibration import TITLE, Calibration, Scale, best_cosines, probe_questions
 from search.corpus import make_story
+from tests.helpers import SEEDS
 
 
 def test_a_build_measures_unrelated_questions_and_its_own_titles(hashed_index: Path):
@@ -20,17 +21,43 @@ def test_a_build_measures_unrelated_questions_and_its_own_titles(hashed_index: P
     assert len(probes) >= 140 and base.texts.tolist()[:len(probes)] == probes
     assert set(base.kinds[:len(probes)].tolist()) == {"en", "es"}
     assert (base.kinds[len(probes):] == TITLE).sum() == 44  # every seed title: fewer than the 200 sampled
-    assert index.scale.language == "en"
-    assert set(index.scale.null) == {"en", "es"}
-    assert all(null < index.scale.positive for null in index.scale.null.values())
-    np.testing.assert_allclose(base.best, best_cosines(base.queries, np.asarray(index.segments[0].vectors)), atol=1e-6)
+    assert index.scale.language == "en" and index.scale.dims == (384,)
+    assert set(index.scale.null[0]) == {"en", "es"}
+    assert all(null < index.scale.positive[0] for null in index.scale.null[0].values())
+    np.testing.assert_allclose(base.best, best_cosines(base.queries, np.asarray(index.segments[0].vectors), (384,)),
+                               atol=1e-6)
+
+
+def test_two_models_are_calibrated_each_on_its_own_part_of_the_vectors(tmp_path: Path):
+    build_index([SEEDS], tmp_path, "hashing+hashing", laid_out=False)
+    index = StoryIndex.load(tmp_path)
+    base = index.segments[0].calibration
+    assert base is not None and base.queries is not None and base.best.shape == (2, len(base.texts))
+    assert index.scale.dims == (384, 384) and len(index.scale.null) == len(index.scale.positive) == 2
+    vectors = np.asarray(index.segments[0].vectors)
+    halves = [(base.queries[:, a:b] @ vectors[:, a:b].T).max(axis=1) for a, b in ((0, 384), (384, 768))]
+    np.testing.assert_allclose(base.best, np.stack(halves), atol=1e-6)
 
 
 def test_relevance_is_0_at_the_null_level_and_1_at_the_titles_level():
-    scale = Scale({"en": 0.8, "es": 0.7}, 0.9, "en")
+    scale = Scale(({"en": 0.8, "es": 0.7}, {"en": 0.1}), (0.9, 0.6), "en", (384, 384))
     np.testing.assert_allclose(scale.relevance(np.array([0.75, 0.8, 0.85, 0.9, 0.95]), "en"), [0, 0, 0.5, 1, 1])
     np.testing.assert_allclose(scale.relevance(np.array([0.8]), "es"), [0.5])  # each language its own null
     np.testing.assert_allclose(scale.relevance(np.array([0.85]), "fr"), [0.5])  # unknown: the English one
+    np.testing.assert_allclose(scale.relevance(np.array([0.35]), "en", model=1), [0.5])  # each model its own levels
+
+
+def test_a_calibration_written_for_one_model_reads_as_one_model_s(hashed_copy: Path):
+    """Indexes built before a second model could read the stories keep working without a rebuild."""
+    index = StoryIndex.load(hashed_copy)
+    folder = hashed_copy / index.manifest["segments"][0]["name"]
+    base = index.segments[0].calibration
+    assert base is not None and base.queries is not None and base.texts is not None and base.kinds is not None
+    np.savez(folder / "old.npz", best=base.best[0], queries=base.queries, texts=base.texts, kinds=base.kinds,
+             language=np.array(base.language))
+    (folder / "old.npz").rename(folder / "calibration.npz")
+    read = Calibration.load(folder, base=True, dim=384)
+    assert read.dims == (384,) and read.best.shape == (1, len(base.texts))
 
 
 def test_a_write_moves_the_levels_by_its_own_stories_without_the_model(hashed_copy: Path):
@@ -43,7 +70,7 @@ def test_a_write_moves_the_levels_by_its_own_stories_without_the_model(hashed_co
     assert service.embedder.texts_embedded - before == 1  # the story; no probe or title embedded again
     delta = service.index.segments[-1].calibration
     assert delta is not None and delta.queries is None  # the probes' vectors stay in the base
-    assert delta.best[0] > base.best[0]
+    assert delta.best[0, 0] > base.best[0, 0]
     reopened = StoryIndex.load(hashed_copy)
     assert reopened.scale == service.index.scale
 
@@ -58,14 +85,14 @@ def test_a_merge_measures_its_stories_again_with_the_same_questions(hashed_copy:
     assert base is not None and old is not None and old.queries is not None and base.queries is not None
     np.testing.assert_array_equal(base.queries, old.queries)
     live = np.asarray(merged.segments[0].vectors)
-    np.testing.assert_allclose(base.best, best_cosines(old.queries, live), atol=1e-6)
+    np.testing.assert_allclose(base.best, best_cosines(old.queries, live, (384,)), atol=1e-6)
     assert StoryIndex.load(hashed_copy).scale == merged.scale
 
 
 def test_an_empty_segment_does_not_move_the_levels():
     queries = np.eye(3, dtype=np.float32)
     kinds = np.array(["en", "en", TITLE])
-    base = Calibration(best_cosines(queries, queries[:2]), queries, np.array(["a", "b", "c"]), kinds)
+    base = Calibration(best_cosines(queries, queries[:2], (3,)), queries, np.array(["a", "b", "c"]), kinds, dims=(3,))
     deletes_only = base.over(np.zeros((0, 3), np.float32))
     assert np.isneginf(deletes_only.best).all()
     assert Scale.of([base, deletes_only]) == Scale.of([base])

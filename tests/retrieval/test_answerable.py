@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.retrieval.answerable import RARE_NAME_SHARE, name_words
+from search.retrieval.answerable import RARE_NAME_SHARE, agreed, name_words
+from search.retrieval.ranking import Ranking
 from search.retrieval.relevance import ANSWERABLE
 from tests.helpers import SMUGGLING
 
@@ -68,6 +69,41 @@ def test_a_name_the_stories_mention_does_not_veto(service):
     assert result.answerable and result.unmentioned == ()
 
 
+def test_a_sentence_s_first_word_is_a_name_only_if_it_is_a_place_or_no_story_has_it(service):
+    assert service.search("Brexit and migrant smuggling", k=5).unmentioned == ("Brexit",)
+    assert service.search("Training police against migrant smuggling", k=5).unmentioned == ()
+    assert service.search("Norway: migrant smuggling networks", k=5).unmentioned == ("Norway",)
+
+
+def test_a_name_other_than_a_place_does_not_veto_a_strong_match(service):
+    """A gene or a person written like a name, which the one story that answers spells otherwise or leaves out."""
+    title = "Panama expands border security services to guarantee migrants' rights"
+    result = service.search(f"{title}, says Hendricks", k=3)
+    assert result.answerable and result.unmentioned == () and result.hits[0].match == "strong"
+
+
+def test_a_year_no_story_mentions_vetoes_the_answer(service):
+    result = service.search("migrant smuggling police training in 1995", k=3)
+    assert not result.answerable and result.unmentioned == ("1995",)
+    assert service.search("migrant smuggling police training in 2021", k=3).answerable
+
+
+def test_a_key_word_no_story_mentions_counts_against_the_answer(service):
+    """No seed story mentions climate: the question can't read as a strong match, however well "migration" does."""
+    assert service.search("climate change and migration", k=1).hits[0].match != "strong"
+
+
+def test_the_channels_agree_when_both_models_and_bm25_put_one_story_first():
+    def ranking(*why: dict[str, float]) -> Ranking:
+        return Ranking(np.arange(len(why)), np.linspace(1, 0, len(why)), list(why))
+
+    first = {"dense": 0.9, "english": 0.7, "lexical": 3.0, "lexical_rank": 1}
+    assert agreed(ranking(first, {"dense": 0.8, "english": 0.5, "lexical": 1.0, "lexical_rank": 2}))
+    assert not agreed(ranking(first, {"dense": 0.95, "english": 0.5, "lexical": 1.0, "lexical_rank": 2}))
+    assert not agreed(ranking({"dense": 0.9, "lexical": 3.0, "lexical_rank": 1}, {"dense": 0.8}))  # one model
+    assert not agreed(ranking({"dense": 0.9, "english": 0.7}, {"dense": 0.8, "english": 0.5}))  # no words matched
+
+
 def test_names_of_a_question_in_another_language_do_not_veto(service):
     # "Noruega" is how a Spanish question names Norway; the stories (English) would not say it either way.
     assert service.search("tráfico de migrantes en Noruega", k=5).unmentioned == ()
@@ -78,14 +114,17 @@ def test_a_rare_name_is_one_at_most_half_a_percent_of_the_stories_mention():
 
 
 @pytest.mark.parametrize("question, names", [
-    ("Norway salmon farming", ["Norway"]),
-    ("coal miners' strike led by Scargill", ["Scargill"]),
-    ("What did De Beers say about diamonds?", ["What", "De", "Beers"]),  # function words drop out as BM25 terms
+    ("Norway salmon farming", [("Norway", True)]),
+    ("coal miners' strike led by Scargill", [("Scargill", False)]),
+    # function words drop out as BM25 terms; a sentence's first word is marked as such
+    ("What did De Beers say about diamonds?", [("What", True), ("De", False), ("Beers", False)]),
+    ("Why did it close. Norway says", [("Why", True), ("Norway", True)]),
     ("C4D campaigns in OPEP countries", []),  # acronyms are not names: stories may spell them out
+    ("Sac1 binds PI4P in iPhone cells, says Smith", [("Smith", False)]),  # codes are not names
     ("norway salmon farming", []),  # no case, no names
     ("NORWAY SALMON FARMING", []),
 ])
-def test_names_are_capitalised_words_of_a_question_with_case(question: str, names: list[str]):
+def test_names_are_capitalised_words_of_a_question_with_case(question: str, names: list[tuple[str, bool]]):
     assert name_words(question) == names
 
 

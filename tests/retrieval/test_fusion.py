@@ -8,8 +8,19 @@ import pytest
 
 from search import SearchService
 from search.collection.lexical import tokenize
-from search.retrieval.fusion import convex_fusion, minmax, reciprocal_rank_fusion
+from search import build_index
+from search.retrieval.fusion import (
+    DENSE_WEIGHT,
+    ENGLISH_SHARE,
+    FOREIGN_LEXICAL_FACTOR,
+    convex_fusion,
+    minmax,
+    question_weights,
+    reciprocal_rank_fusion,
+    related_weights,
+)
 from search.retrieval.ranking import rank
+from tests.helpers import SEEDS
 
 
 def test_minmax_rescales_and_equal_scores_are_all_or_nothing():
@@ -21,7 +32,7 @@ def test_minmax_rescales_and_equal_scores_are_all_or_nothing():
 
 def test_convex_fusion_without_lexical_evidence_keeps_the_dense_order():
     dense = np.array([0.81, 0.86, 0.79, 0.84])
-    fused = convex_fusion(dense, np.zeros(4))
+    fused = convex_fusion([dense, np.zeros(4)], [0.7, 0.3])
     assert np.argsort(-fused).tolist() == np.argsort(-dense).tolist()
 
 
@@ -29,8 +40,20 @@ def test_convex_fusion_keeps_score_gaps_that_ranks_lose():
     """A lexical outlier (a rare name only one story has) overtakes a slightly better dense match."""
     dense = np.array([0.86, 0.85, 0.70])
     lexical = np.array([1.0, 12.0, 0.0])
-    assert int(np.argmax(convex_fusion(dense, lexical, 0.7))) == 1
-    assert int(np.argmax(convex_fusion(dense, lexical, 1.0))) == 0  # weight 1: dense alone
+    assert int(np.argmax(convex_fusion([dense, lexical], [0.7, 0.3]))) == 1
+    assert int(np.argmax(convex_fusion([dense, lexical], [1.0, 0.0]))) == 0  # weight 1: dense alone
+
+
+def test_the_english_model_reads_english_questions_over_english_stories_only():
+    both = question_weights("en", "en", models=2)
+    assert both.dense == pytest.approx((DENSE_WEIGHT * (1 - ENGLISH_SHARE), DENSE_WEIGHT * ENGLISH_SHARE))
+    assert both.models == (0, 1) and sum(both.dense) + both.lexical == pytest.approx(1.0)
+    spanish = question_weights("es", "en", models=2)
+    assert spanish.models == (0,) and spanish.dense[1] == 0.0
+    assert spanish.lexical / spanish.dense[0] == pytest.approx((1 - DENSE_WEIGHT) * FOREIGN_LEXICAL_FACTOR / DENSE_WEIGHT)
+    assert question_weights("en", "es", models=2).models == (0,)  # English questions over Spanish stories
+    assert question_weights("en", "en", models=1).dense == pytest.approx((DENSE_WEIGHT,))
+    assert related_weights("en", models=2).models == (0, 1) and related_weights("es", models=2).models == (0,)
 
 
 def test_reciprocal_rank_fusion_orders_by_summed_reciprocal_ranks():
@@ -45,7 +68,7 @@ def test_hybrid_candidates_carry_both_channels_exact_scores(service):
     index = service.index
     question = "migrant smuggling police training"
     vector = service.query_vector(question)
-    ranking = rank(index, question, vector, "hybrid")
+    ranking = rank(index, question, vector, "hybrid", service.weights("en"))
     lexical = index.lexical.scores(question)
     for row, why in zip(ranking.rows.tolist(), ranking.why):
         assert why["dense"] == pytest.approx(float(index.vectors_at(np.asarray([row]))[0] @ vector), abs=1e-5)
@@ -95,4 +118,20 @@ def test_rrf_fusion_is_selectable(service):
     with pytest.raises(ValueError):
         SearchService(service.index, service.embedder, fusion="median")
     with pytest.raises(ValueError):
-        rank(service.index, q, service.query_vector(q), "hybrid", fusion="median")
+        rank(service.index, q, service.query_vector(q), "hybrid", service.weights("en"), fusion="median")
+
+
+def test_with_two_models_each_candidate_carries_each_model_s_exact_cosine(tmp_path):
+    build_index([SEEDS], tmp_path, "hashing+hashing", laid_out=False)
+    service = SearchService.open(tmp_path)
+    question = "migrant smuggling police training"
+    weights = service.weights("en")
+    vector = service.query_vector(question, weights.models)
+    assert vector.shape == (768,) and np.linalg.norm(vector[:384]) == pytest.approx(1.0)
+    ranking = rank(service.index, question, vector, "hybrid", weights)
+    stored = service.index.vectors_at(ranking.rows)
+    np.testing.assert_allclose([w["dense"] for w in ranking.why], stored[:, :384] @ vector[:384], atol=1e-5)
+    np.testing.assert_allclose([w["english"] for w in ranking.why], stored[:, 384:] @ vector[384:], atol=1e-5)
+    spanish = service.query_vector("tráfico de migrantes", service.weights("es").models)
+    assert not spanish[384:].any()  # the English model does not read a Spanish question
+    assert "english" not in rank(service.index, "tráfico de migrantes", spanish, "hybrid", service.weights("es")).why[0]

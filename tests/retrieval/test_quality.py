@@ -101,7 +101,7 @@ def test_hybrid_is_no_worse_than_bm25_on_cranfield(tmp_path_factory: pytest.Temp
     """A domain nothing here was built for (aeronautics abstracts, 225 judged questions)."""
     cranfield = load_beir(CRANFIELD)
     root: Path = tmp_path_factory.mktemp("cranfield")
-    build_index([cranfield.corpus], root, laid_out=False)
+    build_index(cranfield.corpus, root, laid_out=False)
     service = SearchService.open(root)
     ndcg = {mode: evaluate(service, cranfield.questions, cranfield.resolver(service), mode)
             for mode in ("hybrid", "lexical")}

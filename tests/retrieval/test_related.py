@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from search.retrieval.fusion import related_weights
 from search.retrieval.ranking import rank
+from search.retrieval.relevance import match
 from search.retrieval.related import RECIPROCAL_BONUS, RECIPROCAL_K, kth_neighbour_cosine, with_reciprocal_bonus
 
 
@@ -21,7 +23,8 @@ def test_the_bonus_goes_to_reciprocal_neighbours_and_only_reorders_near_ties(has
     index, bonuses = hashed_service.index, 0
     for row in range(20):
         vector = index.vectors_at(np.array([row]))[0]
-        plain = rank(index, index.story_at(row).text, vector, "hybrid", exclude=np.array([row]), dense_weight=0.5)
+        plain = rank(index, index.story_at(row).text, vector, "hybrid", related_weights(index.scale.language),
+                     exclude=np.array([row]))
         boosted = with_reciprocal_bonus(index, plain, k=5)
         assert sorted(boosted.rows.tolist()) == sorted(plain.rows.tolist())
         assert list(boosted.scores) == sorted(boosted.scores, reverse=True)
@@ -40,4 +43,16 @@ def test_related_never_returns_the_story_or_a_copy_of_it(hashed_service):
         hits = hashed_service.related(story.id, k=10)
         assert story.id not in {h.story.id for h in hits}
         assert story.content_hash not in {h.story.content_hash for h in hits}
-        assert all(h.match is None for h in hits)  # related scores are for ordering within the list
+
+
+def test_related_stories_are_scored_on_the_search_scale_in_the_same_words(service):
+    """A related story's score is its relevance to the story's title asked as a question: 0 to 1, never rising
+    down the list, in the words search hits use; the story's own title reads as a strong match of itself."""
+    for story in service.index.stories[:8]:
+        hits = service.related(story.id, k=10)
+        scores = [h.score for h in hits]
+        assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
+        assert all(h.match == match(h.score) for h in hits)
+    own = service.search(service.index.stories[0].title, k=1).hits[0]
+    assert own.story.id == service.index.stories[0].id and own.match == "strong"
+    assert {h.match for s in service.index.stories[:8] for h in service.related(s.id, k=3)} >= {"strong", "partial"}

@@ -197,7 +197,7 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         """Vectors of the index's model for your texts (as passages), e.g. for your own comparisons."""
         service.check_work(body.texts, MAX_TEXT_TOKENS, MAX_REQUEST_TOKENS)
         found = await vectors.run(request, service.embed, body.texts)
-        return EmbedOut(model=service.index.model_id, dim=int(found.shape[1]), vectors=found.tolist())
+        return EmbedOut(model=service.text_model.model_id, dim=int(found.shape[1]), vectors=found.tolist())
 
     @api.post("/stories", tags=["writes"], responses=_WRITE_ERRORS, dependencies=[Depends(require_writer)])
     async def add_stories(body: StoriesIn, request: Request) -> WriteOut:
