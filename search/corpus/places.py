@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from .story import Story
 from .text import fold_accents
@@ -132,10 +133,13 @@ def _world() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     for code in sorted(english):
         if not re.fullmatch(r"[A-Z]{2}", code) or code in _NOT_COUNTRIES:
             continue
-        renamed = _RENAMED.get(code)  # CLDR's forms of these are no names anyone writes ("Congo - Kinshasa")
-        en, es = renamed or (_tidy(english[code], "en"), _tidy(spanish.get(code, english[code]), "es"))
-        country, in_spanish = (en, es) if renamed else (en[0], es[0])
-        en, es = ((en,), (es,)) if renamed else (en, es)
+        if code in _RENAMED:  # CLDR's forms of these are no names anyone writes ("Congo - Kinshasa")
+            country, in_spanish = _RENAMED[code]
+            en: tuple[str, ...] = (country,)
+            es: tuple[str, ...] = (in_spanish,)
+        else:
+            en, es = _tidy(english[code], "en"), _tidy(spanish.get(code, english[code]), "es")
+            country, in_spanish = en[0], es[0]
         spanish_of[country] = in_spanish
         names[country] = tuple(dict.fromkeys((country, in_spanish, *en, *es, *_VARIANTS.get(code, ()),
                                               *REGION_PLACES.get(country, ()))))
@@ -162,14 +166,14 @@ _ALIASES.update({_fold(name): None for name in NOT_THE_COUNTRY})
 def _trie(words: Iterable[str]) -> str:
     """One regex alternative per word, shared prefixes merged: a few hundred names stay fast to search for, and
     at every point the longest name is tried first ("Dominican Republic" before "Dominica")."""
-    root: dict[str, dict] = {}
+    root: dict[str, Any] = {}
     for word in words:
         node = root
         for char in word:
             node = node.setdefault(char, {})
         node[""] = {}
 
-    def pattern(node: dict[str, dict]) -> str:
+    def pattern(node: dict[str, Any]) -> str:
         branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
         if not branches:
             return ""
