@@ -233,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         output.summarise()
+        logging.getLogger().removeHandler(output)  # a caller in the same process keeps its own logging
     return 0
 
 

@@ -23,6 +23,7 @@ from starlette.convertors import PathConvertor, register_url_convertor
 
 from ...corpus import Story, make_story
 from ...retrieval import MAX_K, Filters, SearchService
+from ..metrics import RUNNING, WAITING, note_route
 from ..settings import check_token
 from .errors import ApiError, BodyLimit, install_error_handlers
 from .schemas import (
@@ -126,22 +127,28 @@ class Lane:
     as the pool would leave none to answer a search, however cheap.
     """
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
+    def __init__(self, capacity: int, name: str) -> None:
+        self.capacity, self.name = capacity, name  # the name labels the lane's metrics
         self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, on the first request
 
     async def run(self, request: Request, fn: Callable[..., T], *args: Any) -> T:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.capacity)
-        async with self._limiter:
+        waiting, running = WAITING.labels(self.name), RUNNING.labels(self.name)
+        with waiting.track_inprogress():
+            await self._limiter.acquire()
+        try:
             if await request.is_disconnected():
                 raise ApiError(499, "client_closed", "the client hung up before its turn; nothing was done")
-            return await anyio.to_thread.run_sync(fn, *args)
+            with running.track_inprogress():
+                return await anyio.to_thread.run_sync(fn, *args)
+        finally:
+            self._limiter.release()
 
 
 def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
-    api = APIRouter(prefix="/api", responses=_ERRORS)
-    writes, vectors = Lane(WRITERS), Lane(EMBEDDERS)
+    api = APIRouter(prefix="/api", responses=_ERRORS, dependencies=[Depends(note_route)])
+    writes, vectors = Lane(WRITERS, "writes"), Lane(EMBEDDERS, "embeddings")
 
     @api.get("/health", tags=["status"])
     def health() -> HealthOut:
@@ -152,7 +159,7 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
 
     def run_search(params: SearchQuery) -> SearchOut:
         filters = Filters(tuple(params.country), params.date_from, params.date_to)
-        return SearchOut.of(service.search(params.q, params.k, params.mode, filters, diversify=params.diversify))
+        return SearchOut.of(service.search(params.query, params.k, params.mode, filters, diversify=params.diversify))
 
     @api.get("/search", tags=["search"])
     def search_get(params: Annotated[SearchQuery, Query()]) -> SearchOut:
