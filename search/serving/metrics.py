@@ -76,7 +76,7 @@ def exposition(service: SearchService) -> bytes:
     else:
         for metric in _OWN:
             registry.register(metric)
-    registry.register(IndexFigures(service))  # type: ignore[arg-type]
+    registry.register(IndexFigures(service))
     return generate_latest(registry)
 
 
@@ -114,7 +114,7 @@ class Observed:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started, status, note = time.perf_counter(), 500, {}
+        started, status, note = time.perf_counter(), 500, dict[str, str]()
         scope = {**scope, ROUTE_NOTE: note}  # layers inside copy the scope, but share this dict
 
         async def sending(message: Message) -> None:

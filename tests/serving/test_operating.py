@@ -36,7 +36,7 @@ def test_serve_on_a_taken_port_is_one_error_naming_the_fix(tmp_path: Path, taken
     assert main(["serve", "--index-dir", str(tmp_path / "missing"), "--port", str(taken_port)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: port {taken_port} on 127.0.0.1 is taken by another program"), err
-    assert f"--port {taken_port + 1}" in err and f"make run PORT={taken_port + 1}" in err and "\n" == err[-1]
+    assert f"--port {taken_port + 1}" in err and f"make run PORT={taken_port + 1}" in err and err[-1] == "\n"
     assert err.count("\n") == 1
 
 

@@ -5,8 +5,8 @@ so one client cannot make the model embed a megabyte or a thousand texts in one 
 """
 from __future__ import annotations
 
-from datetime import date
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
