@@ -14,7 +14,7 @@ SHOWN = 3  # examples printed of each kind of warning
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
-class GroupedWarnings(logging.StreamHandler):  # type: ignore[type-arg]
+class GroupedWarnings(logging.StreamHandler):
     """A stderr handler printing at most `shown` warnings of each kind, counting the rest."""
 
     def __init__(self, stream: TextIO, shown: int = SHOWN) -> None:

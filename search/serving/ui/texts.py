@@ -76,6 +76,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "map_undated": "{n:,} undated",
         "map_none": "This index has no map yet: rebuild it (`python -m search build --force`).",
         "map_answers": "{n} answers to “{question}” are ringed.",
+        "map_nearest": "No story answers “{question}” closely; the {n} nearest are ringed.",
+        "map_no_dates": "No story here has a date, so there is no timeline.",
+        "map_topics_hint": "Choose a topic's name to list its stories.",
+        # browsing and exporting
+        "newest": "The newest stories: {shown} of {count}. Ask a question above to search them.",
+        "topic_stories": "Map topic “{label}”: {shown} of its {count}, the most typical first.",
+        "export": "Download these results:",
+        "related_back": "Back to: {title}",
     },
     "es": {
         "question": "Tu pregunta",
@@ -139,6 +147,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "map_undated": "{n:,} sin fecha",
         "map_none": "Este índice aún no tiene mapa: reconstrúyelo (`python -m search build --force`).",
         "map_answers": "Las {n} respuestas a «{question}» van rodeadas.",
+        "map_nearest": "Ninguna noticia responde de cerca a «{question}»; van rodeadas las {n} más próximas.",
+        "map_no_dates": "Ninguna noticia tiene fecha: no hay línea de tiempo.",
+        "map_topics_hint": "Elige el nombre de un tema para ver sus noticias.",
+        "newest": "Las noticias más recientes: {shown} de {count}. Haz una pregunta arriba para buscar entre ellas.",
+        "topic_stories": "Tema del mapa «{label}»: {shown} de sus {count}, las más representativas primero.",
+        "export": "Descargar estos resultados:",
+        "related_back": "Volver a: {title}",
     },
 }
 # Labels the browser translates: Gradio's i18n over the same table.
