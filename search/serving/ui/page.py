@@ -74,6 +74,8 @@ READY_JS = """() => {
 T = TypeVar("T")
 SearchOutput = tuple[Any, Any, Any, Any, Any]  # status, result cards, the two date boxes as applied, map highlights
 RELATED_TRAIL = 20  # stories the panel's way back remembers
+DEFAULTS: dict[str, Any] = {"k": 10, "mode": "hybrid", "diversify": False}
+LINK_KEYS = ("q", "query", "country", "date_from", "date_to", "k", "mode", "diversify")  # a deep link's
 
 
 def _safely(on_error: Callable[[str], T]) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -191,15 +193,22 @@ def create_ui(service: SearchService) -> gr.Blocks:
         return stories
 
     @_safely(lambda message: (message, "", gr.skip()))
-    def topic(event: gr.SelectData, request: gr.Request | None = None) -> tuple[str, str, Any]:
+    def topic(event: gr.EventData, request: gr.Request | None = None) -> tuple[str, str, Any]:
         """List the stories of the map topic a reader chose, in the list tab."""
         lang = language(request)
-        number = int(getattr(event, "topic", -1) if not isinstance(event, dict) else event.get("topic", -1))
+        number = int(getattr(event, "topic", -1))
         atlas = service.index.atlas
         hits, total = in_topic(service.index, number, 50)
         label = atlas.labels[number] if atlas is not None and 0 <= number < len(atlas.labels) else ""
         line = render.status("info", say(lang, "topic_stories", label=label, shown=len(hits), count=count(lang, total)))
         return line, render.cards(hits, lang), gr.Tabs(selected="list")
+
+    def search_if_linked(question: str, countries: list[str] | None, date_from: str | None, date_to: str | None,
+                         k: float, mode: str, diversify: bool = False, request: gr.Request | None = None) -> Any:
+        """On opening the page: the search its address carries, if any (a plain visit waits for a question)."""
+        if request is None or not any(key in request.query_params for key in LINK_KEYS):
+            return (gr.skip(),) * 5
+        return search(question, countries, date_from, date_to, k, mode, diversify, request)
 
     def on_load(request: gr.Request | None) -> tuple[Any, ...]:
         """Per visit: the live story count (the API may have added some), countries and example questions in the
@@ -208,10 +217,13 @@ def create_ui(service: SearchService) -> gr.Blocks:
         index = service.index
         params = request.query_params if request is not None else {}
         asked = _asked(params, lang)
+        # Only what the link sets is changed: setting a box to what it holds could fire its change event.
+        linked = [asked[key] if asked[key] not in ("", [], None) and asked[key] != DEFAULTS.get(key) else gr.skip()
+                  for key in ("question", "date_from", "date_to", "k", "mode", "diversify")]
         return (render.masthead(index.config.name, index.config.description, len(index), lang),
-                gr.Dropdown(choices=country_choices(service, lang), value=asked["countries"]),
-                gr.Dataset(samples=[[q] for q in _examples(lang)]),
-                asked["question"], asked["date_from"], asked["date_to"], asked["k"], asked["mode"], asked["diversify"])
+                gr.Dropdown(choices=country_choices(service, lang),
+                            **({"value": asked["countries"]} if asked["countries"] else {})),
+                gr.Dataset(samples=[[q] for q in _examples(lang)]), *linked)
 
     def _asked(params: Any, lang: str) -> dict[str, Any]:
         """The search a page address carries (?q=...&country=...&from=...&to=...&k=...&mode=...), each value
@@ -245,6 +257,7 @@ def create_ui(service: SearchService) -> gr.Blocks:
                               lines=1, max_lines=4, autofocus=True, elem_id="question")
         example_set = gr.Dataset(components=[question], samples=[[q] for q in examples], label=I18N("examples"),
                                  elem_id="examples", layout="gallery") if examples else None
+        browse = gr.Button(I18N("browse"), elem_id="browse", variant="secondary", size="sm")
         with gr.Row(equal_height=False, elem_id="layout"):
             with gr.Column(scale=3, min_width=300, elem_id="main"):
                 status = gr.HTML(render.status("info", say("en", "hint")), elem_id="status", js_on_load=None)
@@ -289,6 +302,10 @@ def create_ui(service: SearchService) -> gr.Blocks:
                                                           **searching).then(
                 None, inputs, None, js=DEEP_LINK_JS, api_visibility="private").then(
                 None, js=SCROLL_TO_RESULTS_JS, api_visibility="private")
+        browse.click(lambda: "", None, question, api_visibility="private").then(
+            search, inputs, outputs, api_visibility="private", **searching).then(
+            None, inputs, None, js=DEEP_LINK_JS, api_visibility="private").then(
+            None, js=SCROLL_TO_RESULTS_JS, api_visibility="private")
         # Onward: related cards have "Related stories" buttons of their own, and map points open stories too.
         opened = [results.click, related_view.click, atlas.click]
         gr.on(opened, None, None, related_view, js=RELATED_LOADING_JS, api_visibility="private")
@@ -303,7 +320,8 @@ def create_ui(service: SearchService) -> gr.Blocks:
             return _loaded(on_load(request), example_set is not None)
 
         ui.load(load_page, None, [*loaded, question, date_from, date_to, k, mode, diversify], api_visibility="private",
-                show_progress="hidden").then(search, inputs, outputs, api_visibility="private", **searching).then(
+                show_progress="hidden").then(search_if_linked, inputs, outputs, api_visibility="private",
+                                             **searching).then(
             None, None, None, js=READY_JS, api_visibility="private")
     return ui
 
