@@ -188,21 +188,23 @@ def check_port_free(host: str, port: int) -> None:
                               f"or STORY_SEARCH_PORT={port + 1})") from None
 
 
-def loopback_socket() -> socket.socket:
-    """A socket bound to a free port on 127.0.0.1, for uvicorn to listen on."""
+def loopback_socket(port: int = 0) -> socket.socket:
+    """A socket bound to `port` on 127.0.0.1 (0: a free one), for uvicorn to listen on."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Connections accepted from a socket handed to uvicorn keep Nagle's algorithm on, so a response's body
     # waits for the client's delayed ACK of its headers; accepted sockets inherit this option.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
 @contextlib.contextmanager
-def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, timeout: float = 120.0) -> Iterator[str]:
-    """Serve the app `serve` runs (UI mounted after start-up) on a free 127.0.0.1 port in a thread, for the
-    duration of the block; yields the base URL once the API answers and, with `wait_for_ui`, the page too.
+def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, timeout: float = 120.0,
+                        port: int = 0) -> Iterator[str]:
+    """Serve the app `serve` runs (UI mounted after start-up) on 127.0.0.1 (on `port`, else a free one) in a
+    thread, for the duration of the block; yields the base URL once the API answers and, with `wait_for_ui`,
+    the page too.
 
     For tests, benchmarks and notebooks. The listening socket is bound here and handed to uvicorn, so no
     other process can take the port between choosing and binding it.
@@ -210,7 +212,7 @@ def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, tim
     import httpx
     import uvicorn
 
-    sock = loopback_socket()
+    sock = loopback_socket(port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = uvicorn.Server(uvicorn.Config(create_app(service, ui_in_background=True), log_level="warning",
                                            access_log=False, lifespan="on", **uvicorn_options()))
