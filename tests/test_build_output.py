@@ -5,18 +5,17 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from search import cli as cli_module
 from search.collection import build as build_module
-from search.embedding import Embedder, Kind, load_embedder
-from tests.helpers import cli
+from search.embedding import load_embedder
+from tests.helpers import FailingAfter, cli
 
 STORIES = 60
 
 
-def _corpus(folder: Path, untitled_bodies: int = 0, copies: int = 0, no_body: int = 0) -> Path:
+def _corpus(folder: Path, copies: int = 0, no_body: int = 0) -> Path:
     """A CSV of distinct stories, plus `copies` exact copies and `no_body` stories with a title alone."""
     path = folder / "scifact_abstracts.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -40,25 +39,12 @@ def test_a_build_says_its_name_groups_warnings_and_counts_merged_copies(tmp_path
     assert "--examples FILE" in err
 
 
-class InterruptedAfter(Embedder):
-    """Embeds like `real`, then Ctrl-C arrives after `limit` texts."""
-
-    def __init__(self, real: Embedder, limit: int) -> None:
-        super().__init__()
-        self.real, self.limit = real, limit
-        self.model_id, self.dim = real.model_id, real.dim
-
-    def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
-        if self.texts_embedded + len(texts) > self.limit:
-            raise KeyboardInterrupt
-        return self.real.embed(texts, kind)
-
-
 def test_an_interrupted_build_says_a_rerun_resumes_and_the_rerun_says_how_far_it_got(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     corpus = _corpus(tmp_path)
     args = ["build", "--corpus", str(corpus), "--model", "hashing", "--no-map", "--index-dir", str(tmp_path / "ix")]
-    monkeypatch.setattr(build_module, "load_embedder", lambda name: InterruptedAfter(load_embedder(name), 40))
+    interrupted = lambda name: FailingAfter(load_embedder(name), 40, KeyboardInterrupt)  # noqa: E731
+    monkeypatch.setattr(build_module, "load_embedder", interrupted)
     assert cli_module.main(args) == 130
     assert "interrupted: the index on disk is unchanged; the stories embedded so far are kept, and running the " \
            "same command again resumes" in capsys.readouterr().err
