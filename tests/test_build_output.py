@@ -43,7 +43,9 @@ def test_an_interrupted_build_says_a_rerun_resumes_and_the_rerun_says_how_far_it
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     corpus = _corpus(tmp_path)
     args = ["build", "--corpus", str(corpus), "--model", "hashing", "--no-map", "--index-dir", str(tmp_path / "ix")]
-    interrupted = lambda name: FailingAfter(load_embedder(name), 40, KeyboardInterrupt)  # noqa: E731
+    def interrupted(name: str) -> FailingAfter:
+        return FailingAfter(load_embedder(name), 40, KeyboardInterrupt)
+
     monkeypatch.setattr(build_module, "load_embedder", interrupted)
     assert cli_module.main(args) == 130
     assert "interrupted: the index on disk is unchanged; the stories embedded so far are kept, and running the " \
