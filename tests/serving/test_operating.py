@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -116,3 +117,17 @@ def test_the_question_is_query_in_requests_as_in_answers_and_q_is_taken_too(clie
     assert unknown == "question: is not a field of this request (the fields are listed at /docs)", unknown
     parameters = client.get("/openapi.json").json()["paths"]["/api/search"]["get"]["parameters"]
     assert "query" in {p["name"] for p in parameters}
+
+
+def test_metrics_add_up_across_worker_processes(tmp_path: Path, hashed_index: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set (as for `serve --workers N`), /metrics in any process counts all."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = "from search.serving.metrics import REQUESTS; REQUESTS.labels('GET', '/api/search', '200').inc()"
+    for _ in range(2):  # two workers, each answering one search
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=120)
+    show = ("from search import SearchService; from search.serving.metrics import exposition; "
+            f"print(exposition(SearchService.open({str(hashed_index)!r})).decode())")
+    text = subprocess.run([sys.executable, "-c", show], env=env, check=True, timeout=120, capture_output=True,
+                          text=True).stdout
+    assert 'story_search_requests_total{method="GET",route="/api/search",status="200"} 2.0' in text, text
+    assert "story_search_stories 44.0" in text
