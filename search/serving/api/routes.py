@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.convertors import PathConvertor, register_url_convertor
 
@@ -169,8 +169,9 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         """Stories that answer the question, best first. `country` may be repeated."""
         return run_search(params)
 
-    @api.get("/search.csv", tags=["search"], response_class=PlainTextResponse,
-             responses={200: {"content": {"text/csv": {}}, "description": "one row a hit, best first"}})
+    @api.get("/search.csv", tags=["search"], response_class=Response,
+             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                              "description": "one row a hit, best first, after a header row"}})
     def search_csv(params: Annotated[SearchQuery, Query()]) -> Response:
         """The same search as a CSV file (rank, id, title, score, match, date, place, countries, snippet): what
         the page's "Download" link saves."""

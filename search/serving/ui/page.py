@@ -211,19 +211,21 @@ def create_ui(service: SearchService) -> gr.Blocks:
         return search(question, countries, date_from, date_to, k, mode, diversify, request)
 
     def on_load(request: gr.Request | None) -> tuple[Any, ...]:
-        """Per visit: the live story count (the API may have added some), countries and example questions in the
-        reader's language, and the search the page's address asks for (a shared link opens on its results)."""
+        """Per visit: the live story count (the API may have added some), and countries and example questions in
+        the reader's language."""
         lang = language(request)
         index = service.index
-        params = request.query_params if request is not None else {}
-        asked = _asked(params, lang)
-        # Only what the link sets is changed: setting a box to what it holds could fire its change event.
-        linked = [asked[key] if asked[key] not in ("", [], None) and asked[key] != DEFAULTS.get(key) else gr.skip()
-                  for key in ("question", "date_from", "date_to", "k", "mode", "diversify")]
         return (render.masthead(index.config.name, index.config.description, len(index), lang),
-                gr.Dropdown(choices=country_choices(service, lang),
-                            **({"value": asked["countries"]} if asked["countries"] else {})),
-                gr.Dataset(samples=[[q] for q in _examples(lang)]), *linked)
+                gr.Dropdown(choices=country_choices(service, lang)), gr.Dataset(samples=[[q] for q in _examples(lang)]))
+
+    def linked(request: gr.Request | None) -> tuple[Any, ...]:
+        """The form as the page's address fills it (a shared link opens on its search), once the country box has
+        its choices. Only what the link sets is changed: setting a box to what it holds could fire its change
+        event and a search nobody asked for."""
+        asked = _asked(request.query_params if request is not None else {}, language(request))
+        values = [asked[key] if asked[key] not in ("", [], None) and asked[key] != DEFAULTS.get(key) else gr.skip()
+                  for key in ("countries", "question", "date_from", "date_to", "k", "mode", "diversify")]
+        return tuple(values)
 
     def _asked(params: Any, lang: str) -> dict[str, Any]:
         """The search a page address carries (?q=...&country=...&from=...&to=...&k=...&mode=...), each value
@@ -317,18 +319,13 @@ def create_ui(service: SearchService) -> gr.Blocks:
         loaded = [masthead, countries, *([example_set] if example_set is not None else [])]
 
         def load_page(request: gr.Request) -> tuple[Any, ...]:
-            return _loaded(on_load(request), example_set is not None)
+            return on_load(request)[:len(loaded)]
 
-        ui.load(load_page, None, [*loaded, question, date_from, date_to, k, mode, diversify], api_visibility="private",
-                show_progress="hidden").then(search_if_linked, inputs, outputs, api_visibility="private",
-                                             **searching).then(
+        ui.load(load_page, None, loaded, api_visibility="private", show_progress="hidden").then(
+            linked, None, [countries, question, date_from, date_to, k, mode, diversify], api_visibility="private",
+            show_progress="hidden").then(search_if_linked, inputs, outputs, api_visibility="private", **searching).then(
             None, None, None, js=READY_JS, api_visibility="private")
     return ui
-
-
-def _loaded(values: tuple[Any, ...], with_examples: bool) -> tuple[Any, ...]:
-    """`on_load`'s answer for the page as built: without examples it has no example box to update."""
-    return values if with_examples else values[:2] + values[3:]
 
 
 def _picked_story(event: gr.EventData) -> tuple[str, str]:

@@ -126,7 +126,7 @@ def related_panel(story: Story, hits: Sequence[Hit], lang: str = "en", trail: Se
                 f'data-trail="{escape(json.dumps(earlier))}">&larr; '
                 f'{escape(say(lang, "related_back", title=before.title or say(lang, "untitled")))}</button>')
     head = (f'{back}<p class="related-kicker">{say(lang, "related_to")}</p>'
-            f'<h2 class="related-title" data-id="{escape(story.id)}">{escape(story.title or say(lang, "untitled"))}'
+            f'<h2 class="related-title">{escape(story.title or say(lang, "untitled"))}'
             f'</h2>{f"<div class=meta>{meta}</div>" if meta else ""}{_opening(story)}')
     if not hits:
         return head + status("info", say(lang, "related_none"))
