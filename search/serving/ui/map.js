@@ -92,7 +92,7 @@ function placeLabels(f) {
     label.style.borderColor = colourBy === 'topic' ? (PALETTE[i] || OTHER) : 'transparent';
     label.style.left = '0px'; label.style.top = '0px';  // measured at its full width, not squeezed at an edge
     labels.append(label);
-    const w = Math.min(label.offsetWidth, width - 4), h = label.offsetHeight;
+    const w = Math.min(Math.ceil(label.getBoundingClientRect().width) + 1, width - 4), h = label.offsetHeight;
     const [px, py] = at(f, t.x, t.y);
     let spot = null;
     for (const step of [0, -1, 1, -2, 2, -3, 3]) {

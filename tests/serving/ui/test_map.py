@@ -58,6 +58,7 @@ def test_a_question_lights_up_where_its_answers_sit(page: sync_api.Page, service
     expect(atlas).to_have_attribute("data-highlighted", "10")
     page.locator(f"{ATLAS} input[value=country]").check()
     expect(page.locator(f"{ATLAS} .atlas-legend")).to_contain_text("Panama")
+    page.evaluate("document.querySelector('#views').scrollIntoView({block: 'start'})")  # the map, whole
     page.screenshot(path=str(tmp_path / "map.png"))
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         shutil.copy(tmp_path / "map.png", ROOT / "docs" / "screenshot-map.png")
