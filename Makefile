@@ -30,8 +30,9 @@ $(BENCH_STAMP): $(STAMP)
 index: setup
 	$(PY) -m search build
 
+# `make run PORT=8000` serves on another port (default 7860, or $$STORY_SEARCH_PORT).
 run: index
-	$(PY) app.py
+	$(PY) app.py $(if $(PORT),--port $(PORT))
 
 # Debian's Chromium for the browser test; skipped (the test then says why) where apt-get can't run.
 browser:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .collection import default_index_dir
+from .console import GroupedWarnings
 from .corpus import FieldMap
 from .errors import StorySearchError
 from .retrieval import MODES
@@ -112,6 +113,13 @@ def _hit_lines(hits: list[dict[str, Any]]) -> str:
         or "(no stories)"
 
 
+def _about_line(config: dict[str, Any]) -> str:
+    """What the page will call the collection and offer as examples, and the options that change them."""
+    examples = (f"{len(config['examples'])} example questions" if config.get("examples") else
+                "no example questions (the page suggests its map's topics): give some with --examples FILE")
+    return f"the page calls this collection {config.get('name', '')!r} (change it with --name \"...\"); {examples}"
+
+
 def run(args: argparse.Namespace) -> None:
     root = args.index_dir or default_index_dir()
     if args.command == "build":
@@ -125,7 +133,9 @@ def run(args: argparse.Namespace) -> None:
         state = "up to date" if index is None else "built"
         summary = {k: manifest[k] for k in ("story_count", "model", "index", "built_at")}
         _emit(args, {"status": state, "index_dir": str(root), **summary},
-              f"index {state}: {manifest['story_count']} stories, model {manifest['model']['id']}, {root}/")
+              f"index {state}: {manifest['story_count']:,} stories, model {manifest['model']['id']}, {root}/")
+        if not args.quiet:
+            print(_about_line(manifest.get("config", {})), file=sys.stderr)
     elif args.command == "add":
         from .collection import add_to_index
 
@@ -207,8 +217,8 @@ def os_failure(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    output = GroupedWarnings(sys.stderr)
+    logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO, handlers=[output], force=True)
     try:
         run(args)
     except StorySearchError as exc:
@@ -218,6 +228,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {os_failure(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted; the index on disk is unchanged unless a save had completed", file=sys.stderr)
+        output.summarise()
+        print(INTERRUPTED.get(args.command, "interrupted"), file=sys.stderr)
         return 130
+    finally:
+        output.summarise()
+        logging.getLogger().removeHandler(output)  # a caller in the same process keeps its own logging
     return 0
+
+
+_RESUMES = ("; the stories embedded so far are kept, and running the same command again resumes where this one "
+            "stopped")
+INTERRUPTED = {"build": "interrupted: the index on disk is unchanged" + _RESUMES,
+               "add": "interrupted: the index on disk is unchanged" + _RESUMES,
+               "compact": "interrupted: the index on disk is unchanged (segments are replaced only once written)"}

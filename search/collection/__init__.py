@@ -6,7 +6,7 @@ with the configuration it was built with.
     build_index(["seeds"], "index")          # re-embeds only stories whose text changed
     index, embedder = open_index(Path("index"))
 """
-from .about import read_examples
+from .about import read_examples, suggested_examples
 from .atlas import Atlas, sample_rows, timeline
 from .build import add_to_index, build_index
 from .calibration import Scale
@@ -21,5 +21,5 @@ from .story_index import StoryIndex, open_index
 from .writes import Writer
 
 __all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "Scale", "StoryIndex", "Writer", "add_to_index",
-           "build_index", "compact", "default_index_dir", "due", "open_index", "read_examples",
+           "build_index", "compact", "default_index_dir", "due", "open_index", "read_examples", "suggested_examples",
            "sample_rows", "timeline", "tokenize", "writer_lock"]

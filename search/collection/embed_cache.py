@@ -64,34 +64,44 @@ def embed_with_cache(stories: Sequence[Story], embedder: Embedder, *, known: Map
     folder = _cache_folder(cache_dir, embedder.model_id) if cache_dir else None
     cached = _load_cache(folder, embedder.dim) if folder and folder.is_dir() else {}
     todo: list[int] = []
+    resumed = 0
     for row, story in enumerate(stories):
         h = story.content_hash
         vector = known.get(h)
         if vector is None:
             vector = cached.get(h)
+            resumed += vector is not None
         if vector is None:
             todo.append(row)
         else:
             vectors[row] = vector
     if not todo:
         return vectors
+    if resumed:
+        log.info("resuming: %s of %s already embedded", f"{len(stories) - len(todo):,}", f"{len(stories):,}")
     log.info("embedding %d of %d stories with %s", len(todo), len(stories), embedder.model_id)
     from tqdm import tqdm
 
     bar = tqdm(total=len(todo), unit="story", file=sys.stderr, disable=not progress, desc="embedding")
     pending: list[int] = []
     flushed = time.monotonic()
-    for start in range(0, len(todo), BATCH):
-        part = todo[start:start + BATCH]
-        vectors[part] = embedder.embed([stories[r].text for r in part])
-        bar.update(len(part))
-        pending += part
-        last = start + BATCH >= len(todo)
-        if folder and pending and not last and (len(pending) >= FLUSH_STORIES
-                                                or time.monotonic() - flushed >= FLUSH_SECONDS):
+    try:
+        for start in range(0, len(todo), BATCH):
+            part = todo[start:start + BATCH]
+            vectors[part] = embedder.embed([stories[r].text for r in part])
+            bar.update(len(part))
+            pending += part
+            last = start + BATCH >= len(todo)
+            if folder and pending and not last and (len(pending) >= FLUSH_STORIES
+                                                    or time.monotonic() - flushed >= FLUSH_SECONDS):
+                _save_chunk(folder, [stories[r].content_hash for r in pending], vectors[pending])
+                pending, flushed = [], time.monotonic()
+    except KeyboardInterrupt:  # Ctrl-C: keep what was embedded since the last chunk, for the rerun to resume
+        if folder and pending:
             _save_chunk(folder, [stories[r].content_hash for r in pending], vectors[pending])
-            pending, flushed = [], time.monotonic()
-    bar.close()
+        raise
+    finally:
+        bar.close()
     return vectors
 
 
