@@ -93,7 +93,8 @@ def measure(model: str, work: Path, rows: list[tuple[str, str, str, bool]]) -> l
                                "diversify": diversify, "build_s": builds,
                                "bytes": {c: _bytes(folder / c) for c in corpora}}
 
-        def run(collection: str, questions: list[Question], resolve: Resolve) -> dict[str, Any]:
+        def run(collection: str, questions: list[Question], resolve: Resolve, services: dict = services,
+                mode: str = mode, diversify: bool = diversify) -> dict[str, Any]:
             started = time.perf_counter()
             report = evaluate(services[collection], questions, resolve, mode, diversify)
             report["ms_per_query"] = round((time.perf_counter() - started) * 1000 / len(questions), 1)
@@ -167,7 +168,8 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
                  f"{dev['related_ndcg@10']:.3f}" if "related_ndcg@10" in dev else "-",
                  *(f"{r[c]['ndcg@10']:.3f}" for c in ("dev-es", "dev-extra", "reuters-long", "cranfield", "scifact"))]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "\"Nothing answers this\":", "", "| " + " | ".join(decisions) + " |", "|" + "---|" * len(decisions)]
+    lines += ["", "\"Nothing answers this\":", "", "| " + " | ".join(decisions) + " |",
+              "|" + "---|" * len(decisions)]
     for r in rows:
         off = [x.split("/") for x in r["off-topic"].values()]
         cells = [_model(r), r["row"], r["dev"]["unanswerable_flagged"], r["dev"]["answerable_flagged"],
@@ -182,9 +184,9 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
               "(dev, reuters, cranfield, scifact) |", "|---|---|---|---|"]
     for r in rows:
         if r["row"] == ROWS[0][0]:
+            ms = ", ".join(str(r[c]["ms_per_query"]) for c in ("dev", "reuters", "cranfield", "scifact"))
             lines.append(f"| {_model(r)} | {', '.join(str(v) for v in r['build_s'].values())} | "
-                         f"{', '.join(f'{v:,}' for v in r['bytes'].values())} | "
-                         f"{', '.join(str(r[c]['ms_per_query']) for c in ('dev', 'reuters', 'cranfield', 'scifact'))} |")
+                         f"{', '.join(f'{v:,}' for v in r['bytes'].values())} | {ms} |")
     lines += ["", "Reuters decisions right, by kind of question and by language:", ""]
     lines += [f"- {_model(r)}, {r['row']}: " + ", ".join(
         f"{name} {ok}" for by in r["reuters"]["correct"].values() for name, ok in by.items()) for r in rows]
@@ -197,7 +199,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "index" / "quality", help="where the indexes are kept")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
-    rows = [row for i, model in enumerate(args.models) for row in measure(model, args.work, ROWS if i == 0 else ROWS[:3])]
+    rows = [row for i, model in enumerate(args.models)
+            for row in measure(model, args.work, ROWS if i == 0 else ROWS[:3])]
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks.quality" + ("" if args.models == MODELS else " --models " + " ".join(args.models))
     (args.out / "quality.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1) + "\n")

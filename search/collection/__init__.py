@@ -20,6 +20,6 @@ from .storage import default_index_dir, writer_lock
 from .story_index import StoryIndex, open_index
 from .writes import Writer
 
-__all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "Scale", "StoryIndex", "Writer", "add_to_index",
-           "build_index", "compact", "default_index_dir", "due", "open_index", "read_examples", "suggested_examples",
-           "sample_rows", "timeline", "tokenize", "writer_lock"]
+__all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "Scale", "StoryIndex", "Writer",
+           "add_to_index", "build_index", "compact", "default_index_dir", "due", "open_index", "read_examples",
+           "sample_rows", "suggested_examples", "timeline", "tokenize", "writer_lock"]

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..corpus import FieldMap, load_corpus, read_stories
-from ..embedding import canonical_model_id, load_embedder
+from ..corpus import FieldMap, corpus_files, load_corpus, read_stories
+from ..embedding import canonical_model_id, default_model, load_embedder
 from ..errors import CorpusError, IndexChangedError, IndexEditedError, IndexMissingError, StorySearchError
 from .about import describe
 from .config import Config
@@ -41,7 +41,8 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     """(Re)build the index at `root` from corpus files; returns (index or None when up to date, manifest).
 
     The model is `model`, else `config`'s, else the one the existing index was built with, else the
-    default: rebuilding never silently switches models. Without `config`, the existing index's (engine and
+    default for a corpus of this size (`embedding.default_model`): rebuilding never silently switches models.
+    Without `config`, the existing index's (engine and
     its parameters) is kept too; `engine` = (index type, parameters) overrides them: parameters alone are
     merged into the current engine's, a new engine starts from its defaults. Stories that `add` or the
     write API changed since the last build are kept while the corpus is unchanged; if it changed, the build
@@ -55,7 +56,8 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     if not stories:
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
     previous_config = _previous_config(root)
-    model_id = canonical_model_id(model or (config or previous_config).model or previous_config.model or None)
+    model_id = canonical_model_id(model or (config or previous_config).model or previous_config.model
+                                  or default_model(sum(f.stat().st_size for f in corpus_files(paths))))
     config = dataclasses.replace(config or previous_config, model=model_id)
     index_type, index_params = engine
     if index_type or index_params is not None:

@@ -238,16 +238,17 @@ def _walk(folder: Path) -> list[Path]:
 
 
 def corpus_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The story files named by `paths`; a folder holding a BEIR `corpus.jsonl` contributes only that file.
+    """The story files named by `paths`; a folder holding a BEIR `corpus.jsonl` (or the same in parts,
+    `corpus-00.jsonl`, `corpus-01.jsonl` ...) contributes only that corpus, not its questions.
 
     A path the user names is read even when hidden; only what a folder walk comes across is skipped.
     """
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            beir = p / "corpus.jsonl"
-            if beir.is_file():
-                files.append(beir)
+            beir = [p / "corpus.jsonl"] if (p / "corpus.jsonl").is_file() else sorted(p.glob("corpus-[0-9]*.jsonl"))
+            if beir:
+                files.extend(beir)
                 continue
             found = _walk(p)
             if not found:

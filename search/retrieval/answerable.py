@@ -132,7 +132,8 @@ def judge(index: StoryIndex, question: str, language: str, ranking: Ranking, win
         relevance = words_relevance(coverage)
     else:
         models = tuple(m for m, key in enumerate(MODEL_KEYS) if ranking.why and key in ranking.why[0])
-        cosines = np.array([[w.get(key, 0.0) for w in ranking.why[:len(rows)]] for key in MODEL_KEYS[:len(index.scale.dims)]])
+        cosines = np.array([[w.get(key, 0.0) for w in ranking.why[:len(rows)]]
+                            for key in MODEL_KEYS[:len(index.scale.dims)]])
         dense = meaning(index.scale, cosines, models, language)
         relevance = hit_relevance(dense, coverage)
     same_language = language == index.scale.language
