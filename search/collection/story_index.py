@@ -249,16 +249,22 @@ class StoryIndex:
     @classmethod
     def build(cls, stories: Sequence[Story], embedder: Embedder, config: Config = Config(), *,
               previous: StoryIndex | None = None, cache_dir: Path | None = None, progress: bool = False,
-              edits: Edits = Edits(), corpus_fingerprint: str | None = None) -> StoryIndex:
+              edits: Edits = Edits(), corpus_fingerprint: str | None = None,
+              embedded: tuple[np.ndarray, Postings] | None = None) -> StoryIndex:
         """Index `stories` (already merged) as one base segment, embedding only texts that neither `previous`
         nor the resume cache know; `edits` records which of them writes changed since `corpus_fingerprint`'s
-        corpus was built."""
+        corpus was built. `embedded`: the stories' vectors and BM25 postings, when the caller made them."""
         check_config(config.index_type, config.index_params)
         if config.model_id != embedder.model_id:
             raise IndexMismatchError(f"configuration names model {config.model_id!r} but {embedder.model_id!r} "
                                      "was given")
-        known = previous.vectors_by_hash() if previous is not None and previous.model_id == embedder.model_id else {}
-        vectors = embed_with_cache(stories, embedder, known=known, cache_dir=cache_dir, progress=progress)
+        if embedded is None:
+            known = previous.vectors_by_hash() if previous is not None and previous.model_id == embedder.model_id \
+                else {}
+            vectors = embed_with_cache(stories, embedder, known=known, cache_dir=cache_dir, progress=progress)
+            postings = None
+        else:
+            vectors, postings = embedded
         keys = vector_keys(stories)
         if len(np.unique(keys)) != len(keys):
             raise ValueError("two stories share an id; give them distinct ids in the corpus")
@@ -267,7 +273,7 @@ class StoryIndex:
         measured = previous.segments[0].calibration \
             if previous is not None and previous.model_id == embedder.model_id else None
         calibration = Calibration.measure(list(stories), vectors, embedder, measured)
-        base = Segment.create("", BASE, stories, vectors, edits=edits, store=store, calibration=calibration)
+        base = Segment.create("", BASE, stories, vectors, postings, edits=edits, store=store, calibration=calibration)
         if config.map and len(base):
             started = time.perf_counter()
             lexical = Lexical([base.postings], np.zeros(1, dtype=np.int64), np.ones(len(base), dtype=bool))
