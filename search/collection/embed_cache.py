@@ -20,16 +20,32 @@ import numpy as np
 
 from ..corpus import Story
 from ..embedding import Embedder
+from ..errors import ConfigError
 from .storage import refuse_link
 
 log = logging.getLogger(__name__)
 BATCH = 32  # texts per model call: small enough for a live rate and ETA, large enough to batch well
-FLUSH_SECONDS = 10.0  # embedding work a kill may lose at most
+FLUSH_SECONDS = 10.0  # embedding work a kill may lose at most (`FLUSH_ENV` overrides it)
 FLUSH_STORIES = 1024  # nor more stories than this
+FLUSH_ENV = "STORY_SEARCH_FLUSH_SECONDS"
 
 
 def _cache_folder(cache_dir: Path, model_id: str) -> Path:
     return cache_dir / hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:12]
+
+
+def flush_seconds() -> float:
+    """Seconds of embedding between two chunks of the resume cache: `$STORY_SEARCH_FLUSH_SECONDS`, else 10."""
+    value = os.environ.get(FLUSH_ENV)
+    if value is None:
+        return FLUSH_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ConfigError(f"{FLUSH_ENV} must be a number of seconds (0 or more), got {value!r}")
+    return seconds
 
 
 class ResumeCache:
@@ -64,7 +80,7 @@ class ResumeCache:
     def add(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
         self._hashes.extend(hashes)
         self._vectors.append(np.asarray(vectors, dtype=np.float32))
-        if len(self._hashes) >= FLUSH_STORIES or time.monotonic() - self._flushed >= FLUSH_SECONDS:
+        if len(self._hashes) >= FLUSH_STORIES or time.monotonic() - self._flushed >= flush_seconds():
             self.flush()
 
     def flush(self) -> None:

@@ -81,7 +81,7 @@ class EmbeddingStream:
         self.encoder: Encoder | None = None
         self.cache: ResumeCache | None = None
         self.done: dict[str, np.ndarray] = {}
-        self.resumed = 0  # texts the resume cache held
+        self.resumed: set[str] = set()  # hashes the resume cache held
         self._pending: dict[str, str] = {}  # content hash -> text, in the order offered
         self._wanted: set[str] = set()  # every hash offered and not dropped (queued, in flight or done)
         self._in_flight: deque[list[str]] = deque()
@@ -136,9 +136,10 @@ class EmbeddingStream:
         self._join()
         if self._failure is not None:
             raise self._failure
-        if self._wanted:
-            log.info("embedded %d of %d stories (%d of them found in the resume cache)", len(self._wanted),
-                     len(stories), self.resumed)
+        needed = {s.content_hash for s in stories} - self.known.keys()
+        if needed:
+            log.info("embedded %d of %d stories (%d of them found in the resume cache)", len(needed), len(stories),
+                     len(needed & self.resumed))
         dim = self.encoder.dim if self.encoder is not None else len(next(iter(self.known.values())))
         out = np.zeros((len(stories), dim), dtype=np.float32)
         for row, story in enumerate(stories):
@@ -177,7 +178,7 @@ class EmbeddingStream:
                 texts = [self._pending.pop(h) for h in hashes]
                 if hashes:
                     self._in_flight.append(hashes)
-            self.resumed += len(resumed)
+            self.resumed.update(resumed)
             self._bar.update(len(resumed))
             if hashes:
                 yield texts
