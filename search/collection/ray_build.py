@@ -47,6 +47,7 @@ QUIET = {"RAY_USAGE_STATS_ENABLED": "0"}  # no usage statistics sent anywhere
 # it runs alone on a desktop OS), and a token that only this build's processes hold, kept in their environment
 # (Ray's default writes one to ~/.ray) so no other local user can run code on it.
 PRIVATE = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token"}
+TOKEN = secrets.token_hex(32)  # one per process: Ray reads it once
 
 
 @dataclass(frozen=True)
@@ -114,20 +115,20 @@ class RayEncoder:
     batch = SHARD
 
     def __init__(self, cluster: Cluster, model_id: str, root: Path) -> None:
-        import ray
-
         self.cluster, self.model_id = cluster, model_id
         reference = load_embedder(model_id)
         self.dim = reference.dim
         self._expected = reference.embed([CHECK], kind="query")[0]
         self._environ = dict(os.environ)
         os.environ.update(QUIET)
-        self._session: Path | None = None
+        self._session = session_folder(root) if cluster.address == AUTO else None
+        if self._session is not None:
+            os.environ.update(PRIVATE, RAY_AUTH_TOKEN=TOKEN)  # before Ray is imported: it reads them then
+        import ray
+
         try:
-            if cluster.address == AUTO:
-                self._session = session_folder(root)
+            if self._session is not None:
                 self._session.mkdir(parents=True, exist_ok=True)
-                os.environ.update(PRIVATE, RAY_AUTH_TOKEN=secrets.token_hex(32))
                 ray.init(include_dashboard=False, _temp_dir=str(self._session.resolve()), log_to_driver=False,
                          configure_logging=False, _node_ip_address="127.0.0.1")
             else:
