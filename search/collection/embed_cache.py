@@ -96,10 +96,6 @@ class ResumeCache:
             os.replace(tmp, self.folder / f"chunk-{time.time_ns()}.npz")
         self._hashes, self._vectors, self._flushed = [], [], time.monotonic()
 
-    def drop(self) -> None:
-        """Forget what is waiting: the caller is about to commit it."""
-        self._hashes, self._vectors = [], []
-
 
 def embed_with_cache(stories: Sequence[Story], embedder: Embedder, *, known: Mapping[str, np.ndarray] = {},
                      cache_dir: Path | None = None, progress: bool = False) -> np.ndarray:
