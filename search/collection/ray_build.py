@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 AUTO = "auto"
 SHARD = 128  # stories per task: a few seconds of an actor's work, so a lost worker costs little
 IN_FLIGHT = 2  # shards queued per actor: the next is there when one finishes
+RESTARTS = 3  # encoders started again on one node before it is given up (a node that kills each one)
 START_SECONDS = 300  # for every encoder to load its model (a cluster with no free CPU never starts them)
 CHECK = "query: a fixed sentence every encoder embeds first, so nodes with another model are found out"
 SOCKET_LIMIT = 107  # bytes in a Unix socket path (Linux); Ray keeps its sockets in its session folder
@@ -138,6 +139,7 @@ class RayEncoder:
                                    "`ray start --head` (see docs/operating.md) or use --ray auto") from None
         self._actor_class = ray.remote(ShardEncoder)
         self._actors: dict[Any, tuple[str, int]] = {}  # actor -> (node id, slot)
+        self._lost: dict[str, int] = {}  # encoders lost per node
         for node in self._nodes():
             for slot in range(cluster.actors_per_node):
                 self._start(node, slot)
@@ -186,9 +188,10 @@ class RayEncoder:
     def _replace(self, lost: Any) -> None:
         """Drop a lost actor; start another on its node if that node is still alive."""
         node_id, slot = self._actors.pop(lost)
+        self._lost[node_id] = self._lost.get(node_id, 0) + 1
         alive = [n for n in self._nodes() if n["NodeID"] == node_id]
         log.warning("lost an encoder on Ray node %s; its shards go to the others", node_id[:12])
-        if alive:
+        if alive and self._lost[node_id] <= RESTARTS:
             self._start(alive[0], slot)
         if not self._actors:
             raise StorySearchError("every encoder on the Ray cluster was lost; run the build again (what was "
