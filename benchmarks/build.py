@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reuters", type=int, default=400, help="Reuters stories in the CLI-vs-naive race")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ray-stories", type=int, default=1000)
+    parser.add_argument("--out", type=Path, default=RESULTS / "build.json")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count()}
     for part in args.parts:
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         report[part]["load_avg_before"] = [round(x, 2) for x in load]
         report[part]["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
         print(part, json.dumps(report[part]), flush=True)
-        (RESULTS / "build.json").write_text(json.dumps(report, indent=2) + "\n")
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -116,9 +116,9 @@ class RayEncoder:
     batch = SHARD
 
     def __init__(self, cluster: Cluster, model_id: str, root: Path) -> None:
-        self.cluster, self.model_id = cluster, model_id
+        self.cluster = cluster
         reference = load_embedder(model_id)
-        self.dim = reference.dim
+        self.model_id, self.dim = reference.model_id, reference.dim
         self._expected = reference.embed([CHECK], kind="query")[0]
         self._environ = dict(os.environ)
         os.environ.update(QUIET)
