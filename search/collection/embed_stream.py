@@ -137,9 +137,10 @@ class EmbeddingStream:
         if self._failure is not None:
             raise self._failure
         needed = {s.content_hash for s in stories} - self.known.keys()
+        if needed & self.resumed:  # an interrupted build's work, said plainly
+            log.info("resuming: %s of %s already embedded", f"{len(needed & self.resumed):,}", f"{len(stories):,}")
         if needed:
-            log.info("embedded %d of %d stories (%d of them found in the resume cache)", len(needed), len(stories),
-                     len(needed & self.resumed))
+            log.info("embedded %d of %d stories", len(needed - self.resumed), len(stories))
         dim = self.encoder.dim if self.encoder is not None else len(next(iter(self.known.values())))
         out = np.zeros((len(stories), dim), dtype=np.float32)
         for row, story in enumerate(stories):
