@@ -73,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="build no map of the collection (the map view; kept by later builds)")
     p.add_argument("--examples", type=Path, default=None, metavar="FILE",
                    help="example questions the page offers, one a line (default: collection.json's, else none)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="embed on a Ray cluster: its address (host:port), or auto for a private instance on this "
+                        "machine (needs the [ray] extra; docs/operating.md)")
+    p.add_argument("--ray-actors-per-node", type=int, default=1, metavar="N", help="encoders per Ray node (default 1)")
     p = sub.add_parser("add", parents=[common, as_json, fields], help="add or update stories in the index")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p = sub.add_parser("compact", parents=[common, as_json],
@@ -126,10 +130,17 @@ def run(args: argparse.Namespace) -> None:
         from .collection import build_index, read_examples
 
         examples = read_examples(args.examples) if args.examples else None
+        cluster = None
+        if args.ray is not None:
+            from .collection.ray_build import Cluster
+
+            cluster = Cluster(args.ray, args.ray_actors_per_node)
+            cluster.check()
         index, manifest = build_index(args.corpus, root, args.model, fields=args.fields, progress=not args.quiet,
                                       force=args.force, discard_edits=args.discard_edits,
                                       engine=(args.index_type, args.index_params), name=args.name,
-                                      description=args.description, examples=examples, laid_out=args.laid_out)
+                                      description=args.description, examples=examples, laid_out=args.laid_out,
+                                      cluster=cluster)
         state = "up to date" if index is None else "built"
         summary = {k: manifest[k] for k in ("story_count", "model", "index", "built_at")}
         _emit(args, {"status": state, "index_dir": str(root), **summary},

@@ -107,3 +107,12 @@ def test_malformed_corpus_names_file_and_line(tmp_path: Path):
     run = cli("build", "--corpus", str(bad), "--index-dir", str(tmp_path / "idx"))
     assert run.returncode == 1 and f"{bad}:2: invalid JSON" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "idx" / "manifest.json").exists()
+
+
+def test_a_ray_build_asked_for_in_a_way_that_cannot_work_is_one_error_line(tmp_path: Path):
+    for args, needle in ((["--ray", "auto", "--ray-actors-per-node", "0"], "at least 1"),
+                         (["--ray", " "], "cluster's address")):
+        done = cli("build", "--model", "hashing", "--index-dir", str(tmp_path / "index"), *args)
+        assert done.returncode == 1 and done.stderr.strip().startswith("error:") and needle in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        assert not (tmp_path / "index").exists()

@@ -13,9 +13,10 @@ from search.collection.build import build_index
 from search.collection.config import Config
 from search.collection.manifest import read_manifest
 from search.collection.story_index import COPY_CANDIDATES
+from search.corpus import corpus_files
 from search.corpus.load import load_corpus
 from search.corpus.story import make_story
-from search.embedding import load_embedder
+from search.embedding import default_model, load_embedder
 from tests.helpers import SEEDS, FailingAfter
 
 QUESTIONS = ["police training against migrant smuggling", "labour migration", "Guyana oil", "datos personales"]
@@ -28,7 +29,8 @@ def results(service: SearchService) -> list[list[tuple[str, float]]]:
 def test_manifest_records_what_loading_checks(seed_index: Path):
     manifest = read_manifest(seed_index)
     assert manifest["story_count"] == 44
-    assert manifest["model"] == {"id": load_embedder().model_id, "dim": 384}
+    model = load_embedder(default_model(sum(f.stat().st_size for f in corpus_files([SEEDS]))))
+    assert manifest["model"] == {"id": model.model_id, "dim": model.dim}
     assert manifest["format_version"] == 2 and manifest["index"]["type"] and manifest["generation"] == 1
     assert len(manifest["corpus_fingerprint"]) == 64 and manifest["built_at"].endswith("Z")
     [base] = manifest["segments"]
