@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import bounded_json
 from .collection import default_index_dir
 from .corpus import FieldMap
 from .errors import StorySearchError
@@ -34,7 +35,7 @@ def _field_map(spec: str) -> FieldMap:
 def _json_object(text: str) -> dict[str, Any]:
     """--index-params parsed by argparse, so bad JSON is a usage error (exit 2), not a traceback."""
     try:
-        value = json.loads(text)
+        value = bounded_json.loads(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
     if not isinstance(value, dict):

@@ -13,11 +13,12 @@ from .about import describe
 from .config import Config
 from .edits import Edits
 from .embed_cache import clear_cache
+from .engine_address import engine_params
 from .legacy import LegacyIndex, legacy_index
 from .manifest import read_manifest
 from .merging import compact, due
 from .storage import current_generation, writer_lock
-from .story_index import StoryIndex, fingerprint, open_index
+from .story_index import SAME_MODEL, StoryIndex, fingerprint, model_agreement, open_index
 from .writes import Writer, cache_dir
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,15 @@ def _previous_config(root: Path) -> Config:
     except (StorySearchError, KeyError, TypeError, ValueError):
         older = legacy_index(root)
         return older.config if older is not None else Config()
+
+
+def _given_address(config: Config | None, params: dict | None) -> str | None:
+    """The engine address the caller gave this build (not one read from the index folder)."""
+    for given in ((params or {}), (config.index_params if config else {})):
+        for where in (given, given.get("approximate_params") or {}):
+            if isinstance(where, dict) and "uri" in where:
+                return str(where["uri"])
+    return None
 
 
 def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None = None, *,
@@ -50,7 +60,7 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     `examples` describe the collection to the page (`about.describe` says what they default to); `laid_out`
     False builds no map of the collection (kept by later builds, like the engine).
     """
-    paths, root = list(paths), Path(root)
+    paths, root, given = list(paths), Path(root), config
     stories = load_corpus(paths, fields)
     if not stories:
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
@@ -66,6 +76,8 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
                                                     description=description, examples=examples))
     if laid_out is not None:
         config = dataclasses.replace(config, map=laid_out)
+    config = dataclasses.replace(config, index_params=engine_params(
+        root, config.index_type, config.index_params, configured=_given_address(given, index_params)))
     corpus = fingerprint(stories)
     edits = Edits()
     seen = current_generation(root)  # what a commit must still find, whether or not the index there is usable
@@ -89,6 +101,9 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     embedder = load_embedder(model_id)
     resume = cache_dir(root)
     reusable = previous if isinstance(previous, StoryIndex) and previous.model_id == model_id else None
+    if reusable is not None and model_agreement(reusable, embedder) < SAME_MODEL:
+        log.info("embedding every story again: the vectors there are not %s's, whatever the manifest says", model_id)
+        reusable = None
     index = StoryIndex.build(stories, embedder, config, previous=reusable,
                              cache_dir=resume, progress=progress, edits=edits, corpus_fingerprint=corpus)
     with writer_lock(root):
