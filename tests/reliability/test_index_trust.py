@@ -131,11 +131,12 @@ def test_a_swapped_model_id_is_refused_at_open_and_by_add(index_copy: Path, tmp_
 
 
 def test_a_rebuild_does_not_reuse_vectors_another_model_made(index_copy: Path):
+    hashing = load_embedder("hashing")
+
     def swap(manifest: dict) -> None:
-        manifest["model"]["id"] = manifest["config"]["model"] = "hashing"
+        manifest["model"]["id"] = manifest["config"]["model"] = hashing.model_id
     _edit(index_copy, swap)
     build_index([SEEDS], index_copy, force=True)
-    hashing = load_embedder("hashing")
     assert model_agreement(StoryIndex.load(index_copy), hashing) > 0.99
 
 
