@@ -35,10 +35,11 @@ def too_deep(text: str | bytes, limit: int = MAX_DEPTH) -> int | None:
     return None
 
 
-def loads(text: str | bytes, limit: int = MAX_DEPTH) -> Any:
-    """`json.loads`, refusing nesting deeper than `limit` with a `json.JSONDecodeError` before parsing."""
+def loads(text: str | bytes, limit: int = MAX_DEPTH, **options: Any) -> Any:
+    """`json.loads` (with its `options`), refusing nesting deeper than `limit` with a `json.JSONDecodeError`
+    before parsing."""
     at = too_deep(text, limit)
     if at is not None:
         document = text if isinstance(text, str) else text.decode("latin-1")
         raise json.JSONDecodeError(f"nested deeper than {limit} levels", document, at)
-    return json.loads(text)
+    return json.loads(text, **options)
