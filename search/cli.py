@@ -128,10 +128,11 @@ def run(args: argparse.Namespace) -> None:
         _emit(args, {"status": state, "index_dir": str(root), **summary},
               f"index {state}: {manifest['story_count']} stories, model {manifest['model']['id']}, {root}/")
     elif args.command == "add":
-        from .collection import add_to_index
+        from .collection import add_files
 
-        index = add_to_index(args.paths, root, fields=args.fields, progress=not args.quiet)
-        _emit(args, {"status": "updated", "story_count": len(index)}, f"index updated: {len(index)} stories")
+        index, ids = add_files(args.paths, root, fields=args.fields, progress=not args.quiet)
+        _emit(args, {"status": "updated", "story_count": len(index), "ids": ids},
+              f"index updated: {len(index)} stories; filed {len(ids)}: {' '.join(ids)}")
     elif args.command == "compact":
         from .collection import compact, open_index
 

@@ -57,6 +57,33 @@ def audit_events(log: Path, kind: str) -> list[Any]:
     return [e["what"] for e in events if e["kind"] == kind]
 
 
+def free_port() -> int:
+    """A port free on 127.0.0.1 a moment ago, for a server process to bind."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    """Until `url` answers 200, failing at once if the server process ends instead."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert server.poll() is None, f"the server stopped (exit {server.returncode})"
+        assert time.monotonic() < deadline, f"{url} did not answer within {timeout:.0f} s"
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+
+
 def cli(*args: str, index: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m search ARGS` as a user runs it, in a real process; `index` sets $STORY_SEARCH_INDEX."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}

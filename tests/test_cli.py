@@ -107,3 +107,15 @@ def test_malformed_corpus_names_file_and_line(tmp_path: Path):
     run = cli("build", "--corpus", str(bad), "--index-dir", str(tmp_path / "idx"))
     assert run.returncode == 1 and f"{bad}:2: invalid JSON" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "idx" / "manifest.json").exists()
+
+
+def test_add_json_names_the_ids_it_filed(hashed_copy: Path, tmp_path: Path):
+    story = tmp_path / "rescue.txt"
+    story.write_text("Coast guards trained in sea rescue\n\nCoast guards of three island states trained in rescuing "
+                     "migrants at sea.\n", encoding="utf-8")
+    run = cli("add", str(story), "--json", index=hashed_copy)
+    assert run.returncode == 0, run.stderr
+    added = json.loads(run.stdout)
+    [filed] = added["ids"]
+    shown = json.loads(cli("similar", filed, "--json", index=hashed_copy).stdout)
+    assert shown["title"] == "Coast guards trained in sea rescue" and added["story_count"] == 45

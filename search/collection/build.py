@@ -134,11 +134,18 @@ def _previous_index(root: Path) -> StoryIndex | LegacyIndex | None:
 def add_to_index(paths: Iterable[str | Path], root: str | Path, *, fields: FieldMap = FieldMap(),
                  progress: bool = False) -> StoryIndex:
     """Add or update the stories in `paths` in the existing index, embedding only what is new."""
+    return add_files(paths, root, fields=fields, progress=progress)[0]
+
+
+def add_files(paths: Iterable[str | Path], root: str | Path, *, fields: FieldMap = FieldMap(),
+              progress: bool = False) -> tuple[StoryIndex, list[str]]:
+    """`add_to_index`, and the id each story of `paths` was filed under (a copy of a story already there is
+    filed under that story's id)."""
     new = read_stories(list(paths), fields)
     if not new:
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
     root = Path(root)
     index, embedder = open_index(root)
-    index = Writer(root).add(index, embedder, new, progress=progress, resume=True)[0]
+    index, ids = Writer(root).add(index, embedder, new, progress=progress, resume=True)
     kind = due(index)
-    return compact(root, index, kind) if kind else index
+    return (compact(root, index, kind) if kind else index), ids

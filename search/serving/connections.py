@@ -34,6 +34,7 @@ from typing import Any
 import h11
 
 from ..errors import ConfigError
+from .access_log import hide_query_values
 from .protocol import JsonErrorH11Protocol, error_bytes
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class BoundedH11Protocol(JsonErrorH11Protocol):
 
     def __init__(self, *args: Any, limits: ConnectionLimits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        hide_query_values(self.access_logger)  # in every worker process, after uvicorn configured its logging
         self.limits = limits
         self._deadline: asyncio.TimerHandle | None = None
         self._phase = ""  # "headers" or "body": what the deadline is for

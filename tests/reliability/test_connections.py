@@ -22,7 +22,7 @@ import pytest
 from search import SearchService
 from search.serving import serve_in_background
 from search.serving.connections import SPARE_DESCRIPTORS, ConnectionLimits, uvicorn_options
-from tests.helpers import ROOT, SMUGGLING
+from tests.helpers import ROOT, SMUGGLING, free_port, wait_for
 
 REQUEST_START = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # no blank line: the headers never end
 BODY_START = (b"POST /api/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -168,7 +168,7 @@ def test_thousands_of_stuck_sockets_against_serve(hashed_index: Path, tmp_path: 
     connections, slowloris and never-ending bodies, 530 more every round for 30 s (over 10,000 in all), while a
     client searches between rounds."""
     log = tmp_path / "serve.log"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("wb") as out:
         server = subprocess.Popen([sys.executable, "-m", "search", "serve", "--index-dir", str(hashed_index),
@@ -176,7 +176,7 @@ def test_thousands_of_stuck_sockets_against_serve(hashed_index: Path, tmp_path: 
     url = f"http://127.0.0.1:{port}"
     held: list[socket.socket] = []
     try:
-        _wait_for(url + "/api/health", server)
+        wait_for(url + "/api/health", server)
         answered, stop = [], time.monotonic() + 30
         while time.monotonic() < stop:
             for count, first in ((300, b""), (200, REQUEST_START), (30, BODY_START)):
@@ -194,22 +194,6 @@ def test_thousands_of_stuck_sockets_against_serve(hashed_index: Path, tmp_path: 
     text = log.read_text(errors="replace")
     assert "Traceback" not in text and "Too many open files" not in text
     assert len(text) < 50_000, text[-3000:]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 180
-    while True:
-        assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        time.sleep(0.2)
 
 
 def _open_quietly(port: int, count: int, first: bytes) -> list[socket.socket]:

@@ -18,10 +18,8 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +28,18 @@ import httpx
 import pytest
 
 from search.environment import PRIVACY, cache_root
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SEEDS, SMUGGLING, WAIT_MS, ask, audit_events, audited_env
+from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SEEDS,
+    SMUGGLING,
+    WAIT_MS,
+    ask,
+    audit_events,
+    audited_env,
+    free_port,
+    wait_for,
+)
 
 STRACE = shutil.which("strace")
 TRACED = "%network,openat,open,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,symlink,symlinkat"
@@ -166,36 +175,20 @@ def test_the_watch_sees_a_lookup_and_a_write_it_must_refuse(machine: Machine):
         assert any((p := _written_by(c)) and p.name == "stray.txt" for c in calls)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _serving(machine: Machine) -> Iterator[str]:
     """`serve` on a free loopback port until the page answers; stopped with Ctrl-C, as a person stops it."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(machine.command("serve", "-m", "search", "serve", "--index-dir", str(machine.index),
                                               "--port", str(port)),
-                              cwd=machine.cwd, env=machine.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              cwd=machine.cwd, env=machine.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while not _answers(url + "/"):
-            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()[-3000:]
-            time.sleep(0.2)
+        wait_for(url + "/", server)
         yield url
     finally:
         _interrupt(server)
         server.wait(timeout=120)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _interrupt(process: subprocess.Popen[bytes]) -> None:
