@@ -141,18 +141,6 @@ def test_keep_alive_connections_are_closed_idle_or_stalled(hashed_service: Searc
         assert uvicorn_options(ConnectionLimits(idle_timeout=7))["timeout_keep_alive"] == 7
 
 
-@pytest.mark.parametrize("name, value", [("STORY_SEARCH_MAX_CONNECTIONS", "lots"),
-                                         ("STORY_SEARCH_HEADER_TIMEOUT", "-1"), ("STORY_SEARCH_BODY_TIMEOUT", "0")])
-def test_a_limit_that_cannot_work_stops_serve_before_the_index_loads(tmp_path: Path, name: str, value: str,
-                                                                     monkeypatch: pytest.MonkeyPatch, capsys):
-    from search.cli import main
-
-    monkeypatch.setenv(name, value)
-    assert main(["serve", "--index-dir", str(tmp_path / "missing")]) == 1  # the index is missing too
-    err = capsys.readouterr().err
-    assert err.startswith(f"error: {name} must be") and err.count("\n") == 1, err
-
-
 def test_the_cap_fits_the_process_s_file_descriptors():
     import resource
 

@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -56,35 +55,13 @@ def _traceable() -> bool:
                                            capture_output=True).returncode == 0
 
 
-@dataclass
 class Machine:
     """A home, a temporary folder and a working folder of the programs' own; the index beside them."""
 
-    root: Path
-
-    @property
-    def home(self) -> Path:
-        return self.root / "home"
-
-    @property
-    def tmp(self) -> Path:
-        return self.root / "tmp"
-
-    @property
-    def cwd(self) -> Path:
-        return self.root / "cwd"
-
-    @property
-    def cache(self) -> Path:
-        return self.home / ".cache" / "story-search"
-
-    @property
-    def index(self) -> Path:
-        return self.root / "index"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "audit.jsonl"
+    def __init__(self, root: Path) -> None:
+        self.root, self.home, self.tmp, self.cwd = root, root / "home", root / "tmp", root / "cwd"
+        self.cache = self.home / ".cache" / "story-search"  # the model cache's default place, under HOME
+        self.index, self.log = root / "index", root / "audit.jsonl"
 
     def env(self) -> dict[str, str]:
         """A user's environment: none of the settings the program must make itself (this test process has
