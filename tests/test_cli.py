@@ -119,3 +119,12 @@ def test_add_json_names_the_ids_it_filed(hashed_copy: Path, tmp_path: Path):
     [filed] = added["ids"]
     shown = json.loads(cli("similar", filed, "--json", index=hashed_copy).stdout)
     assert shown["title"] == "Coast guards trained in sea rescue" and added["story_count"] == 45
+
+
+def test_a_ray_build_asked_for_in_a_way_that_cannot_work_is_one_error_line(tmp_path: Path):
+    for args, needle in ((["--ray", "auto", "--ray-actors-per-node", "0"], "at least 1"),
+                         (["--ray", " "], "cluster's address")):
+        done = cli("build", "--model", "hashing", "--index-dir", str(tmp_path / "index"), *args)
+        assert done.returncode == 1 and done.stderr.strip().startswith("error:") and needle in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        assert not (tmp_path / "index").exists()

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from search.environment import SPIN_COUNT, cache_root, settle
+from search.environment import PRIVACY, SPIN_COUNT, cache_root, settle
 from tests.helpers import ROOT, audit_events, audited_env
 
 # What a machine might have set: each must be overridden, not trusted.
 HOSTILE = {"HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_TELEMETRY": "0", "GRADIO_ANALYTICS_ENABLED": "True",
-           "ORT_DISABLE_TELEMETRY": "0"}
-EXPECTED = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-            "ORT_DISABLE_TELEMETRY": "1", "GOMP_SPINCOUNT": SPIN_COUNT}
+           "ORT_DISABLE_TELEMETRY": "0", "RAY_USAGE_STATS_ENABLED": "1"}
+EXPECTED = {**PRIVACY, "GOMP_SPINCOUNT": SPIN_COUNT}
 PYTHON_API = ("import sys, search; from search.serving import create_app; "
               "service = search.SearchService.open(sys.argv[1]); service.search('police training', 3); "
               "create_app(service)")

@@ -6,7 +6,7 @@ with the configuration it was built with.
     build_index(["seeds"], "index")          # re-embeds only stories whose text changed
     index, embedder = open_index(Path("index"))
 """
-from .about import read_examples
+from .about import read_examples, suggested_examples
 from .atlas import Atlas, sample_rows, timeline
 from .build import add_files, add_to_index, build_index
 from .columns import Columns
@@ -21,4 +21,5 @@ from .writes import Writer
 
 __all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "StoryIndex", "Writer", "add_files",
            "add_to_index", "build_index", "compact", "default_index_dir", "due", "open_index", "read_examples",
+           "suggested_examples",
            "sample_rows", "timeline", "tokenize", "writer_lock"]

@@ -2,11 +2,13 @@
 
 The page names the collection it serves instead of assuming one. Each value comes from, in order: what the
 build was given (`build --name/--description/--examples`), a `collection.json` beside the corpus files
-(the seeds ship one), what the index already had, and for the name alone the corpus folder's name. Example
-questions are never made up: a collection without a list shows none.
+(the seeds ship one), what the index already had, and for the name alone the corpus's own name, tidied
+("scifact_abstracts.csv" -> "Scifact abstracts"). A collection given no example questions is shown the
+telling words of its map's largest topics instead (`suggested_examples`): searches that find a part of it.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,10 +54,25 @@ def _sidecar(paths: Sequence[Path]) -> dict[str, Any]:
     return {}
 
 
-def folder_name(paths: Sequence[Path]) -> str:
-    """The corpus folder's name ("reuters21578"), or the folder a lone corpus file is in."""
-    first = paths[0].resolve()
-    return (first if first.is_dir() else first.parent).name
+def corpus_name(paths: Sequence[Path]) -> str:
+    """What the corpus is called, as a title: a lone file's or folder's name ("scifact_abstracts.csv" ->
+    "Scifact abstracts"); for several, the folder they share, else the first one's."""
+    resolved = [p.resolve() for p in paths]
+    if len(resolved) == 1:
+        named = resolved[0]
+    else:
+        parents = {p.parent for p in resolved}
+        named = parents.pop() if len(parents) == 1 else resolved[0]
+    stem = named.name if named.is_dir() else named.name.split(".")[0]
+    words = re.sub(r"[\s_.-]+", " ", stem).strip() or named.name
+    return words[:1].upper() + words[1:]
+
+
+def suggested_examples(topic_labels: Sequence[str], limit: int = 4) -> tuple[str, ...]:
+    """Searches that show a collection given no example questions: its largest topics' telling words, as a
+    topic label lists them ("smuggling · police · training" -> "smuggling police training")."""
+    words = (" ".join(label.split(" · ")) for label in topic_labels if label.strip())
+    return tuple(dict.fromkeys(words))[:limit]
 
 
 def describe(paths: Sequence[str | Path], previous: dict[str, Any], *, name: str | None = None,
@@ -70,7 +87,7 @@ def describe(paths: Sequence[str | Path], previous: dict[str, Any], *, name: str
                 return value
         return fallback
 
-    return {"name": str(pick("name", name, folder_name(folders))).strip(),
+    return {"name": str(pick("name", name, corpus_name(folders))).strip(),
             "description": str(pick("description", description, "")).strip(),
             "examples": tuple(pick("examples", None if examples is None else checked_examples(examples, "examples"),
                                    ()))}

@@ -109,9 +109,11 @@ def project(points: np.ndarray, seed: int = 0) -> np.ndarray:
     from openTSNE import TSNE
 
     # Barnes-Hut below 10,000 points, FFT-interpolated gradients above (openTSNE's "auto"); threads only
-    # where they pay for their start-up.
-    tsne = TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), metric="cosine", n_iter=500,
-                n_jobs=1 if n < 10_000 else -1, random_state=seed, verbose=False)
+    # where they pay for their start-up. Half openTSNE's default iterations (125 exaggerated, 250 after,
+    # from its PCA start): half the layout time for neighbourhoods kept as well within noise
+    # (benchmarks/atlas.py, benchmarks/README.md "The map's layout").
+    tsne = TSNE(n_components=2, perplexity=min(30.0, (n - 1) / 3), metric="cosine", early_exaggeration_iter=125,
+                n_iter=250, n_jobs=1 if n < 10_000 else -1, random_state=seed, verbose=False)
     return np.asarray(tsne.fit(points), dtype=np.float32)
 
 

@@ -5,21 +5,27 @@ import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..corpus import FieldMap, load_corpus, read_stories
+from ..corpus import FieldMap, prepare, read_in_parts, read_stories
 from ..embedding import canonical_model_id, load_embedder
 from ..errors import CorpusError, IndexChangedError, IndexEditedError, IndexMissingError, StorySearchError
 from .about import describe
 from .config import Config
 from .edits import Edits
 from .embed_cache import clear_cache
+from .embed_stream import EmbeddingStream, Encoder, LocalEncoder
 from .engine_address import engine_params
 from .legacy import LegacyIndex, legacy_index
+from .lexical import Postings
 from .manifest import read_manifest
 from .merging import compact, due
 from .storage import current_generation, writer_lock
 from .story_index import SAME_MODEL, StoryIndex, fingerprint, model_agreement, open_index
 from .writes import Writer, cache_dir
+
+if TYPE_CHECKING:
+    from .ray_build import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +53,7 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
                 force: bool = False, discard_edits: bool = False,
                 engine: tuple[str | None, dict | None] = (None, None), name: str | None = None,
                 description: str | None = None, examples: Sequence[str] | None = None,
-                laid_out: bool | None = None) -> tuple[StoryIndex | None, dict]:
+                laid_out: bool | None = None, cluster: Cluster | None = None) -> tuple[StoryIndex | None, dict]:
     """(Re)build the index at `root` from corpus files; returns (index or None when up to date, manifest).
 
     The model is `model`, else `config`'s, else the one the existing index was built with, else the
@@ -58,12 +64,12 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
     stops (`IndexEditedError`) unless `discard_edits` says to drop them. Vectors of unchanged stories are
     reused, so a rebuild after editing a few files embeds only those stories. `name`, `description` and
     `examples` describe the collection to the page (`about.describe` says what they default to); `laid_out`
-    False builds no map of the collection (kept by later builds, like the engine).
+    False builds no map of the collection (kept by later builds, like the engine). `cluster`: embed on a Ray
+    cluster's encoders instead of this process's model (`ray_build`).
+
+    Stories are embedded as they are read (`embed_stream`): merging copies and BM25 run beside the encoder.
     """
     paths, root, given = list(paths), Path(root), config
-    stories = load_corpus(paths, fields)
-    if not stories:
-        raise CorpusError(", ".join(map(str, paths)), "holds no stories")
     previous_config = _previous_config(root)
     model_id = canonical_model_id(model or (config or previous_config).model or previous_config.model or None)
     config = dataclasses.replace(config or previous_config, model=model_id)
@@ -78,34 +84,49 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
         config = dataclasses.replace(config, map=laid_out)
     config = dataclasses.replace(config, index_params=engine_params(
         root, config.index_type, config.index_params, configured=_given_address(given, index_params)))
-    corpus = fingerprint(stories)
-    edits = Edits()
     seen = current_generation(root)  # what a commit must still find, whether or not the index there is usable
     previous = _previous_index(root)
-    if previous is not None:
-        same_corpus = previous.corpus_fingerprint == corpus
-        if previous.edits and not discard_edits:
-            if not same_corpus:
-                raise IndexEditedError(
-                    f"{root}/ holds stories that add or the API changed since it was built "
-                    f"({previous.edits.summary()}), and the corpus has changed since too: a build would have to "
-                    f"drop one or the other. Keep the index and add the changed files with `python -m search add "
-                    f"FILE ...`, or rebuild from the corpus alone, losing the edits, with `python -m search build "
-                    f"--discard-edits`")
-            edits, stories = previous.edits, list(previous.stories)  # the same corpus, as the edits left it
-        dropping_edits = discard_edits and bool(previous.edits)
-        if same_corpus and not (force or dropping_edits) and previous.manifest.get("config") == config.to_dict():
-            return None, previous.manifest
-        if previous.model_id != model_id:
-            log.info("embedding every story again: the index there was built with %s", previous.model_id)
-    embedder = load_embedder(model_id)
-    resume = cache_dir(root)
     reusable = previous if isinstance(previous, StoryIndex) and previous.model_id == model_id else None
-    if reusable is not None and model_agreement(reusable, embedder) < SAME_MODEL:
+    if reusable is not None and model_agreement(reusable, load_embedder(model_id)) < SAME_MODEL:
         log.info("embedding every story again: the vectors there are not %s's, whatever the manifest says", model_id)
         reusable = None
-    index = StoryIndex.build(stories, embedder, config, previous=reusable,
-                             cache_dir=resume, progress=progress, edits=edits, corpus_fingerprint=corpus)
+    resume = cache_dir(root)
+
+    def open_encoder() -> Encoder:
+        return cluster.encoder(model_id, root) if cluster else LocalEncoder(load_embedder(model_id))
+
+    with EmbeddingStream(open_encoder, reusable.vectors_by_hash() if reusable else {}, resume, progress) as stream:
+        copies = []
+        for part in read_in_parts(paths, fields):
+            copies += part
+            if reusable is None:  # a rebuild knows most vectors: copies merged away would be embedded each time
+                stream.offer(part)
+        stories = prepare(copies)
+        if not stories:
+            raise CorpusError(", ".join(map(str, paths)), "holds no stories")
+        corpus = fingerprint(stories)
+        edits = Edits()
+        if previous is not None:
+            same_corpus = previous.corpus_fingerprint == corpus
+            if previous.edits and not discard_edits:
+                if not same_corpus:
+                    raise IndexEditedError(
+                        f"{root}/ holds stories that add or the API changed since it was built "
+                        f"({previous.edits.summary()}), and the corpus has changed since too: a build would have "
+                        f"to drop one or the other. Keep the index and add the changed files with `python -m "
+                        f"search add FILE ...`, or rebuild from the corpus alone, losing the edits, with `python "
+                        f"-m search build --discard-edits`")
+                edits, stories = previous.edits, list(previous.stories)  # the same corpus, as the edits left it
+            dropping_edits = discard_edits and bool(previous.edits)
+            if same_corpus and not (force or dropping_edits) and previous.manifest.get("config") == config.to_dict():
+                return None, previous.manifest
+            if previous.model_id != model_id:
+                log.info("embedding every story again: the index there was built with %s", previous.model_id)
+        stream.settle(stories)
+        postings = Postings.build([s.text for s in stories])  # while the encoder works
+        vectors = stream.vectors(stories)
+    index = StoryIndex.build(stories, load_embedder(model_id), config, previous=reusable, progress=progress,
+                             edits=edits, corpus_fingerprint=corpus, embedded=(vectors, postings))
     with writer_lock(root):
         if current_generation(root) != (previous.generation if isinstance(previous, StoryIndex) else seen):
             raise IndexChangedError(f"another writer changed {root}/ while this build ran; run the build again "

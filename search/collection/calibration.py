@@ -17,6 +17,7 @@ deleted still count until a merge rewrites their segment (a median barely moves 
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from ..embedding import Embedder
 
 FILE = "calibration.npz"
 PROBES = Path(__file__).with_name("probes.txt")
+PROBE_VECTORS = "probes.npy"
 TITLES = 200  # titles sampled for the positive level: enough for a steady median, few to embed
 TITLE = "title"  # the `kinds` entry of a sampled title; a probe's is its language
 BATCH = 4096  # stories scored against the queries at once, bounding memory at any collection size
@@ -35,6 +37,31 @@ BATCH = 4096  # stories scored against the queries at once, bounding memory at a
 def probe_questions() -> list[str]:
     lines = PROBES.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def probe_vectors(embedder: Embedder, probes: list[str]) -> np.ndarray:
+    """The probes embedded as questions, once per model and probe list: kept in the model cache
+    (`model_cache`: checksummed, published whole), in a folder named by the model id and the probes' text.
+
+    A model id can outlive the model (an encoder converted again, a local model folder overwritten), so the
+    first probe is embedded again on every use and the cached vectors are rebuilt when it differs."""
+    from ..embedding import model_cache
+
+    digest = hashlib.sha256("\n".join([embedder.model_id, *probes]).encode("utf-8")).hexdigest()[:16]
+    folder = model_cache.cache_root() / "probe-vectors" / digest
+
+    def build(tmp: Path) -> dict:
+        np.save(tmp / PROBE_VECTORS, embedder.embed(probes, kind="query"), allow_pickle=False)
+        return {"model": embedder.model_id, "probes": len(probes)}
+
+    check = embedder.embed(probes[:1], kind="query")[0]
+    for _ in range(2):
+        model_cache.ensure(folder, build, (PROBE_VECTORS,))
+        vectors = np.load(folder / PROBE_VECTORS, allow_pickle=False)
+        if vectors.shape == (len(probes), embedder.dim) and np.allclose(vectors[0], check, atol=1e-4):
+            return vectors.astype(np.float32)
+        model_cache.discard(folder)
+    raise RuntimeError(f"the probe vectors cached in {folder} keep disagreeing with {embedder.model_id}")
 
 
 def best_cosines(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -67,6 +94,8 @@ class Calibration:
         texts = [*probes, *(stories[titled[i]].title for i in sorted(picks.tolist()))]
         known = dict(zip(previous.texts.tolist(), previous.queries)) \
             if previous is not None and previous.texts is not None and previous.queries is not None else {}
+        if any(p not in known for p in probes):
+            known.update(zip(probes, probe_vectors(embedder, probes)))
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         known.update(zip(missing, embedder.embed(missing, kind="query") if missing else []))
         queries = np.stack([known[t] for t in texts]).astype(np.float32)

@@ -63,10 +63,12 @@ class Segment:
         object.__setattr__(self, "_sorted", (self.keys[order], order))
 
     @classmethod
-    def create(cls, name: str, kind: str, stories: Sequence[Story], vectors: np.ndarray, **extra: Any) -> Segment:
+    def create(cls, name: str, kind: str, stories: Sequence[Story], vectors: np.ndarray,
+               postings: Postings | None = None, **extra: Any) -> Segment:
+        """A segment of `stories`; `postings`, when given, are their BM25 postings (built while they embedded)."""
         stories = list(stories)
         return cls(name, kind, stories, np.ascontiguousarray(vectors, dtype=np.float32),
-                   Postings.build([s.text for s in stories]), Columns.of(stories), **extra)
+                   postings or Postings.build([s.text for s in stories]), Columns.of(stories), **extra)
 
     def __len__(self) -> int:
         return len(self.stories)

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, overload
 
@@ -255,30 +256,35 @@ class StoryIndex:
     @classmethod
     def build(cls, stories: Sequence[Story], embedder: Embedder, config: Config = Config(), *,
               previous: StoryIndex | None = None, cache_dir: Path | None = None, progress: bool = False,
-              edits: Edits = Edits(), corpus_fingerprint: str | None = None) -> StoryIndex:
+              edits: Edits = Edits(), corpus_fingerprint: str | None = None,
+              embedded: tuple[np.ndarray, Postings] | None = None) -> StoryIndex:
         """Index `stories` (already merged) as one base segment, embedding only texts that neither `previous`
         nor the resume cache know; `edits` records which of them writes changed since `corpus_fingerprint`'s
-        corpus was built."""
+        corpus was built. `embedded`: the stories' vectors and BM25 postings, when the caller made them."""
         check_config(config.index_type, config.index_params)
         if config.model_id != embedder.model_id:
             raise IndexMismatchError(f"configuration names model {config.model_id!r} but {embedder.model_id!r} "
                                      "was given")
-        known = previous.vectors_by_hash() if previous is not None and previous.model_id == embedder.model_id else {}
-        vectors = embed_with_cache(stories, embedder, known=known, cache_dir=cache_dir, progress=progress)
+        if embedded is None:
+            known = previous.vectors_by_hash() if previous is not None and previous.model_id == embedder.model_id \
+                else {}
+            vectors = embed_with_cache(stories, embedder, known=known, cache_dir=cache_dir, progress=progress)
+            postings = Postings.build([s.text for s in stories])
+        else:
+            vectors, postings = embedded
         keys = vector_keys(stories)
         if len(np.unique(keys)) != len(keys):
             raise ValueError("two stories share an id; give them distinct ids in the corpus")
-        reuse = previous.segments[0] if previous is not None and previous.dim == embedder.dim else None
-        store = updated_store(stories, keys, vectors, embedder.dim, config, reuse)
-        measured = previous.segments[0].calibration \
-            if previous is not None and previous.model_id == embedder.model_id else None
-        calibration = Calibration.measure(list(stories), vectors, embedder, measured)
-        base = Segment.create("", BASE, stories, vectors, edits=edits, store=store, calibration=calibration)
-        if config.map and len(base):
-            started = time.perf_counter()
-            lexical = Lexical([base.postings], np.zeros(1, dtype=np.int64), np.ones(len(base), dtype=bool))
-            object.__setattr__(base, "atlas", lay_out(vectors, *lexical.weights(), [s.text for s in stories]))
-            log.info("map of %d stories laid out in %.1f s", len(base), time.perf_counter() - started)
+        with ThreadPoolExecutor(1, thread_name_prefix="map") as beside:
+            # The map needs only vectors and postings: it is laid out while the titles are embedded as questions.
+            atlas = beside.submit(_laid_out, vectors, postings, stories) if config.map and len(stories) else None
+            reuse = previous.segments[0] if previous is not None and previous.dim == embedder.dim else None
+            store = updated_store(stories, keys, vectors, embedder.dim, config, reuse)
+            measured = previous.segments[0].calibration \
+                if previous is not None and previous.model_id == embedder.model_id else None
+            calibration = Calibration.measure(list(stories), vectors, embedder, measured)
+            base = Segment.create("", BASE, stories, vectors, postings, edits=edits, store=store,
+                                  calibration=calibration, atlas=atlas.result() if atlas else None)
         return cls(config, embedder.model_id, embedder.dim, [base], corpus_fingerprint=corpus_fingerprint)
 
     def vectors_by_hash(self) -> Mapping[str, np.ndarray]:
@@ -482,6 +488,15 @@ class _VectorsByHash(Mapping[str, np.ndarray]):
 
     def __len__(self) -> int:
         return len(self._rows)
+
+
+def _laid_out(vectors: np.ndarray, postings: Postings, stories: Sequence[Story]) -> Atlas:
+    """The map of a new base's stories (`atlas.lay_out`), its topics named from their BM25 weights."""
+    started = time.perf_counter()
+    lexical = Lexical([postings], np.zeros(1, dtype=np.int64), np.ones(len(stories), dtype=bool))
+    atlas = lay_out(vectors, *lexical.weights(), [s.text for s in stories])
+    log.info("map of %d stories laid out in %.1f s", len(stories), time.perf_counter() - started)
+    return atlas
 
 
 def _renamed(segment: Segment, name: str) -> Segment:

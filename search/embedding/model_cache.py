@@ -81,16 +81,28 @@ def ensure(folder: Path, build: Callable[[Path], dict], required: tuple[str, ...
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
             _fsync(tmp / MANIFEST)
             _fsync(tmp)
-            if folder.exists():  # damaged: move it aside first, a rename cannot replace a non-empty folder
-                aside = folder.parent / f".tmp-{folder.name}-damaged-{os.getpid()}"
-                folder.rename(aside)
-                shutil.rmtree(aside, ignore_errors=True)
+            _remove(folder)  # damaged: a rename cannot replace a non-empty folder
             tmp.rename(folder)
             _fsync(folder.parent)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return manifest
+
+
+def discard(folder: Path) -> None:
+    """Remove a cached folder whose files verify but hold what its user no longer accepts (the next `ensure`
+    builds it again)."""
+    with _locked(folder.parent / f".{folder.name}.lock"):
+        _remove(folder)
+
+
+def _remove(folder: Path) -> None:
+    """Move `folder` aside in one rename, so no reader meets it half-deleted, then delete it."""
+    if folder.exists():
+        aside = folder.parent / f".tmp-{folder.name}-damaged-{os.getpid()}"
+        folder.rename(aside)
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 @contextmanager

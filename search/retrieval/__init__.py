@@ -4,10 +4,11 @@ API and the web UI hold; ranking, fusion, the answerable decision, diversity and
     from search.retrieval import SearchService
     result = SearchService.open("index").search("police training against migrant smuggling")
 """
+from .browse import in_topic, newest, opening
 from .filters import Filters
 from .results import Hit, SearchResult, Snippet
 from .service import MAX_K, MAX_QUERY_CHARS, MODES, Mode, SearchService
 from .typed_dates import TypedDateError, read_day, shown
 
 __all__ = ["MAX_K", "MAX_QUERY_CHARS", "MODES", "Filters", "Hit", "Mode", "SearchResult", "SearchService", "Snippet",
-           "TypedDateError", "read_day", "shown"]
+           "TypedDateError", "in_topic", "newest", "opening", "read_day", "shown"]

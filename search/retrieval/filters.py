@@ -29,8 +29,8 @@ class Filters:
         canonical = {c.strip(): canonical_country(c) for c in given if c and c.strip()}
         unknown = next((name for name, country in canonical.items() if country is None), None)
         if unknown:
-            raise InvalidQueryError(f"unknown country {unknown!r}: name a country of the region in English or "
-                                    f"Spanish, e.g. Panama, Panamá, Dominican Republic")
+            raise InvalidQueryError(f"unknown country {unknown!r}: name a country in English or Spanish, "
+                                    f"e.g. Japan, Japón, Dominican Republic")
         object.__setattr__(self, "countries", tuple(dict.fromkeys(canonical.values())))
         for name in ("date_from", "date_to"):
             value = getattr(self, name)

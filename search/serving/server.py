@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -31,6 +32,7 @@ from ..vectorstore import use_serving_threads
 from .api import create_api
 from .connections import uvicorn_options
 from .docs import serve_docs_offline
+from .metrics import install_metrics, json_access_log, observe
 from .policy import install_request_policy
 from .settings import Settings
 
@@ -56,13 +58,14 @@ def create_app(service: SearchService, *, ui_in_background: bool = False, settin
     """
     settings = settings or Settings.from_env()
     app = _with_closed_cors(serve_docs_offline(create_api(service, settings.write_token)), settings.cors_origins)
+    install_metrics(app, service)
     if ui_in_background:
         _mount_ui_when_loaded(app, service, settings.cors_origins)
     else:
         from .ui import mount_ui
 
         mount_ui(app, service, path="/")
-    return install_request_policy(app, settings)
+    return observe(install_request_policy(app, settings))
 
 
 def _with_closed_cors(app: FastAPI, origins: tuple[str, ...]) -> FastAPI:
@@ -162,27 +165,46 @@ def serve(index_dir: Path | str | None = None, host: str | None = None, port: in
 
     host, port = _listen_address(host, port)
     settings = Settings.from_env(listen_host=host)
+    check_port_free(host, port)
     service = load_service(index_dir)
     log.info("serving %d stories on http://%s:%d/ (API docs at /docs)", len(service.index), host, port)
     uvicorn.run(create_app(service, ui_in_background=True, settings=settings), host=host, port=port,
-                log_level="info", **uvicorn_options(settings.connections))
+                log_level="info", access_log=not json_access_log(), **uvicorn_options(settings.connections))
 
 
-def loopback_socket() -> socket.socket:
-    """A socket bound to a free port on 127.0.0.1, for uvicorn to listen on."""
+def check_port_free(host: str, port: int) -> None:
+    """A `ConfigError` naming the fix when another program listens on the port, said before the index and
+    model load (seconds), not as uvicorn's "[Errno 98]" after "serving ... on" was already printed."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise ConfigError(f"port {port} on {host} is taken by another program (another story-search?): stop "
+                              f"it, or serve on another port with `--port {port + 1}` (`make run PORT={port + 1}`, "
+                              f"or STORY_SEARCH_PORT={port + 1})") from None
+
+
+def loopback_socket(port: int = 0) -> socket.socket:
+    """A socket bound to `port` on 127.0.0.1 (0: a free one), for uvicorn to listen on."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Connections accepted from a socket handed to uvicorn keep Nagle's algorithm on, so a response's body
     # waits for the client's delayed ACK of its headers; accepted sockets inherit this option.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
 @contextlib.contextmanager
-def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, timeout: float = 120.0) -> Iterator[str]:
-    """Serve the app `serve` runs (UI mounted after start-up) on a free 127.0.0.1 port in a thread, for the
-    duration of the block; yields the base URL once the API answers and, with `wait_for_ui`, the page too.
+def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, timeout: float = 120.0,
+                        port: int = 0) -> Iterator[str]:
+    """Serve the app `serve` runs (UI mounted after start-up) on 127.0.0.1 (on `port`, else a free one) in a
+    thread, for the duration of the block; yields the base URL once the API answers and, with `wait_for_ui`,
+    the page too.
 
     For tests, benchmarks and notebooks. The listening socket is bound here and handed to uvicorn, so no
     other process can take the port between choosing and binding it.
@@ -190,7 +212,7 @@ def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, tim
     import httpx
     import uvicorn
 
-    sock = loopback_socket()
+    sock = loopback_socket(port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = uvicorn.Server(uvicorn.Config(create_app(service, ui_in_background=True), log_level="warning",
                                            access_log=False, lifespan="on", **uvicorn_options()))

@@ -14,9 +14,9 @@ import os
 import sys
 
 LOG = os.environ.get("STORY_SEARCH_AUDIT_LOG")
-WATCHED = ("faiss", "gradio", "huggingface_hub", "onnxruntime", "torch", "sentence_transformers")
+WATCHED = ("faiss", "gradio", "huggingface_hub", "onnxruntime", "torch", "sentence_transformers", "ray")
 SETTINGS = ("HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "GRADIO_ANALYTICS_ENABLED", "GRADIO_TEMP_DIR",
-            "ORT_DISABLE_TELEMETRY", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
+            "ORT_DISABLE_TELEMETRY", "RAY_USAGE_STATS_ENABLED", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
 LOOKUPS = ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr",
            "socket.getnameinfo")
 SENDS = ("socket.connect", "socket.sendto", "socket.sendmsg")

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from search import SearchService, StoryIndex
 from search.collection import compact
-from search.collection.calibration import TITLE, Calibration, Scale, best_cosines, probe_questions
+from search.collection.calibration import TITLE, Calibration, Scale, best_cosines, probe_questions, probe_vectors
 from search.corpus import make_story
+from search.embedding import Kind, load_embedder
+from tests.helpers import FailingAfter
 
 
 def test_a_build_measures_unrelated_questions_and_its_own_titles(hashed_index: Path):
@@ -69,3 +72,44 @@ def test_an_empty_segment_does_not_move_the_levels():
     deletes_only = base.over(np.zeros((0, 3), np.float32))
     assert np.isneginf(deletes_only.best).all()
     assert Scale.of([base, deletes_only]) == Scale.of([base])
+
+
+class Shifted(FailingAfter):
+    """The hashing model's id with other vectors: a model changed under the same name."""
+
+    def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
+        return np.roll(super()._encode(texts, kind), 1, axis=1)
+
+
+def test_probe_vectors_are_embedded_once_per_model_and_kept_in_the_model_cache(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("STORY_SEARCH_CACHE", str(tmp_path / "model-cache"))
+    probes = probe_questions()
+    stories = [make_story(f"Story {i}", f"Body of story {i} about border work.") for i in range(5)]
+    real = load_embedder("hashing")
+    first = FailingAfter(real, limit=10_000)
+    measured = Calibration.measure(stories, real.embed([s.text for s in stories]), first)
+    assert first.texts_embedded == 1 + len(probes) + 5  # the check, the probes, the titles
+    again = FailingAfter(real, limit=10_000)
+    same = Calibration.measure(stories, real.embed([s.text for s in stories]), again)
+    assert again.texts_embedded == 1 + 5  # the probes came from the cache
+    np.testing.assert_array_equal(same.queries, measured.queries)
+    cached = list((tmp_path / "model-cache" / "probe-vectors").glob("[!.]*"))  # beside its lock file
+    assert len(cached) == 1 and (cached[0] / "manifest.json").is_file()
+
+    changed = Shifted(real, limit=10_000)  # same id, other vectors: the cached probes no longer fit
+    shifted = Calibration.measure(stories, real.embed([s.text for s in stories]), changed)
+    assert shifted.queries is not None
+    np.testing.assert_allclose(shifted.queries[:len(probes)], changed.embed(probes, "query"), atol=1e-6)
+
+
+def test_damaged_probe_vectors_are_embedded_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("STORY_SEARCH_CACHE", str(tmp_path))
+    embedder = load_embedder("hashing")
+    probes = probe_questions()
+    expected = probe_vectors(embedder, probes)
+    saved = next((tmp_path / "probe-vectors").glob("*/probes.npy"))
+    damaged = np.load(saved)
+    damaged[5] = 0
+    np.save(saved, damaged)  # passes the first-probe check, fails the checksum
+    np.testing.assert_array_equal(probe_vectors(embedder, probes), expected)

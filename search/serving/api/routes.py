@@ -11,7 +11,9 @@ take no path that does, so each path has one meaning and a wrong method is told 
 """
 from __future__ import annotations
 
+import csv
 import hmac
+import io
 import os
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -19,12 +21,14 @@ from typing import Annotated, Any, TypeVar
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.convertors import PathConvertor, register_url_convertor
 
 from ...corpus import Story, make_story
 from ...retrieval import MAX_K, Filters, SearchService
+from ..metrics import RUNNING, WAITING, note_route
 from ..settings import check_token
 from .errors import ApiError, BodyLimit, install_error_handlers
 from .schemas import (
@@ -128,17 +132,23 @@ class Lane:
     as the pool would leave none to answer a search, however cheap.
     """
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
+    def __init__(self, capacity: int, name: str) -> None:
+        self.capacity, self.name = capacity, name  # the name labels the lane's metrics
         self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, on the first request
 
     async def run(self, request: Request, fn: Callable[..., T], *args: Any) -> T:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.capacity)
-        async with self._limiter:
+        waiting, running = WAITING.labels(self.name), RUNNING.labels(self.name)
+        with waiting.track_inprogress():
+            await self._limiter.acquire()
+        try:
             if await request.is_disconnected():
                 raise ApiError(499, "client_closed", "the client hung up before its turn; nothing was done")
-            return await anyio.to_thread.run_sync(fn, *args)
+            with running.track_inprogress():
+                return await anyio.to_thread.run_sync(fn, *args)
+        finally:
+            self._limiter.release()
 
 
 async def refuse_unknown_query(request: Request) -> None:
@@ -168,8 +178,9 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
 
 
 def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
-    api = APIRouter(prefix="/api", responses=_ERRORS, dependencies=[Depends(refuse_unknown_query)])
-    writes, vectors = Lane(WRITERS), Lane(EMBEDDERS)
+    api = APIRouter(prefix="/api", responses=_ERRORS,
+                    dependencies=[Depends(note_route), Depends(refuse_unknown_query)])
+    writes, vectors = Lane(WRITERS, "writes"), Lane(EMBEDDERS, "embeddings")
 
     @api.get("/health", tags=["status"])
     def health() -> HealthOut:
@@ -180,12 +191,21 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
 
     def run_search(params: SearchQuery) -> SearchOut:
         filters = Filters(tuple(params.country), params.date_from, params.date_to)
-        return SearchOut.of(service.search(params.q, params.k, params.mode, filters, diversify=params.diversify))
+        return SearchOut.of(service.search(params.query, params.k, params.mode, filters, diversify=params.diversify))
 
     @api.get("/search", tags=["search"])
     def search_get(params: Annotated[SearchQuery, Query()]) -> SearchOut:
         """Stories that answer the question, best first. `country` may be repeated."""
         return run_search(params)
+
+    @api.get("/search.csv", tags=["search"], response_class=Response,
+             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                              "description": "one row a hit, best first, after a header row"}})
+    def search_csv(params: Annotated[SearchQuery, Query()]) -> Response:
+        """The same search as a CSV file (rank, id, title, score, match, date, place, countries, snippet): what
+        the page's "Download" link saves."""
+        return Response(hits_csv(run_search(params)), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="search.csv"'})
 
     @api.post("/search", tags=["search"])
     def search_post(body: SearchBody) -> SearchOut:
@@ -258,6 +278,17 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
         raise ApiError(404, "not_found", "no such endpoint; the API is documented at /docs")
 
     return api
+
+
+def hits_csv(result: SearchOut) -> str:
+    """A search's hits as CSV text, one row a hit, with a header row."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["rank", "id", "title", "score", "match", "date", "place", "countries", "snippet"])
+    for rank, h in enumerate(result.hits, 1):
+        writer.writerow([rank, h.id, h.title, f"{h.score:.4f}", h.match or "", h.date or "", h.place or "",
+                         "; ".join(h.countries), h.snippet])
+    return out.getvalue()
 
 
 def _to_story(s: StoryIn) -> Story:

@@ -5,11 +5,13 @@ so one client cannot make the model embed a megabyte or a thousand texts in one 
 """
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -43,15 +45,25 @@ def _utf8(text: str) -> str:
     return text
 
 
+_ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
+_STORY_ID = r"^[A-Za-z0-9_:-][A-Za-z0-9._:-]*(?:/[A-Za-z0-9_:-][A-Za-z0-9._:-]*)*$"
+
+
 def _real_date(text: str) -> str:
+    """Checked in code, not by a schema pattern, so a bad date is told in words rather than by a regex."""
+    if not re.fullmatch(_ISO_DAY, text):
+        raise ValueError(f"{text[:40]!r} is not a date written as YYYY-MM-DD, e.g. 2021-11-01")
     try:
         date.fromisoformat(text)
     except ValueError:
-        raise ValueError("is not a real date (YYYY-MM-DD)") from None
+        raise ValueError(f"{text!r} is not a real day") from None
     return text
 
 
 def _usable_id(story_id: str) -> str:
+    if not re.fullmatch(_STORY_ID, story_id):
+        raise ValueError("may hold letters, digits and . _ : - only, in parts separated by /, each part starting "
+                         "with a letter, a digit, _, : or -")
     problem = id_problem(story_id)
     if problem:
         raise ValueError(problem)
@@ -65,13 +77,12 @@ def _not_blank(text: str) -> str:
 
 
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS), AfterValidator(_utf8), AfterValidator(_not_blank)]
-IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date),
-                    Field(json_schema_extra={"format": "date"})]
+IsoDate = Annotated[str, StringConstraints(max_length=40), AfterValidator(_real_date),
+                    Field(json_schema_extra={"format": "date", "pattern": _ISO_DAY})]
 # "/" too, as corpus ids like "news/2021/01" have it (the paths take it). Ids are never used as file names,
 # yet nothing path-like gets in either: each "/"-separated part starts with a letter, digit, "_", ":" or "-".
-StoryId = Annotated[str, StringConstraints(max_length=128,
-                                           pattern=r"^[A-Za-z0-9_:-][A-Za-z0-9._:-]*(?:/[A-Za-z0-9_:-][A-Za-z0-9._:-]*)*$"),
-                    AfterValidator(_usable_id)]
+StoryId = Annotated[str, StringConstraints(max_length=128), AfterValidator(_usable_id),
+                    Field(json_schema_extra={"pattern": _STORY_ID})]
 
 
 class _Strict(BaseModel):
@@ -81,16 +92,28 @@ class _Strict(BaseModel):
 
 
 class SearchQuery(_Strict):
-    """The search fields, as query parameters of GET /api/search."""
+    """The search fields, as query parameters of GET /api/search. The question is `query`, as in the answer;
+    `q`, its short form, is taken too."""
 
-    q: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, description="the question, in words",
-                            examples=["training for police against migrant smuggling"])]
+    query: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, validation_alias=AliasChoices("query", "q"),
+                                description="the question, in words (`q` is taken too)",
+                                examples=["training for police against migrant smuggling"])]
     k: Annotated[int, Field(ge=1, le=MAX_K, description="number of hits")] = 10
     mode: Annotated[Mode, Field(description="hybrid: meaning and words; dense: meaning; lexical: words")] = "hybrid"
     country: Annotated[list[str], Field(max_length=50, description="only stories about any of these countries")] = []
     date_from: Annotated[IsoDate | None, Field(description="only stories dated on or after, YYYY-MM-DD")] = None
     date_to: Annotated[IsoDate | None, Field(description="only stories dated on or before, YYYY-MM-DD")] = None
     diversify: Annotated[bool, Field(description="reorder by MMR so near-repeats of one topic spread out")] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_question(cls, given: Any) -> Any:
+        """Both names at once would be two questions: say so, rather than "q: Extra inputs are not permitted"."""
+        if isinstance(given, dict) and "q" in given and "query" in given:
+            raise ValueError("send the question once, as `query` (or its short form `q`), not both")
+        if isinstance(given, dict) and "q" not in given and "query" not in given:
+            raise ValueError("the question is missing: send it as `query` (or its short form `q`)")
+        return given
 
 
 class SearchBody(SearchQuery):

@@ -59,23 +59,65 @@ function draw() {
     ctx.beginPath(); ctx.arc(px, py, rank === 0 ? 9 : 6, 0, 2 * Math.PI); ctx.stroke();
   });
   root.dataset.highlighted = String(hits.length);
-  labels.replaceChildren(...data.topics.filter((t) => t.x !== null).map((t, i) => {
-    const label = document.createElement('span');
-    label.className = 'atlas-topic';
-    label.textContent = t.label;
-    const [px, py] = at(f, t.x, t.y);
-    label.style.left = px + 'px'; label.style.top = py + 'px';
-    label.style.borderColor = colourBy === 'topic' ? (PALETTE[i] || OTHER) : 'transparent';
-    return label;
-  }));
+  placeLabels(f);
   root.querySelector('.atlas-note').textContent = (props.value && props.value.note) || '';
   legend();
   root.dataset.drawn = String(data.ids.length);
 }
 
+const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+const clamp = (v, low, high) => Math.max(low, Math.min(v, high));
+
+function topicButton(t, i, className) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = className;
+  button.dataset.topic = String(i);
+  button.textContent = t.label;
+  button.title = data.texts.map_topics_hint;
+  button.addEventListener('click', (event) => { event.stopPropagation(); trigger('select', {topic: i}); });
+  return button;
+}
+
+// Topic labels, largest topic first, each at its topic's middle or moved up or down until it overlaps no label
+// placed before it, always inside the plot (so never over the timeline beside it, nor off a phone's screen);
+// a label with no free place is left out (every topic is listed under the map as well).
+function placeLabels(f) {
+  const width = f.box.width, height = f.box.height;
+  const order = data.topics.map((t, i) => [t, i]).filter(([t]) => t.x !== null).sort((a, b) => b[0].size - a[0].size);
+  const placed = [];
+  labels.replaceChildren();
+  for (const [t, i] of order) {
+    const label = topicButton(t, i, 'atlas-topic');
+    label.style.borderColor = colourBy === 'topic' ? (PALETTE[i] || OTHER) : 'transparent';
+    label.style.left = '0px'; label.style.top = '0px';  // measured at its full width, not squeezed at an edge
+    labels.append(label);
+    const w = Math.min(Math.ceil(label.getBoundingClientRect().width) + 1, width - 4), h = label.offsetHeight;
+    const [px, py] = at(f, t.x, t.y);
+    let spot = null;
+    for (const step of [0, -1, 1, -2, 2, -3, 3]) {
+      const left = clamp(px - w / 2, 2, width - w - 2), top = clamp(py - h / 2 + step * (h + 2), 2, height - h - 2);
+      const rect = {left, top, right: left + w, bottom: top + h};
+      if (!placed.some((other) => overlaps(other, rect))) { spot = rect; break; }
+    }
+    if (!spot) { label.remove(); continue; }
+    placed.push(spot);
+    label.style.left = spot.left + 'px'; label.style.top = spot.top + 'px'; label.style.maxWidth = w + 'px';
+  }
+}
+
 function legend() {
   const box = root.querySelector('.atlas-legend');
-  if (colourBy !== 'country') { box.replaceChildren(); return; }
+  if (colourBy === 'topic') {
+    box.replaceChildren(...data.topics.map((t, i) => [t, i]).filter(([t]) => t.size > 0).map(([t, i]) => {
+      const item = topicButton(t, i, 'atlas-key atlas-key-topic');
+      const swatch = document.createElement('i');
+      swatch.style.background = PALETTE[i] || OTHER;
+      item.prepend(swatch);
+      return item;
+    }));
+    return;
+  }
   const items = data.countries.slice(0, PALETTE.length).map((name, i) => [name, PALETTE[i]]);
   items.push([data.texts.map_no_country, OTHER]);
   box.replaceChildren(...items.map(([name, colour]) => {
@@ -104,13 +146,34 @@ function nearest(clientX, clientY) {
   return best;
 }
 
+const NARROW = 720, PHONE_ROWS = 24;
+
+// Bins of the timeline as shown: on a narrow screen runs of neighbouring periods are joined, so the whole span
+// fits in a couple of dozen rows instead of a tall box scrolled on its own.
+function shownBins(t) {
+  const per = root.getBoundingClientRect().width <= NARROW ? Math.ceil(t.bins.length / PHONE_ROWS) : 1;
+  if (per <= 1) return t.bins;
+  const joined = [];
+  for (let i = 0; i < t.bins.length; i += per) {
+    const run = t.bins.slice(i, i + per);
+    joined.push({start: run[0].start, end: run[run.length - 1].end, count: run.reduce((n, b) => n + b.count, 0)});
+  }
+  return joined;
+}
+
 function timeline() {
   const aside = root.querySelector('.atlas-timeline');
   const t = data.timeline;
-  const most = Math.max(1, ...t.bins.map((b) => b.count));
+  if (!t.bins.length) {  // nothing dated: no timeline, a line saying why
+    aside.hidden = true;
+    root.querySelector('.atlas-caption').textContent = data.caption + ' ' + data.texts.map_no_dates;
+    return;
+  }
+  const bins = shownBins(t);
+  const most = Math.max(1, ...bins.map((b) => b.count));
   const heading = document.createElement('h3');
   heading.textContent = data.texts.map_timeline;
-  const rows = t.bins.map((b) => {
+  const rows = bins.map((b) => {
     const row = document.createElement('div');
     row.className = 'atlas-bar';
     row.dataset.count = String(b.count);
@@ -118,9 +181,9 @@ function timeline() {
     const options = t.unit === 'D' ? {day: 'numeric', month: 'short', timeZone: 'UTC'}
       : t.unit === 'M' ? {month: 'short', year: 'numeric', timeZone: 'UTC'} : {year: 'numeric', timeZone: 'UTC'};
     row.innerHTML = '<span class="when"></span><span class="track"><i></i></span><span class="n"></span>';
-    row.querySelector('.when').textContent = when.toLocaleDateString(document.documentElement.lang || undefined, options);
+    row.querySelector('.when').textContent = when.toLocaleDateString(data.lang, options);
     row.querySelector('i').style.width = (100 * b.count / most) + '%';
-    row.querySelector('.n').textContent = String(b.count);
+    row.querySelector('.n').textContent = b.count.toLocaleString(data.lang);
     const days = [Date.parse(b.start) / 864e5, Date.parse(b.end) / 864e5];
     row.addEventListener('mouseenter', () => { period = days; draw(); });
     row.addEventListener('mouseleave', () => { period = null; draw(); });
@@ -128,7 +191,7 @@ function timeline() {
   });
   const undated = document.createElement('p');
   undated.className = 'atlas-undated';
-  undated.textContent = data.texts.map_undated.replace('{n:,}', t.undated.toLocaleString());
+  undated.textContent = t.undated ? data.texts.map_undated.replace('{n:,}', t.undated.toLocaleString(data.lang)) : '';
   aside.replaceChildren(heading, ...rows, undated);
 }
 
@@ -174,7 +237,14 @@ plot.addEventListener('click', (event) => {
   const i = nearest(event.clientX, event.clientY);
   if (i >= 0) trigger('click', {story_id: data.ids[i]});
 });
-new ResizeObserver(() => { load(); draw(); }).observe(plot);
+let narrow = null;
+new ResizeObserver(() => {
+  load();
+  const now = root.getBoundingClientRect().width <= NARROW;
+  if (data && data.timeline && now !== narrow) timeline();  // rows joined or split for the new width
+  narrow = now;
+  draw();
+}).observe(plot);
 watch('value', draw);
 // For tests and tools: where a story's point is drawn, in page coordinates.
 root.atlas = {

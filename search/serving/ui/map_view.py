@@ -60,7 +60,7 @@ def map_points(service: SearchService, language: str) -> dict[str, Any]:
     n = len(index)
     caption = say(lang, "map_all", n=n) if len(rows) == n else say(lang, "map_sampled", shown=len(rows), n=n)
     return {
-        "n": n, "caption": caption, "texts": texts,
+        "n": n, "caption": caption, "texts": texts, "lang": lang,
         "ids": [s.id for s in stories], "titles": [s.title or TEXTS[lang]["untitled"] for s in stories],
         "x": _rounded(atlas.coords[rows, 0]), "y": _rounded(atlas.coords[rows, 1]),
         "topic": atlas.topics[rows].tolist(),
@@ -71,8 +71,10 @@ def map_points(service: SearchService, language: str) -> dict[str, Any]:
     }
 
 
-def map_answers(service: SearchService, hits: list[Hit], question: str, lang: str) -> dict[str, Any]:
-    """The map component's value after a search: where each answer sits, best first."""
+def map_answers(service: SearchService, hits: list[Hit], question: str, lang: str,
+                answerable: bool = True) -> dict[str, Any]:
+    """The map component's value after a search: where each hit sits, best first, and a note that calls them
+    answers only when they are (a question nothing answers rings its nearest stories)."""
     index = service.index
     atlas = index.atlas_rows()  # every row's point: hits are found by row
     if atlas is None:
@@ -81,7 +83,8 @@ def map_answers(service: SearchService, hits: list[Hit], question: str, lang: st
     for hit in hits:
         x, y = atlas.coords[index.row(hit.story.id)].tolist()
         points.append({"id": hit.story.id, "title": hit.story.title, "x": round(x, 4), "y": round(y, 4)})
-    return {"hits": points, "note": say(lang, "map_answers", n=len(points), question=question[:80]) if points else ""}
+    note = say(lang, "map_answers" if answerable else "map_nearest", n=len(points), question=question[:80])
+    return {"hits": points, "note": note if points else ""}
 
 
 def map_component(service: SearchService) -> Any:

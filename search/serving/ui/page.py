@@ -8,6 +8,7 @@ the page does. The collection's name, description and example questions come fro
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -15,24 +16,37 @@ from typing import Any, TypeVar
 import gradio as gr
 from fastapi import FastAPI
 
-from ...corpus import local_name
+from ...collection import suggested_examples
+from ...corpus import canonical_country, local_name
+from ...corpus import language as language_of
 from ...errors import StorySearchError
-from ...retrieval import MAX_K, MAX_QUERY_CHARS, Filters, SearchService, TypedDateError, read_day, shown
+from ...retrieval import (
+    MAX_K,
+    MAX_QUERY_CHARS,
+    Filters,
+    SearchService,
+    TypedDateError,
+    in_topic,
+    newest,
+    read_day,
+    shown,
+)
 from . import render
+from .links import DEEP_LINK_JS, PANEL_JS, SCROLL_TO_RESULTS_JS, deep_link
 from .map_view import map_answers, map_component
 from .style import CSS, theme
-from .texts import I18N, TEXTS, language, month_first, say
+from .texts import I18N, TEXTS, count, language, month_first, say
 
 log = logging.getLogger(__name__)
 
 RELATED_K = 5
 UI_CONCURRENCY = 16  # UI events run at once (searches are short and CPU-bound; the thread pool holds 40)
-MODES = ("hybrid", "dense", "lexical")
+MODES = ("hybrid", "dense", "lexical")  # the order the page offers them in
 # Delegated from the component's root, so it keeps working however often the cards are re-rendered.
 CARD_CLICKS = """
 element.addEventListener('click', (event) => {
   const button = event.target.closest('button[data-story]');
-  if (button) trigger('click', {story_id: button.dataset.story});
+  if (button) trigger('click', {story_id: button.dataset.story, trail: button.dataset.trail || '[]'});
 });
 """
 
@@ -54,10 +68,14 @@ RELATED_LOADING_JS = ("() => { (" + PANEL_TOP_JS + ")(); return '<div class=\"st
 # (one line above the results) so the results come first.
 READY_JS = """() => {
   if (window.innerWidth <= 720) document.querySelector('#filters .label-wrap.open')?.click();
+  (""" + PANEL_JS + """)();
   document.documentElement.dataset.ready = 'true';
 }"""
 T = TypeVar("T")
 SearchOutput = tuple[Any, Any, Any, Any, Any]  # status, result cards, the two date boxes as applied, map highlights
+RELATED_TRAIL = 20  # stories the panel's way back remembers
+DEFAULTS: dict[str, Any] = {"k": 10, "mode": "hybrid", "diversify": False}
+LINK_KEYS = ("q", "query", "country", "date_from", "date_to", "k", "mode", "diversify")  # a deep link's
 
 
 def _safely(on_error: Callable[[str], T]) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -124,7 +142,7 @@ def create_ui(service: SearchService) -> gr.Blocks:
                k: float, mode: str, diversify: bool = False, request: gr.Request | None = None) -> SearchOutput:
         """Search the stories; returns (status, result cards, the two date boxes as applied, map highlights).
 
-        Without a question it only reads the dates back into their boxes, so a filter set first shows as applied."""
+        Without a question it lists the newest stories the filters let through: a collection can be browsed."""
         lang = language(request)
         question = question or ""
         try:
@@ -134,9 +152,12 @@ def create_ui(service: SearchService) -> gr.Blocks:
         except FormError as exc:
             return render.status("error", str(exc)), "", gr.skip(), gr.skip(), {"hits": []}
         boxes = (_box(date_from, first, lang), _box(date_to, last, lang))
-        if not question.strip():
-            return render.status("info", say(lang, "hint")), "", *boxes, {"hits": []}
         filters = Filters(tuple(countries or ()), first, last)
+        if not question.strip():
+            hits, total = newest(service.index, filters, int(k))
+            line = say(lang, "newest", shown=len(hits), count=count(lang, total)) if hits else \
+                say(lang, "no_match" if filters.active else "none_found")
+            return render.status("info", line), render.cards(hits, lang), *boxes, {"hits": []}
         result = service.search(question, int(k), mode or "hybrid", filters, diversify=bool(diversify))
         undated = service.undated_left_out(filters)
         notes = [say(lang, "undated_one") if undated == 1 else say(lang, "undated", n=undated)] if undated else []
@@ -144,25 +165,93 @@ def create_ui(service: SearchService) -> gr.Blocks:
             note = say(lang, "no_match") if filters.active else say(lang, "none_found")
             return (render.status("info", note) + "".join(render.status("note", n) for n in notes), "", *boxes,
                     {"hits": []})
-        return (render.count_line(len(result.hits), result.took_ms, result.answerable, lang, notes, result.unmentioned),
-                render.cards(result.hits, lang), *boxes,
-                map_answers(service, result.hits, question, lang))
+        link = deep_link(question, filters, int(k), mode or "hybrid", bool(diversify))
+        return (render.count_line(len(result.hits), result.took_ms, result.answerable, lang, notes, result.unmentioned)
+                + render.export_links(link, lang), render.cards(result.hits, lang), *boxes,
+                map_answers(service, result.hits, question, lang, result.answerable))
 
     @_safely(lambda message: (gr.Sidebar(open=True), message))
-    def related(story_id: str, request: gr.Request | None = None) -> tuple[Any, str]:
-        """Open the side panel on the story `story_id` and the stories related to it."""
+    def related(story_id: str, trail: str = "[]", request: gr.Request | None = None) -> tuple[Any, str]:
+        """Open the side panel on the story `story_id` and the stories related to it; `trail` (a JSON list of
+        ids) holds the stories opened before it in the panel, for its way back."""
         story = service.story((story_id or "").strip())
         hits = service.related(story.id, RELATED_K)
-        return gr.Sidebar(open=True), render.related_panel(story, hits, language(request))
+        return gr.Sidebar(open=True), render.related_panel(story, hits, language(request), _trail(trail))
 
-    def on_load(request: gr.Request) -> tuple[str, Any]:
-        """Per visit: the live story count (the API may have added some) and countries in the reader's language."""
+    def _trail(text: str) -> list[Any]:
+        """The stories a trail of ids names, oldest first; ids no longer in the index are passed over."""
+        try:
+            ids = json.loads(text or "[]")
+        except ValueError:
+            return []
+        stories = []
+        for story_id in ids[-RELATED_TRAIL:] if isinstance(ids, list) else []:
+            try:
+                stories.append(service.story(str(story_id)))
+            except StorySearchError:
+                continue
+        return stories
+
+    @_safely(lambda message: (message, "", gr.skip()))
+    def topic(event: gr.EventData, request: gr.Request | None = None) -> tuple[str, str, Any]:
+        """List the stories of the map topic a reader chose, in the list tab."""
+        lang = language(request)
+        number = int(getattr(event, "topic", -1))
+        atlas = service.index.atlas
+        hits, total = in_topic(service.index, number, 50)
+        label = atlas.labels[number] if atlas is not None and 0 <= number < len(atlas.labels) else ""
+        line = render.status("info", say(lang, "topic_stories", label=label, shown=len(hits), count=count(lang, total)))
+        return line, render.cards(hits, lang), gr.Tabs(selected="list")
+
+    def search_if_linked(question: str, countries: list[str] | None, date_from: str | None, date_to: str | None,
+                         k: float, mode: str, diversify: bool = False, request: gr.Request | None = None) -> Any:
+        """On opening the page: the search its address carries, if any (a plain visit waits for a question)."""
+        if request is None or not any(key in request.query_params for key in LINK_KEYS):
+            return (gr.skip(),) * 5
+        return search(question, countries, date_from, date_to, k, mode, diversify, request)
+
+    def on_load(request: gr.Request | None) -> tuple[Any, ...]:
+        """Per visit: the live story count (the API may have added some), and countries and example questions in
+        the reader's language."""
         lang = language(request)
         index = service.index
         return (render.masthead(index.config.name, index.config.description, len(index), lang),
-                gr.Dropdown(choices=country_choices(service, lang)))
+                gr.Dropdown(choices=country_choices(service, lang)), gr.Dataset(samples=[[q] for q in _examples(lang)]))
 
-    examples = list(config.examples)
+    def linked(request: gr.Request | None) -> tuple[Any, ...]:
+        """The form as the page's address fills it (a shared link opens on its search), once the country box has
+        its choices. Only what the link sets is changed: setting a box to what it holds could fire its change
+        event and a search nobody asked for."""
+        asked = _asked(request.query_params if request is not None else {}, language(request))
+        values = [asked[key] if asked[key] not in ("", [], None) and asked[key] != DEFAULTS.get(key) else gr.skip()
+                  for key in ("countries", "question", "date_from", "date_to", "k", "mode", "diversify")]
+        return tuple(values)
+
+    def _asked(params: Any, lang: str) -> dict[str, Any]:
+        """The search a page address carries (?q=...&country=...&from=...&to=...&k=...&mode=...), each value
+        checked: one the page can't use is left at its default rather than failing the page."""
+        getlist = getattr(params, "getlist", lambda key: [params[key]] if key in params else [])
+        known = set(service.countries())
+        countries = [c for c in (canonical_country(name) for name in getlist("country")) if c in known]
+        try:
+            k = min(max(int(params.get("k", 10)), 1), min(MAX_K, 50))
+        except ValueError:
+            k = 10
+        mode = params.get("mode", "hybrid")
+        return {"question": (params.get("q") or params.get("query") or "")[:MAX_QUERY_CHARS], "countries": countries,
+                "date_from": (params.get("date_from") or "")[:40], "date_to": (params.get("date_to") or "")[:40],
+                "k": k, "mode": mode if mode in MODES else "hybrid",
+                "diversify": params.get("diversify", "") in ("1", "true", "on")}
+
+    def _examples(lang: str) -> list[str]:
+        """The collection's example questions, those in the reader's language first; a collection given none is
+        shown its map's largest topics."""
+        given = list(service.index.config.examples)
+        if not given and service.index.atlas is not None:
+            given = list(suggested_examples(service.index.atlas.labels))
+        return sorted(given, key=lambda q: language_of(q) != lang)
+
+    examples = _examples("en")
     with gr.Blocks(title=config.name or "Story search") as ui:
         masthead = gr.HTML(render.masthead(config.name, config.description, len(service.index)), js_on_load=None,
                            elem_id="masthead")
@@ -170,10 +259,11 @@ def create_ui(service: SearchService) -> gr.Blocks:
                               lines=1, max_lines=4, autofocus=True, elem_id="question")
         example_set = gr.Dataset(components=[question], samples=[[q] for q in examples], label=I18N("examples"),
                                  elem_id="examples", layout="gallery") if examples else None
+        browse = gr.Button(I18N("browse"), elem_id="browse", variant="secondary", size="sm")
         with gr.Row(equal_height=False, elem_id="layout"):
             with gr.Column(scale=3, min_width=300, elem_id="main"):
                 status = gr.HTML(render.status("info", say("en", "hint")), elem_id="status", js_on_load=None)
-                with gr.Tabs(elem_id="views"):
+                with gr.Tabs(elem_id="views") as views:
                     with gr.Tab(I18N("tab_list"), id="list"):
                         results = gr.HTML("", elem_id="results", js_on_load=CARD_CLICKS)
                     with gr.Tab(I18N("tab_map"), id="map-tab"):
@@ -193,6 +283,7 @@ def create_ui(service: SearchService) -> gr.Blocks:
             related_view = gr.HTML(render.status("info", say("en", "related_hint")), elem_id="related",
                                    js_on_load=CARD_CLICKS)
         picked = gr.Textbox(visible=False, label="Story id")
+        trail = gr.Textbox("[]", visible=False, label="Stories opened before it")
 
         inputs = [question, countries, date_from, date_to, k, mode, diversify]
         outputs = [status, results, date_from, date_to, atlas]
@@ -202,28 +293,49 @@ def create_ui(service: SearchService) -> gr.Blocks:
                     date_to.blur, k.release, mode.change, diversify.change]
         searching: dict[str, Any] = {"show_progress_on": results, "concurrency_id": "search"}
         gr.on(triggers[:1], None, None, status, js=SEARCHING_JS, api_visibility="private")
-        gr.on(triggers, search, inputs, outputs, api_name="search", trigger_mode="always_last", **searching)
+        gr.on(triggers, search, inputs, outputs, api_name="search", trigger_mode="always_last", **searching).then(
+            None, js=SCROLL_TO_RESULTS_JS, api_visibility="private")
+        # The page's address follows what it shows, so it can be bookmarked or sent; on a phone the results
+        # come into view.
+        gr.on(triggers, None, inputs, None, js=DEEP_LINK_JS, api_visibility="private")
         if example_set is not None:
             example_set.click(lambda sample: sample[0], example_set, question, api_visibility="private").then(
                 None, None, status, js=SEARCHING_JS).then(search, inputs, outputs, api_visibility="private",
-                                                          **searching)
+                                                          **searching).then(
+                None, inputs, None, js=DEEP_LINK_JS, api_visibility="private").then(
+                None, js=SCROLL_TO_RESULTS_JS, api_visibility="private")
+        browse.click(lambda: "", None, question, api_visibility="private").then(
+            search, inputs, outputs, api_visibility="private", **searching).then(
+            None, inputs, None, js=DEEP_LINK_JS, api_visibility="private").then(
+            None, js=SCROLL_TO_RESULTS_JS, api_visibility="private")
         # Onward: related cards have "Related stories" buttons of their own, and map points open stories too.
         opened = [results.click, related_view.click, atlas.click]
         gr.on(opened, None, None, related_view, js=RELATED_LOADING_JS, api_visibility="private")
-        gr.on(opened, _picked_story, None, picked, api_visibility="private").then(
-            related, picked, [sidebar, related_view], api_name="related", show_progress="hidden").then(
+        gr.on(opened, _picked_story, None, [picked, trail], api_visibility="private").then(
+            related, [picked, trail], [sidebar, related_view], api_name="related", show_progress="hidden").then(
             None, js=PANEL_TOP_JS, api_visibility="private")
-        ui.load(on_load, None, [masthead, countries], api_visibility="private", show_progress="hidden").then(
+        atlas.select(topic, None, [status, results, views], api_visibility="private").then(
+            None, js=SCROLL_TO_RESULTS_JS, api_visibility="private")
+        loaded = [masthead, countries, *([example_set] if example_set is not None else [])]
+
+        def load_page(request: gr.Request) -> tuple[Any, ...]:
+            return on_load(request)[:len(loaded)]
+
+        ui.load(load_page, None, loaded, api_visibility="private", show_progress="hidden").then(
+            linked, None, [countries, question, date_from, date_to, k, mode, diversify], api_visibility="private",
+            show_progress="hidden").then(search_if_linked, inputs, outputs, api_visibility="private", **searching).then(
             None, None, None, js=READY_JS, api_visibility="private")
     return ui
 
 
-def _picked_story(event: gr.EventData) -> str:
-    return str(getattr(event, "story_id", "") or "")
+def _picked_story(event: gr.EventData) -> tuple[str, str]:
+    return str(getattr(event, "story_id", "") or ""), str(getattr(event, "trail", "") or "[]")
 
 
 def mount_ui(app: FastAPI, service: SearchService, path: str = "/") -> FastAPI:
     """Serve the page on `app` at `path`, sharing the app's service, with the product theme, CSS and texts."""
     ui = create_ui(service).queue(default_concurrency_limit=UI_CONCURRENCY)
-    return gr.mount_gradio_app(app, ui, path=path, theme=theme(), css=CSS, footer_links=["api"], i18n=I18N,
+    # No "Use via API" footer: Gradio's own API page describes the page's internal events; the JSON API for
+    # programs is documented at /docs, which the masthead links to.
+    return gr.mount_gradio_app(app, ui, path=path, theme=theme(), css=CSS, footer_links=[], i18n=I18N,
                                show_error=False, run_history=False)

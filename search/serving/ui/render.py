@@ -5,9 +5,13 @@ their own. Every piece of story text goes through `html.escape`: the corpus is d
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import date
 from html import escape
+from urllib.parse import urlencode
+
+from babel.dates import format_date
 
 from ...corpus import Story
 from ...retrieval import Hit, Snippet
@@ -29,29 +33,33 @@ def marked(snippet: Snippet) -> str:
     return "".join(out)
 
 
-def _when(iso: str | None) -> str:
+def when(iso: str | None, lang: str = "en") -> str:
+    """A story's day as the reader's language writes it ("8 Nov 2021", "8 nov 2021")."""
     try:
-        return date.fromisoformat(iso).strftime("%-d %b %Y") if iso else ""
+        return format_date(date.fromisoformat(iso), "d MMM y", locale=lang) if iso else ""
     except ValueError:
         return iso or ""
 
 
 def _meta(hit: Hit, lang: str) -> str:
-    """Date, place and, for a search hit, its score in words with the number on hover."""
+    """Date, place and, for a search hit, its score in words and as a number (no hover needed: phones have
+    none), its meaning in the tooltip."""
     story, parts = hit.story, []
     if story.date:
-        parts.append(f'<time datetime="{escape(story.date)}">{escape(_when(story.date))}</time>')
+        parts.append(f'<time datetime="{escape(story.date)}">{escape(when(story.date, lang))}</time>')
     where = story.place or ", ".join(story.countries)
     if where:
         parts.append(f'<span class="place">{escape(where)}</span>')
     if hit.match is not None:
         hint = escape(say(lang, "match_hint", score=hit.score))
         parts.append(f'<span class="score match-{escape(hit.match)}" tabindex="0" title="{hint}" '
-                     f'data-score="{hit.score:.2f}">{escape(say(lang, "match_" + hit.match))}</span>')
+                     f'data-score="{hit.score:.2f}">{escape(say(lang, "match_" + hit.match))}'
+                     f'<span class="score-n"> · {hit.score:.2f}</span></span>')
     return '<span class="sep" aria-hidden="true">·</span>'.join(parts)
 
 
-def card(hit: Hit, lang: str = "en") -> str:
+def card(hit: Hit, lang: str = "en", trail: Sequence[str] = ()) -> str:
+    """One story; its "Related stories" button carries `trail`, the stories opened before it in the panel."""
     s = hit.story
     title = escape(s.title or say(lang, "untitled"))
     return (f'<li><article class="card" data-id="{escape(s.id)}">'
@@ -59,12 +67,21 @@ def card(hit: Hit, lang: str = "en") -> str:
             f'<div class="meta">{_meta(hit, lang)}</div>'
             f'<p class="snippet">{marked(hit.snippet)}</p>'
             f'<button type="button" class="related-btn" data-story="{escape(s.id)}" '
+            f'data-trail="{escape(json.dumps(list(trail)))}" '
             f'aria-label="{escape(say(lang, "related_for", title=s.title))}">{say(lang, "related_button")} &rarr;'
             f'</button></article></li>')
 
 
-def cards(hits: Sequence[Hit], lang: str = "en") -> str:
-    return f'<ol class="cards">{"".join(card(h, lang) for h in hits)}</ol>' if hits else ""
+def cards(hits: Sequence[Hit], lang: str = "en", trail: Sequence[str] = ()) -> str:
+    return f'<ol class="cards">{"".join(card(h, lang, trail) for h in hits)}</ol>' if hits else ""
+
+
+def export_links(params: Mapping[str, object], lang: str = "en") -> str:
+    """Links that download the shown results, as the API answers the same search: CSV and JSON."""
+    query = escape(urlencode(params, doseq=True))
+    return (f'<p class="export">{escape(say(lang, "export"))} '
+            f'<a href="/api/search.csv?{query}" download="search.csv">CSV</a> · '
+            f'<a href="/api/search?{query}" download="search.json">JSON</a></p>')
 
 
 def status(kind: str, text: str) -> str:
@@ -95,15 +112,22 @@ def _opening(story: Story) -> str:
     return f'<p class="related-opening">{escape(body)}</p>' if body else ""
 
 
-def related_panel(story: Story, hits: Sequence[Hit], lang: str = "en") -> str:
-    """The story itself (title, date, place, its opening), then the stories related to it."""
-    when = [f'<time datetime="{escape(story.date)}">{escape(_when(story.date))}</time>'] if story.date else []
+def related_panel(story: Story, hits: Sequence[Hit], lang: str = "en", trail: Sequence[Story] = ()) -> str:
+    """The story itself (title, date, place, its opening), then the stories related to it; with a way back
+    to the story opened before it when it was reached from the panel (`trail`, oldest first)."""
+    day = [f'<time datetime="{escape(story.date)}">{escape(when(story.date, lang))}</time>'] if story.date else []
     where = [f'<span class="place">{escape(story.place or ", ".join(story.countries))}</span>'] \
         if story.place or story.countries else []
-    meta = '<span class="sep" aria-hidden="true">·</span>'.join(when + where)
-    head = (f'<p class="related-kicker">{say(lang, "related_to")}</p>'
-            f'<h2 class="related-title">{escape(story.title or say(lang, "untitled"))}</h2>'
-            f'{f"<div class=meta>{meta}</div>" if meta else ""}{_opening(story)}')
+    meta = '<span class="sep" aria-hidden="true">·</span>'.join(day + where)
+    back = ""
+    if trail:
+        before, earlier = trail[-1], [s.id for s in trail[:-1]]
+        back = (f'<button type="button" class="related-btn back-btn" data-story="{escape(before.id)}" '
+                f'data-trail="{escape(json.dumps(earlier))}">&larr; '
+                f'{escape(say(lang, "related_back", title=before.title or say(lang, "untitled")))}</button>')
+    head = (f'{back}<p class="related-kicker">{say(lang, "related_to")}</p>'
+            f'<h2 class="related-title">{escape(story.title or say(lang, "untitled"))}'
+            f'</h2>{f"<div class=meta>{meta}</div>" if meta else ""}{_opening(story)}')
     if not hits:
         return head + status("info", say(lang, "related_none"))
-    return head + cards(hits, lang)
+    return head + cards(hits, lang, [*(s.id for s in trail), story.id])

@@ -37,9 +37,15 @@ CSS = """
 .atlas-plot { position: relative; flex: 1 1 auto; min-width: 0; height: 560px; }
 .atlas-plot canvas { position: absolute; inset: 0; }
 .atlas-labels { position: absolute; inset: 0; pointer-events: none; }
-.atlas-topic { position: absolute; transform: translate(-50%, -50%); font-size: 0.75rem; font-weight: 600;
-               background: rgba(255, 255, 255, 0.85); border-left: 3px solid; padding: 1px 5px; border-radius: 3px;
-               white-space: nowrap; color: #1f2937; }
+.atlas .atlas-labels .atlas-topic {
+  position: absolute; margin: 0; transition: none; font: inherit; font-size: 0.75rem; font-weight: 600;
+  line-height: 1.3; background: rgba(255, 255, 255, 0.88); border: 0; border-left: 3px solid; padding: 1px 5px;
+  border-radius: 3px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; color: #1f2937;
+  pointer-events: auto; cursor: pointer;
+}
+.atlas .atlas-labels .atlas-topic:hover, .atlas .atlas-labels .atlas-topic:focus-visible {
+  background: #fff; outline: 1px solid var(--color-accent);
+}
 .atlas-tip { position: absolute; max-width: 320px; background: #111827; color: #fff; font-size: 0.85rem;
              padding: 6px 8px; border-radius: 6px; pointer-events: none; z-index: 2; }
 .atlas-timeline { flex: 0 0 210px; max-height: 560px; overflow-y: auto; font-size: 0.8rem; }
@@ -55,6 +61,14 @@ CSS = """
 .atlas-note { font-size: 0.9rem; margin: 6px 0; }
 .atlas-legend { display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 0.82rem; }
 .atlas-key i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
+.atlas .atlas-legend .atlas-key-topic {
+  margin: 0; box-shadow: none; font: inherit; font-size: 0.82rem; background: none; border: 0; padding: 2px 0;
+  cursor: pointer; color: inherit; text-align: left;
+}
+.atlas .atlas-legend .atlas-key-topic:hover { text-decoration: underline; }
+.export { font-size: 0.88rem; margin: 2px 2px 8px; color: var(--body-text-color-subdued); }
+.export a { color: var(--color-accent); }
+.back-btn { margin: 0 0 10px; }
 .cards { display: flex; flex-direction: column; gap: 12px; list-style: none; margin: 0; padding: 0; }
 .cards > li { margin: 0; padding: 0; }
 .card { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 14px 16px;
@@ -64,7 +78,7 @@ CSS = """
 .meta { font-size: 0.85rem; color: var(--body-text-color-subdued); display: flex; flex-wrap: wrap; gap: 6px; }
 .meta .score { font-variant-numeric: tabular-nums; font-weight: 600; border-radius: 999px; padding: 0 8px;
                cursor: help; }
-.meta .score:hover::after, .meta .score:focus::after { content: " · " attr(data-score); font-weight: 400; }
+.meta .score-n { font-weight: 400; }
 .match-strong { background: #dcfce7; color: #166534; }
 .match-partial { background: #fef3c7; color: #92400e; }
 .match-weak { background: #f1f5f9; color: #475569; }
@@ -87,6 +101,6 @@ CSS = """
   .card { padding: 12px; }
   .atlas-body { flex-direction: column; }
   .atlas-plot { height: 360px; }
-  .atlas-timeline { flex-basis: auto; max-height: 240px; }
+  .atlas-timeline { flex-basis: auto; max-height: none; overflow: visible; }
 }
 """

@@ -43,14 +43,16 @@ def test_the_page_names_the_collection_and_counts_it_live(wire_browser, wires: S
     page.goto(url + "/")
     page.locator("html[data-ready=true]").wait_for(state="attached")
     masthead = page.locator(".masthead")
-    expect(masthead).to_contain_text("reuters-sample")
+    expect(masthead).to_contain_text("Reuters sample")  # the corpus folder's name, tidied
     expect(masthead).to_contain_text("3 stories")
     assert "IOM" not in masthead.inner_text()
     assert "smuggling" not in (page.get_by_label("Your question").get_attribute("placeholder") or "")
-    assert page.locator("#examples button").count() == 0  # no list given: no examples, rather than made-up ones
+    # No list given, and one topic has no words telling it from the rest: no examples, rather than made-up ones.
+    assert page.locator("#examples button").count() == 0
 
     wires.add([make_story("Sugar prices rise", "World sugar prices rose on lower Cuban output.")])  # as the API does
     page.reload()
     page.locator("html[data-ready=true]").wait_for(state="attached")
     expect(masthead).to_contain_text("4 stories")
     page.close()
+

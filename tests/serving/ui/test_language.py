@@ -51,3 +51,18 @@ def test_the_country_box_finds_countries_by_their_spanish_names(open_page, servi
         const shown = [...document.querySelectorAll('#results .card')].map(e => e.dataset.id);
         return shown.length > 0 && shown.every(id => ids.includes(id));
     }""", arg=panama)
+
+
+def test_the_spanish_page_writes_dates_in_spanish_and_offers_spanish_examples_first(open_page, service) -> None:
+    """The Spanish page showed "8 Nov 2021" on its cards and English example questions first."""
+    page = open_page(locale="es-ES")
+    first = page.locator("#examples button").first
+    expect(first).to_contain_text("¿qué se hace contra la trata de personas en Belice?")
+    ask(page, "tráfico de migrantes en Panamá", "es")
+    page.locator("#results .card time").first.wait_for()
+    times = page.locator("#results .card time").evaluate_all(
+        "ts => ts.map(t => [t.getAttribute('datetime'), t.textContent])")
+    months = "ene feb mar abr may jun jul ago sept oct nov dic".split()
+    for iso, text in times:
+        year, month, day = iso.split("-")
+        assert text == f"{int(day)} {months[int(month) - 1]} {year}", (iso, text)

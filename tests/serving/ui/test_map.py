@@ -58,6 +58,36 @@ def test_a_question_lights_up_where_its_answers_sit(page: sync_api.Page, service
     expect(atlas).to_have_attribute("data-highlighted", "10")
     page.locator(f"{ATLAS} input[value=country]").check()
     expect(page.locator(f"{ATLAS} .atlas-legend")).to_contain_text("Panama")
+    page.evaluate("document.querySelector('#views').scrollIntoView({block: 'start'})")  # the map, whole
     page.screenshot(path=str(tmp_path / "map.png"))
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         shutil.copy(tmp_path / "map.png", ROOT / "docs" / "screenshot-map.png")
+
+
+def test_topic_labels_never_overlap_each_other_or_leave_the_plot(open_page, service) -> None:
+    for viewport in ({"width": 1600, "height": 1000}, {"width": 900, "height": 800}):
+        page = open_page(viewport=viewport)
+        open_map(page, len(service.index))
+        plot = page.locator(f"{ATLAS} .atlas-plot").bounding_box()
+        boxes = page.locator(f"{ATLAS} .atlas-topic").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().toJSON())")
+        assert len(boxes) >= 2
+        for i, a in enumerate(boxes):
+            assert plot["x"] <= a["left"] and a["right"] <= plot["x"] + plot["width"] + 0.5, (viewport, a)
+            assert plot["y"] <= a["top"] and a["bottom"] <= plot["y"] + plot["height"] + 0.5, (viewport, a)
+            for b in boxes[i + 1:]:
+                apart = a["right"] <= b["left"] or b["right"] <= a["left"] or a["bottom"] <= b["top"] \
+                    or b["bottom"] <= a["top"]
+                assert apart, (viewport, a, b)
+        # every topic is listed under the map too, so a label left out for lack of room is still reachable
+        expect(page.locator(f"{ATLAS} .atlas-key-topic")).to_have_count(len(service.index.atlas.labels))
+
+
+def test_a_question_nothing_answers_rings_its_nearest_stories_not_answers(page: sync_api.Page, service) -> None:
+    """After "nothing answers this" the map said "10 answers to ... are ringed"."""
+    atlas = open_map(page, len(service.index))
+    ask(page, "migrant smuggling networks in Norway")
+    expect(atlas).to_have_attribute("data-highlighted", "10")
+    note = page.locator(f"{ATLAS} .atlas-note")
+    expect(note).to_contain_text("No story answers “migrant smuggling networks in Norway” closely; the 10 nearest")
+    expect(note).not_to_contain_text("answers to")

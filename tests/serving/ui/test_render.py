@@ -23,12 +23,13 @@ def test_card_escapes_every_story_field() -> None:
     assert 'data-story="a-1"' in html and "24 Sep 2021" in html
 
 
-def test_a_search_hit_shows_its_score_in_words_and_the_number_on_hover() -> None:
+def test_a_search_hit_shows_its_score_in_words_and_as_a_number_without_hover() -> None:
+    """The number was in a hover tooltip only, which touch screens don't have."""
     hit = Hit(make_story("Title", "body"), 0.712, Snippet("body"), match="strong")
     html = card(hit)
-    assert ">strong match</span>" in html and 'data-score="0.71"' in html and 'title="relevance 0.71 of 1' in html
-    assert 'tabindex="0"' in html  # reachable from the keyboard, where hover shows the number too
-    assert ">coincidencia fuerte</span>" in card(hit, "es") and 'title="relevancia 0.71 de 1' in card(hit, "es")
+    assert '>strong match<span class="score-n"> · 0.71</span></span>' in html and 'title="relevance 0.71 of 1' in html
+    assert 'tabindex="0"' in html  # reachable from the keyboard, where the tooltip says what the number means
+    assert ">coincidencia fuerte<" in card(hit, "es") and 'title="relevancia 0.71 de 1' in card(hit, "es")
     assert 'class="score' not in card(Hit(make_story("Title", "body"), 0.9, Snippet("body")))  # related: no words
 
 
@@ -39,3 +40,8 @@ def test_states_say_what_they_mean() -> None:
     assert "1 story ·" in count_line(1, 1.0, True)
     assert 'role="alert"' in status("error", "broken <here>") and "&lt;here&gt;" in status("error", "broken <here>")
     assert "No other stories" in related_panel(make_story("Alone", "text"), [])
+
+
+def test_card_dates_are_written_in_the_readers_language() -> None:
+    hit = Hit(make_story("Title", "body", date="2021-11-08"), 0.5, Snippet("body"), match="partial")
+    assert ">8 Nov 2021</time>" in card(hit, "en") and ">8 nov 2021</time>" in card(hit, "es")
