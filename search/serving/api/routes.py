@@ -23,7 +23,8 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel
+from pydantic.fields import FieldInfo
 from starlette.convertors import PathConvertor, register_url_convertor
 
 from ...corpus import Story, make_story
@@ -169,12 +170,19 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
     for field in dependant.query_params:
         model = field.field_info.annotation
         if isinstance(model, type) and issubclass(model, BaseModel):
-            names |= {info.alias or name for name, info in model.model_fields.items()}
+            names |= {n for name, info in model.model_fields.items() for n in _field_names(name, info)}
         else:
             names.add(field.alias)
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return frozenset(names)
+
+
+def _field_names(name: str, info: FieldInfo) -> set[str]:
+    """The names a model field is read under: its own, its alias, each of its validation aliases."""
+    choices = info.validation_alias.choices if isinstance(info.validation_alias, AliasChoices) \
+        else [info.validation_alias]
+    return {info.alias or name, *(c for c in choices if isinstance(c, str))}
 
 
 def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
