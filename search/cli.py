@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import bounded_json
 from .collection import default_index_dir
 from .console import GroupedWarnings
 from .corpus import FieldMap
@@ -35,7 +36,7 @@ def _field_map(spec: str) -> FieldMap:
 def _json_object(text: str) -> dict[str, Any]:
     """--index-params parsed by argparse, so bad JSON is a usage error (exit 2), not a traceback."""
     try:
-        value = json.loads(text)
+        value = bounded_json.loads(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -148,10 +149,11 @@ def run(args: argparse.Namespace) -> None:
         if not args.quiet:
             print(_about_line(manifest.get("config", {})), file=sys.stderr)
     elif args.command == "add":
-        from .collection import add_to_index
+        from .collection import add_files
 
-        index = add_to_index(args.paths, root, fields=args.fields, progress=not args.quiet)
-        _emit(args, {"status": "updated", "story_count": len(index)}, f"index updated: {len(index)} stories")
+        index, ids = add_files(args.paths, root, fields=args.fields, progress=not args.quiet)
+        _emit(args, {"status": "updated", "story_count": len(index), "ids": ids},
+              f"index updated: {len(index)} stories; filed {len(ids)}: {' '.join(ids)}")
     elif args.command == "compact":
         from .collection import compact, open_index
 

@@ -34,6 +34,56 @@ PROBES = (("police training against migrant smuggling", "hybrid"), ("petroleum s
           ("Costa Rica Panama", "lexical"))
 
 
+AUDIT = ROOT / "tests" / "audit"  # its sitecustomize records what a process does that leaves it
+
+
+def audited_env(log: Path, **changes: str) -> dict[str, str]:
+    """The environment for a process whose calls out, writes and library loads go to `log` as JSON lines
+    (`tests/audit/sitecustomize.py`); `changes` set or (given as "") remove variables."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(AUDIT), str(ROOT)]), "STORY_SEARCH_AUDIT_LOG": str(log)}
+    for name, value in changes.items():
+        if value:
+            env[name] = value
+        else:
+            env.pop(name, None)
+    return env
+
+
+def audit_events(log: Path, kind: str) -> list[Any]:
+    """What the audited processes logged of one kind (`lookup`, `connect`, `write`, `load`)."""
+    if not log.exists():
+        return []
+    events = (json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line)
+    return [e["what"] for e in events if e["kind"] == kind]
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 a moment ago, for a server process to bind."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    """Until `url` answers 200, failing at once if the server process ends instead."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert server.poll() is None, f"the server stopped (exit {server.returncode})"
+        assert time.monotonic() < deadline, f"{url} did not answer within {timeout:.0f} s"
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+
+
 def cli(*args: str, index: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m search ARGS` as a user runs it, in a real process; `index` sets $STORY_SEARCH_INDEX."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}

@@ -8,7 +8,7 @@ with the configuration it was built with.
 """
 from .about import read_examples, suggested_examples
 from .atlas import Atlas, sample_rows, timeline
-from .build import add_to_index, build_index
+from .build import add_files, add_to_index, build_index
 from .columns import Columns
 from .config import Config
 from .edits import Edits
@@ -19,6 +19,7 @@ from .storage import default_index_dir, writer_lock
 from .story_index import StoryIndex, open_index
 from .writes import Writer
 
-__all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "StoryIndex", "Writer", "add_to_index",
-           "build_index", "compact", "default_index_dir", "due", "open_index", "read_examples", "suggested_examples",
+__all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "StoryIndex", "Writer", "add_files",
+           "add_to_index", "build_index", "compact", "default_index_dir", "due", "open_index", "read_examples",
+           "suggested_examples",
            "sample_rows", "timeline", "tokenize", "writer_lock"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import bounded_json
 from ..corpus import fold_accents
 
 K1, B = 1.5, 0.75  # the usual term-frequency saturation and length normalisation
@@ -178,7 +179,7 @@ class Postings:
     @classmethod
     def load(cls, folder: Path, size: int) -> Postings:
         """The postings saved in `folder`, for a segment of `size` rows; arrays are memory-mapped."""
-        terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        terms = bounded_json.loads((folder / "terms.json").read_text(encoding="utf-8"))
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
                   for name in ("indptr", "rows", "tf", "lengths")}
         postings = cls(terms, **arrays)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import bounded_json
 from ..corpus import Story
 from ..vectorstore import VectorStore
 from .atlas import Atlas
@@ -109,12 +110,12 @@ class Segment:
         from ..vectorstore import store_class
 
         with (folder / STORIES).open(encoding="utf-8") as f:
-            stories = [Story.from_dict(json.loads(line)) for line in f]
+            stories = [Story.from_dict(bounded_json.loads(line)) for line in f]
         vectors = np.load(folder / VECTORS, mmap_mode="r", allow_pickle=False)
         if len(stories) != size or vectors.dtype != np.float32 or vectors.shape != (size, dim):
             raise ValueError(f"segment {name} holds {len(stories)} stories and {vectors.dtype} vectors "
                              f"{vectors.shape}, its manifest entry says {size} of dimension {dim}")
-        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+        meta = bounded_json.loads((folder / META).read_text(encoding="utf-8"))
         kind = meta["kind"]
         if kind not in (BASE, DELTA) or not all(isinstance(i, str) for i in meta["deletes"]):
             raise ValueError(f"segment {name} has an unreadable meta.json")

@@ -42,6 +42,15 @@ def refuse_link(path: Path) -> None:
                                "folder. Remove it (it is not part of the index) and try again")
 
 
+def refuse_links_within(folder: Path) -> None:
+    """A segment folder holds its own files and folders only: a link anywhere inside it (a planted
+    `sub -> /etc` with a manifest naming `sub/passwd`, or an engine file the manifest does not list) would
+    make the loader read what the link points at."""
+    for parent, folders, files in os.walk(folder):
+        for name in (*folders, *files):
+            refuse_link(Path(parent) / name)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -82,9 +91,10 @@ def segment_dir(root: Path, entry: dict[str, Any], verify: bool = True) -> Path:
     hint = REBUILD_HINT.format(root=root)
     if folder.is_symlink() or not folder.is_dir():
         raise IndexCorruptError(f"{folder} is missing or not a folder; {hint}")
+    refuse_links_within(folder)
     for name, expected in entry["files"].items():
         path = folder / name
-        if path.is_symlink() or not path.is_file():
+        if not path.is_file():
             raise IndexCorruptError(f"{path} is missing or not a file; {hint}")
         if path.stat().st_size != expected["bytes"] or (verify and _sha256(path) != expected["sha256"]):
             raise IndexCorruptError(f"{path} does not match its checksum (truncated or altered); {hint}")

