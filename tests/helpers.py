@@ -160,6 +160,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
+def every_process_model() -> Any:
+    """`pytestmark = every_process_model()`: a browser test module whose tests must hold with several server
+    processes runs each twice, against one process and against `serve --workers 2`."""
+    import pytest
+
+    return pytest.mark.parametrize("browser", [1, 2], indirect=True, ids=["one-process", "two-workers"])
+
+
 def launch_browser(service: Any, workers: int = 1) -> Iterator[tuple[str, Any]]:
     """Serve `service` as `serve --workers N` does and start Debian's Chromium: yields (base URL, browser) for
     a module.
