@@ -99,8 +99,11 @@ class ToHome:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:  # made in the event loop that uses it
-            self._client = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(uds=self.address),
-                                             base_url="http://home", timeout=httpx.Timeout(None, connect=30))
+            # Idle connections are dropped well before the home's server closes them (uvicorn: after 5 s), so
+            # a request is never sent on a connection the home is closing at that moment.
+            transport = httpx.AsyncHTTPTransport(uds=self.address, limits=httpx.Limits(keepalive_expiry=1.0))
+            self._client = httpx.AsyncClient(transport=transport, base_url="http://home",
+                                             timeout=httpx.Timeout(None, connect=30))
             for name in list(self._client.headers):  # pass the client's headers as sent, add none of httpx's
                 del self._client.headers[name]
         return self._client
