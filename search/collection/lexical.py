@@ -8,6 +8,7 @@ segment as after the merge that folds it into the base. Lucene's BM25 (Kamphuis 
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..corpus import fold_accents
+from .arrays import mapped, save_array
 
 K1, B = 1.5, 0.75  # the usual term-frequency saturation and length normalisation
 _WORD = re.compile(r"\w+")
@@ -169,34 +171,38 @@ class Postings:
                                 np.concatenate(tf) if tf else np.zeros(0, np.float32),
                                 np.concatenate(lengths) if lengths else np.zeros(0, np.float32))
 
+    @functools.cached_property
+    def total_length(self) -> float:
+        """Terms in all rows together (dead ones included): the collection's average length is built from it."""
+        return float(np.sum(self.lengths, dtype=np.float64))
+
     def save(self, folder: Path) -> list[str]:
         (folder / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False), encoding="utf-8")
-        for name in ("indptr", "rows", "tf", "lengths"):
-            np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        return list(FILES)
+        return ["terms.json", *(save_array(folder, name, getattr(self, name))
+                                for name in ("indptr", "rows", "tf", "lengths"))]
 
     @classmethod
     def load(cls, folder: Path, size: int) -> Postings:
-        """The postings saved in `folder`, for a segment of `size` rows; arrays are memory-mapped."""
+        """The postings saved in `folder`, for a segment of `size` rows; arrays are memory-mapped, and only
+        their shapes and types are checked here (`check` reads every entry)."""
         terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-                  for name in ("indptr", "rows", "tf", "lengths")}
-        postings = cls(terms, **arrays)
-        _check(postings, size)
+        postings = cls(terms, **{name: mapped(folder / f"{name}.npy") for name in ("indptr", "rows", "tf", "lengths")})
+        p = postings
+        ok = (isinstance(p.terms, list) and all(isinstance(t, str) for t in p.terms)
+              and p.indptr.dtype == np.int64 and p.rows.dtype == np.int32 and p.tf.dtype == np.float32
+              and p.lengths.dtype == np.float32 and p.indptr.shape == (len(p.terms) + 1,)
+              and p.lengths.shape == (size,) and p.rows.shape == p.tf.shape and p.rows.ndim == 1
+              and (not len(p.indptr) or (p.indptr[0] == 0 and p.indptr[-1] == len(p.rows))))
+        if not ok:
+            raise ValueError("lexical postings are inconsistent")
         return postings
 
-
-def _check(p: Postings, size: int) -> None:
-    """Refuse postings whose arrays disagree: a bad file must be an error at load, not a wrong score later."""
-    ok = (isinstance(p.terms, list) and all(isinstance(t, str) for t in p.terms)
-          and p.indptr.dtype == np.int64 and p.rows.dtype == np.int32 and p.tf.dtype == np.float32
-          and p.lengths.dtype == np.float32 and p.indptr.shape == (len(p.terms) + 1,)
-          and p.lengths.shape == (size,) and p.rows.shape == p.tf.shape and p.rows.ndim == 1
-          and (not len(p.indptr) or (p.indptr[0] == 0 and p.indptr[-1] == len(p.rows)))
-          and bool(np.all(np.diff(p.indptr) >= 0))
-          and (not len(p.rows) or (int(p.rows.min()) >= 0 and int(p.rows.max()) < size)))
-    if not ok:
-        raise ValueError("lexical postings are inconsistent")
+    def check(self) -> None:
+        """Refuse postings whose entries disagree with the segment (a row outside it, lists out of order): an
+        error when the segment is first verified, not a wrong score later. Reads every entry."""
+        if not (bool(np.all(np.diff(self.indptr) >= 0))
+                and (not len(self.rows) or (int(self.rows.min()) >= 0 and int(self.rows.max()) < len(self)))):
+            raise ValueError("lexical postings are inconsistent")
 
 
 class Lexical:
@@ -209,7 +215,7 @@ class Lexical:
         self._dead_rows = np.flatnonzero(~live)
         self.size = len(live)
         self.stories = int(live.sum())
-        total = sum(float(np.sum(p.lengths, dtype=np.float64)) for p in self.parts) - dead.length
+        total = sum(p.total_length for p in self.parts) - dead.length
         self.avg_length = total / self.stories if self.stories else 1.0
 
     def df(self, terms: Sequence[str]) -> np.ndarray:
@@ -228,9 +234,10 @@ class Lexical:
             if not inside.any():
                 continue
             for j, t in enumerate(terms):
-                held = part.entries(t)[0]
+                held = part.entries(t)[0]  # ascending: a few lookups, however many stories hold the term
                 if len(held):
-                    out[:, j] |= inside & np.isin(local, held)
+                    at = np.searchsorted(held, local).clip(max=len(held) - 1)
+                    out[:, j] |= inside & (held[at] == local)
         return out
 
     def idf(self, terms: Sequence[str]) -> np.ndarray:

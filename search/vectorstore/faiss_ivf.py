@@ -24,6 +24,7 @@ import numpy as np
 
 from ._exact import EXACT_BELOW, selector_for
 from .base import VectorStore, no_results
+from .faiss_files import read_mapped, read_owned
 from .params import BOOLEAN, integer, optional
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,14 @@ class FaissIVFStore(VectorStore):
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
         super().__init__(dim, params)
         self._index: faiss.Index | None = None  # made on the first add, when the collection size is known
+        self._mapped: Path | None = None  # the file `_index` is memory-mapped from, while it is
+
+    def _writable(self) -> faiss.Index:
+        """The index, read into memory first if it is mapped (a mapped index must not be written)."""
+        if self._mapped is not None:
+            self._index, self._mapped = read_owned(self._mapped), None
+        assert self._index is not None, "trained on the first add"
+        return self._index
 
     def _trained(self, sample: np.ndarray) -> faiss.Index:
         nlist = self.params["nlist"] or max(1, min(int(2 * math.sqrt(len(sample))), len(sample) // 39 or 1))
@@ -65,12 +74,12 @@ class FaissIVFStore(VectorStore):
         if self._index is None:
             self._index = self._trained(vectors)
         self.remove(ids)
-        self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        self._writable().add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
 
     def remove(self, ids: np.ndarray) -> None:
         if self._index is not None and len(ids):
             ids = np.ascontiguousarray(ids, dtype=np.int64)  # the key lookup only takes a plain id array:
-            self._index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
+            self._writable().remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
 
     def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
                 excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +103,10 @@ class FaissIVFStore(VectorStore):
 
     def copy(self) -> FaissIVFStore:
         twin = FaissIVFStore(self.dim, self.params)
-        twin._index = faiss.clone_index(self._index) if self._index is not None else None
+        if self._mapped is not None:
+            twin._index = read_owned(self._mapped)
+        elif self._index is not None:
+            twin._index = faiss.clone_index(self._index)
         return twin
 
     def __len__(self) -> int:
@@ -109,11 +121,12 @@ class FaissIVFStore(VectorStore):
     @classmethod
     def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray,
              vectors: np.ndarray) -> FaissIVFStore:
-        """Open the saved index; rebuild it from the index's vectors if it is missing or holds other stories."""
+        """Open the saved index, memory-mapped; rebuild it from the index's vectors if it is missing or holds
+        other stories."""
         store = cls(dim, params)
         path = directory / "ivf.faiss"
         if path.is_file():
-            store._index = faiss.read_index(str(path))
+            store._index, store._mapped = read_mapped(path), path
             if store._index.ntotal == len(ids):
                 return store
         store = cls(dim, params)

@@ -73,6 +73,23 @@ def test_copy_is_independent_and_save_load_round_trips(kind, params, floor, data
     np.testing.assert_array_equal(loaded.search(queries, 10)[1], twin.search(queries, 10)[1])
 
 
+@pytest.mark.parametrize(("kind", "params", "floor"), STORES, ids=IDS)
+def test_a_loaded_store_changes_without_touching_its_saved_file(kind, params, floor, data, tmp_path: Path):
+    """Saved engines are opened memory-mapped (shared between processes); one that is then changed, or a copy
+    of it, works on a copy in memory: the file, and every process mapping it, stay as they were."""
+    ids, vectors, queries = data
+    files = filled(kind, params, data).save(tmp_path)
+    saved = {name: (tmp_path / name).read_bytes() for name in files}
+    loaded = store_class(kind).load(tmp_path, DIM, params, ids, vectors)
+    twin = loaded.copy()
+    twin.remove(ids[:10])
+    loaded.remove(ids[:20])
+    loaded.add(ids[:5], vectors[:5])
+    assert len(twin) == len(ids) - 10 and len(loaded) == len(ids) - 15
+    assert set(loaded.search(queries, 10)[1].ravel().tolist()).isdisjoint(ids[5:20].tolist())
+    assert {name: (tmp_path / name).read_bytes() for name in files} == saved
+
+
 def test_hnsw_rebuilds_once_tombstones_pile_up(data):
     ids, vectors, queries = data
     store = filled("faiss-hnsw", {"rebuild_at": 0.2}, data)
