@@ -25,12 +25,17 @@ OFFSETS = "story_offsets.npy"
 PARSED = 4096  # stories kept parsed per segment: a few searches' candidates, a few MB
 
 
+def story_line(story: Story) -> bytes:
+    """A story as its line of the file."""
+    return (json.dumps(story.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def write_stories(path: Path, stories: Sequence[Story]) -> np.ndarray:
     """Write `stories` to `path`, one JSON object a line; returns each line's start and the file's end."""
     offsets = np.zeros(len(stories) + 1, dtype=np.int64)
     with path.open("wb") as f:
         for row, story in enumerate(stories):
-            line = (json.dumps(story.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+            line = story_line(story)
             f.write(line)
             offsets[row + 1] = offsets[row] + len(line)
     return offsets

@@ -37,6 +37,7 @@ from .storage import Prepared, commit, is_verified, prepare, record_verified, se
 
 log = logging.getLogger(__name__)
 COPY_CANDIDATES = 10  # nearest stories searched for copies of an added one
+REFINE = 2  # candidates fetched from an engine that scores approximately, per one wanted, before rescoring
 
 
 def fingerprint(stories: Iterable[Story]) -> str:
@@ -218,14 +219,22 @@ class StoryIndex:
         rows: list[list[np.ndarray]] = [[] for _ in queries]
         sims: list[list[np.ndarray]] = [[] for _ in queries]
         if len(base):
+            estimates = self.store.approximate_scores  # compressed vectors: fetch more, rescore them exactly
+            fetch = n * REFINE if estimates else n
             if allowed is None:
                 excluded = self._dead_base_keys if len(self._dead_base_keys) else None
-                scores, found = self.store.search(queries, n, excluded=excluded)
+                scores, found = self.store.search(queries, fetch, excluded=excluded)
             else:
-                scores, found = self.store.search(queries, n, allowed=base.keys[allowed[allowed < len(base)]])
+                scores, found = self.store.search(queries, fetch, allowed=base.keys[allowed[allowed < len(base)]])
             for q in range(len(queries)):
-                rows[q].append(base.rows_of_keys(found[q]))
-                sims[q].append(scores[q])
+                local = base.rows_of_keys(found[q])
+                if estimates:
+                    local = local[local >= 0]
+                    rows[q].append(local)
+                    sims[q].append(np.asarray(base.vectors[local], dtype=np.float32) @ queries[q])
+                else:
+                    rows[q].append(local)
+                    sims[q].append(scores[q])
         for i, segment in enumerate(self.segments[1:], 1):
             start, end = int(self.offsets[i]), int(self.offsets[i]) + len(segment)
             live = self.live[start:end]

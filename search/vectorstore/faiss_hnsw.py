@@ -40,6 +40,10 @@ class FaissHNSWStore(VectorStore):
         self._mapped: Path | None = None  # the file the graph is memory-mapped from, while it is
         self._reindex()
 
+    @property
+    def approximate_scores(self) -> bool:
+        return bool(self.params["sq8"])
+
     def _new_graph(self) -> faiss.Index:
         p = self.params
         index = faiss.index_factory(self.dim, f"HNSW{int(p['M'])}" + (",SQ8" if p["sq8"] else ""),

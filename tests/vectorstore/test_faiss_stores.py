@@ -12,7 +12,7 @@ from tests.helpers import clustered, exact_top, recall, vector_keys
 DIM = 64
 STORES = [("faiss-flat", {}, 1.0), ("faiss-hnsw", {}, 0.95), ("faiss-ivf", {}, 0.95),
           ("faiss-hnsw", {"sq8": True}, 0.9), ("faiss-ivf", {"sq8": True}, 0.9)]
-IDS = [f"{kind}{'-sq8' if params else ''}" for kind, params, _ in STORES]
+IDS = [kind + "".join(f"-{name}" for name in params) for kind, params, _ in STORES]
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,14 @@ def test_a_loaded_store_changes_without_touching_its_saved_file(kind, params, fl
     assert len(twin) == len(ids) - 10 and len(loaded) == len(ids) - 15
     assert set(loaded.search(queries, 10)[1].ravel().tolist()).isdisjoint(ids[5:20].tolist())
     assert {name: (tmp_path / name).read_bytes() for name in files} == saved
+
+
+@pytest.mark.parametrize("params", [{"pq": 24}, {"pq": 16, "sq8": True}])
+def test_product_quantisation_must_divide_the_vectors_and_stand_alone(params: dict):
+    from search import ConfigError
+
+    with pytest.raises(ConfigError, match="pq must divide the dimension"):
+        create_store("faiss-ivf", DIM, params)
 
 
 def test_hnsw_rebuilds_once_tombstones_pile_up(data):
