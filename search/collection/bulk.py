@@ -109,7 +109,7 @@ class _BaseWriter:
                     line = story_line(story)
                     out.write(line)
                     offsets[row + 1] = offsets[row] + len(line)
-                    self.fingerprint.update(json.dumps(story.to_dict(), sort_keys=True, ensure_ascii=False).encode())
+                    self.fingerprint.update(line)
                 written[start:end] = chunk_vectors
                 keys[start:end] = vector_keys(stories)
                 columns.append(Columns.of(stories))

@@ -35,6 +35,7 @@ de la el en y los las del que por para con una un al se su sus como lo es o sobr
 # per-language stemmer or an extra dependency, so a Spanish question shares terms with English stories.
 # Its effect per question category is in docs/quality.md.
 PREFIX = 5
+EXACT_BELOW = 20_000  # allowed rows (a narrow filter) are scored directly: cheaper than pruning
 FILES = ("terms.json", "indptr.npy", "rows.npy", "tf.npy", "lengths.npy")
 
 
@@ -267,19 +268,106 @@ class Lexical:
         live = self.live[row]
         return csc_matrix((value[live], (row[live], col[live])), shape=(self.size, len(terms))), list(terms)
 
+    def _weights(self, terms: list[str]) -> dict[str, np.float32]:
+        unique = list(dict.fromkeys(terms))
+        return dict(zip(unique, self.idf(unique).astype(np.float32) * np.float32(1), strict=True))
+
+    def _saturated(self, part: Postings, rows: np.ndarray, tf: np.ndarray, weight: np.float32) -> np.ndarray:
+        """A term's BM25 contribution to `rows` of `part` that hold it `tf` times (float32, as `scores` adds it)."""
+        norm_base, norm_length = np.float32(K1 * (1 - B)), np.float32(K1 * B / self.avg_length)
+        return weight * tf / (tf + norm_base + norm_length * part.lengths[rows])
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row for `query` (a term asked twice counts twice); deleted rows score 0."""
         out = np.zeros(self.size, dtype=np.float32)
         terms = tokenize(query)
         if not terms or not self.stories:
             return out
-        unique = list(dict.fromkeys(terms))
-        weight = dict(zip(unique, self.idf(unique).astype(np.float32) * np.float32(1), strict=True))
-        norm_base, norm_length = np.float32(K1 * (1 - B)), np.float32(K1 * B / self.avg_length)
+        weight = self._weights(terms)
         for t in terms:
             for part, offset in zip(self.parts, self.offsets):
                 rows, tf = part.entries(t)
                 if len(rows):
-                    out[offset + rows] += weight[t] * tf / (tf + norm_base + norm_length * part.lengths[rows])
+                    out[offset + rows] += self._saturated(part, rows, tf, weight[t])
         out[self._dead_rows] = 0.0
         return out
+
+    def scores_of(self, query: str, rows: np.ndarray) -> np.ndarray:
+        """`scores(query)[rows]`, the same float32 values, computed for those rows only: each term's entries
+        for them are found by binary search, whatever number of stories hold it."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows), dtype=np.float32)
+        terms = tokenize(query)
+        if not terms or not self.stories or not len(rows):
+            return out
+        weight = self._weights(terms)
+        for t in terms:
+            for part, offset in zip(self.parts, self.offsets):
+                held, tf = part.entries(t)
+                inside = np.flatnonzero((rows >= offset) & (rows < offset + len(part)))
+                if not len(held) or not len(inside):
+                    continue
+                local = rows[inside] - offset
+                at = np.searchsorted(held, local).clip(max=len(held) - 1)
+                found = held[at] == local
+                out[inside[found]] += self._saturated(part, local[found], tf[at[found]], weight[t])
+        out[~self.live[rows]] = 0.0
+        return out
+
+    def top(self, query: str, n: int, allowed: np.ndarray | None = None,
+            exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores) of the n best-scoring rows with a positive score, best first (ties by row), among
+        `allowed` rows (every row when None), never one of `exclude`: what sorting `scores` would give.
+
+        Without scoring every story (MaxScore, Turtle & Flood 1995): terms are taken rarest first, and once
+        the terms left could not lift a story that holds none of the terms taken so far above the n-th best
+        score found, no such story can make the list; the stories that might are then scored exactly. The
+        common words of a question, which most stories hold, are looked up for those stories only."""
+        terms = tokenize(query)
+        if not terms or not self.stories or n < 1:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if allowed is not None and len(allowed) <= EXACT_BELOW:
+            candidates = np.asarray(allowed, dtype=np.int64)
+        else:
+            candidates = self._candidates(terms, n, allowed, exclude)
+        if exclude is not None and len(exclude):
+            candidates = candidates[~np.isin(candidates, exclude)]
+        exact = self.scores_of(query, candidates)
+        keep = exact > 0
+        candidates, exact = candidates[keep], exact[keep]
+        order = np.lexsort((candidates, -exact))[:n]
+        return candidates[order], exact[order]
+
+    def _candidates(self, terms: list[str], n: int, allowed: np.ndarray | None,
+                    exclude: np.ndarray | None) -> np.ndarray:
+        """The rows that might be among the n best for `terms` (see `top`), a few more than n in general."""
+        weight = self._weights(terms)
+        bound = {t: float(weight[t]) * terms.count(t) for t in weight}  # a term adds less than its weight a time
+        order = sorted(bound, key=lambda t: -bound[t])
+        partial = np.zeros(self.size, dtype=np.float32)
+        touched: list[np.ndarray] = []
+        seen = np.zeros(0, dtype=np.int64)
+        threshold, taken = 0.0, 0
+        for t in order:
+            left = sum(bound[u] for u in order[taken:])
+            if len(seen) >= n and left < threshold:
+                break
+            for part, offset in zip(self.parts, self.offsets):
+                rows, tf = part.entries(t)
+                if len(rows):
+                    partial[offset + rows] += self._saturated(part, rows, tf, weight[t]) * np.float32(terms.count(t))
+                    touched.append(offset + np.asarray(rows, dtype=np.int64))
+            taken += 1
+            seen = np.unique(np.concatenate([seen, *touched]))
+            touched = []
+            seen = seen[self.live[seen]]
+            if allowed is not None:
+                seen = seen[np.isin(seen, allowed)]
+            if exclude is not None and len(exclude):
+                seen = seen[~np.isin(seen, exclude)]
+            if len(seen) >= n:
+                threshold = float(np.partition(partial[seen], len(seen) - n)[len(seen) - n])
+        # Out: stories that even every term left could not lift to the n-th best score (with a margin for
+        # the rounding of float32 sums taken in another order than `scores_of` takes them).
+        left = sum(bound[u] for u in order[taken:])
+        return seen[partial[seen] + np.float32(left) >= np.float32(threshold * (1 - 1e-5))]

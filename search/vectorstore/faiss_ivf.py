@@ -82,6 +82,8 @@ class FaissIVFStore(VectorStore):
         bits = min(8, int(math.log2(max(len(train), 2))))
         codes = f"PQ{self.params['pq']}x{bits}" if self.params["pq"] else "SQ8" if self.params["sq8"] else "Flat"
         index = faiss.index_factory(self.dim, f"IVF{nlist},{codes}", faiss.METRIC_INNER_PRODUCT)
+        if self.params["pq"]:
+            index.do_polysemous_training = False  # for Hamming-filtered search, which this engine does not use
         index.train(np.ascontiguousarray(train, dtype=np.float32))
         index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct by story key
         return index
