@@ -54,7 +54,7 @@ TOPIC_SHARE = 0.5  # of a story's words, drawn from its topic's story; the rest 
 QUESTION_WORDS = 6
 CHUNK = 250_000
 _WORD = re.compile(r"[a-z]{3,}")
-ENGINES = {"hashing": {"index_type": "faiss-ivf", "index_params": {"pq": 48, "nlist": 4096, "nprobe": 32}},
+ENGINES = {"hashing": {"index_type": "faiss-ivf", "index_params": {"pq": 32, "nlist": 4096, "nprobe": 128}},
            "e5": {"index_type": "faiss-ivf", "index_params": {}}}
 
 
@@ -194,6 +194,26 @@ def _exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     return best_rows
 
 
+NPROBES = (32, 64, 128, 256)
+
+
+def _latency(service: SearchService, questions: list[str], mode: str) -> dict[str, Any]:
+    times = []
+    for _ in range(3):
+        for q in questions:
+            t = time.perf_counter()
+            service.search(q, 10, mode)
+            times.append((time.perf_counter() - t) * 1000)
+    return {**summary(times), "load_avg_1m": round(os.getloadavg()[0], 2)}
+
+
+def _recall(service: SearchService, questions: list[str], truth: np.ndarray) -> float:
+    """Recall@10 of the service's dense search against `truth`, the exact top 10 of each question."""
+    index = service.index
+    found = [[index.row(h.story.id) for h in service.search(q, 10, "dense").hits] for q in questions]
+    return round(statistics.mean(len(set(f) & set(t.tolist())) / 10 for f, t in zip(found, truth)), 4)
+
+
 def measure(root: Path, questions_n: int, exact_n: int) -> dict[str, Any]:
     from search.vectorstore import use_serving_threads
 
@@ -210,28 +230,26 @@ def measure(root: Path, questions_n: int, exact_n: int) -> dict[str, Any]:
     service.search(questions[0], 10, "dense")
     latency: dict[str, Any] = {}
     for mode in ("dense", "hybrid", "lexical"):
-        times = []
-        for _ in range(3):
-            for q in questions:
-                t = time.perf_counter()
-                service.search(q, 10, mode)
-                times.append((time.perf_counter() - t) * 1000)
-        latency[mode] = {**summary(times), "load_avg_1m": round(os.getloadavg()[0], 2)}
+        latency[mode] = _latency(service, questions, mode)
     sample = questions[:exact_n]
     queries = np.stack([service.query_vector(q) for q in sample])
     started = time.monotonic()
     truth = _exact_top(index.segments[0].vectors, queries, 10)
     exact_s = time.monotonic() - started
-    found = [[index.row(h.story.id) for h in service.search(q, 10, "dense").hits] for q in sample]
-    recall = statistics.mean(len(set(f) & set(t.tolist())) / 10 for f, t in zip(found, truth))
-    engine = index.store.search(queries, 10)[1]
-    engine_rows = [index.segments[0].rows_of_keys(row).tolist() for row in engine]
-    engine_recall = statistics.mean(len(set(f) & set(t.tolist())) / 10 for f, t in zip(engine_rows, truth))
+    recall = _recall(service, sample, truth)
+    sweep = []
+    if "nprobe" in index.store.params:  # what scanning more or fewer buckets buys
+        chosen = index.store.params["nprobe"]
+        for nprobe in NPROBES:
+            index.store.params["nprobe"] = nprobe
+            sweep.append({"nprobe": nprobe, "recall_at_10": _recall(service, sample, truth),
+                          "dense": _latency(service, questions, "dense")})
+        index.store.params["nprobe"] = chosen
     return {"stories": len(index), "model": index.model_id,
             "engine": {"type": index.store.kind, "params": index.store.params}, "open_s": round(opened_s, 2),
             "questions": len(questions), "latency_ms": latency,
-            "recall_at_10_dense_vs_exact": round(recall, 4), "engine_recall_at_10_vs_exact": round(engine_recall, 4),
-            "recall_questions": len(sample), "exact_search_s": round(exact_s, 1), "memory_gb": _status(),
+            "recall_at_10_dense_vs_exact": recall, "recall_questions": len(sample), "nprobe_sweep": sweep,
+            "exact_search_s": round(exact_s, 1), "memory_gb": _status(),
             "machine_before": before, "machine_after": machine()}
 
 

@@ -344,30 +344,60 @@ class Lexical:
         weight = self._weights(terms)
         bound = {t: float(weight[t]) * terms.count(t) for t in weight}  # a term adds less than its weight a time
         order = sorted(bound, key=lambda t: -bound[t])
-        partial = np.zeros(self.size, dtype=np.float32)
-        touched: list[np.ndarray] = []
-        seen = np.zeros(0, dtype=np.int64)
+        valid = self.live
+        if allowed is not None or (exclude is not None and len(exclude)):
+            valid = np.zeros(self.size, dtype=bool) if allowed is not None else self.live.copy()
+            if allowed is not None:
+                valid[allowed] = self.live[allowed]
+            if exclude is not None:
+                valid[exclude] = False
+        partial = np.zeros(self.size, dtype=np.float32)  # the taken terms' sum; pages are zeroed when first touched
+        touched = np.zeros(self.size, dtype=bool)  # the rows holding a taken term
+        best = np.zeros(0, dtype=np.int64)  # the n best rows so far, and the n-th best partial score
         threshold, taken = 0.0, 0
         for t in order:
-            left = sum(bound[u] for u in order[taken:])
-            if len(seen) >= n and left < threshold:
+            if len(best) >= n and sum(bound[u] for u in order[taken:]) < threshold:
                 break
+            holding = []
             for part, offset in zip(self.parts, self.offsets):
                 rows, tf = part.entries(t)
                 if len(rows):
                     partial[offset + rows] += self._saturated(part, rows, tf, weight[t]) * np.float32(terms.count(t))
-                    touched.append(offset + np.asarray(rows, dtype=np.int64))
+                    holding.append(offset + np.asarray(rows, dtype=np.int64))
             taken += 1
-            seen = np.unique(np.concatenate([seen, *touched]))
-            touched = []
-            seen = seen[self.live[seen]]
-            if allowed is not None:
-                seen = seen[np.isin(seen, allowed)]
-            if exclude is not None and len(exclude):
-                seen = seen[~np.isin(seen, exclude)]
-            if len(seen) >= n:
-                threshold = float(np.partition(partial[seen], len(seen) - n)[len(seen) - n])
-        # Out: stories that even every term left could not lift to the n-th best score (with a margin for
-        # the rounding of float32 sums taken in another order than `scores_of` takes them).
+            if not holding:
+                continue
+            rows = np.concatenate(holding)
+            touched[rows] = True
+            # The new n best are among the old n best and the stories holding this term: the others' scores
+            # did not change, and they were not among the n best before.
+            at = np.searchsorted(rows, best).clip(max=len(rows) - 1)  # rows ascend: parts in order, rows in each
+            pool = np.concatenate([best[rows[at] != best], rows[valid[rows]]])
+            if len(pool) > n:
+                pool = pool[np.argpartition(-partial[pool], n - 1)[:n]]
+            best = pool
+            threshold = float(partial[best].min()) if len(best) >= n else 0.0
+        if not len(best):
+            return np.zeros(0, dtype=np.int64)
+        # The terms left are looked up for the stories that could still make it only, rarest first; after each,
+        # the stories that even the terms still left could not lift to the n-th best score are out. The margin
+        # allows for float32 sums taken in another order than `scores_of` takes them.
         left = sum(bound[u] for u in order[taken:])
-        return seen[partial[seen] + np.float32(left) >= np.float32(threshold * (1 - 1e-5))]
+        seen = np.flatnonzero(touched & valid)
+        seen = seen[partial[seen] + np.float32(left) >= np.float32(threshold * (1 - 1e-5))]
+        for t in order[taken:]:
+            left -= bound[t]
+            for part, offset in zip(self.parts, self.offsets):
+                held, tf = part.entries(t)
+                inside = np.flatnonzero((seen >= offset) & (seen < offset + len(part)))
+                if not len(held) or not len(inside):
+                    continue
+                local = seen[inside] - offset
+                at = np.searchsorted(held, local).clip(max=len(held) - 1)
+                found = held[at] == local
+                partial[seen[inside[found]]] += self._saturated(part, local[found], tf[at[found]], weight[t]) * \
+                    np.float32(terms.count(t))
+            if len(seen) > n:
+                threshold = max(threshold, float(np.partition(partial[seen], len(seen) - n)[len(seen) - n]))
+            seen = seen[partial[seen] + np.float32(max(left, 0.0)) >= np.float32(threshold * (1 - 1e-5))]
+        return seen
