@@ -24,7 +24,7 @@ from gradio_client import Client
 from search import StoryIndex
 from search.cli import main
 from search.serving import serve_in_background
-from search.serving.workers import goes_home
+from search.serving.home import goes_home
 from tests.helpers import AUTH, SMUGGLING, TOKEN, assert_api_error, cpu_ticks, serving_processes
 
 WORKERS = 2
