@@ -302,17 +302,28 @@ class Lexical:
             return out
         weight = self._weights(terms)
         for t in terms:
-            for part, offset in zip(self.parts, self.offsets):
-                held, tf = part.entries(t)
-                inside = np.flatnonzero((rows >= offset) & (rows < offset + len(part)))
-                if not len(held) or not len(inside):
-                    continue
-                local = rows[inside] - offset
-                at = np.searchsorted(held, local).clip(max=len(held) - 1)
-                found = held[at] == local
-                out[inside[found]] += self._saturated(part, local[found], tf[at[found]], weight[t])
+            at, added = self._held_by(t, rows, weight[t])
+            out[at] += added
         out[~self.live[rows]] = 0.0
         return out
+
+    def _held_by(self, t: str, rows: np.ndarray, weight: np.float32) -> tuple[np.ndarray, np.ndarray]:
+        """The positions in `rows` of the rows that hold term `t` (found by binary search in its entries), and
+        what it adds to their scores."""
+        positions, added = [], []
+        for part, offset in zip(self.parts, self.offsets):
+            held, tf = part.entries(t)
+            inside = np.flatnonzero((rows >= offset) & (rows < offset + len(part)))
+            if not len(held) or not len(inside):
+                continue
+            local = rows[inside] - offset
+            at = np.searchsorted(held, local).clip(max=len(held) - 1)
+            found = held[at] == local
+            positions.append(inside[found])
+            added.append(self._saturated(part, local[found], tf[at[found]], weight))
+        if not positions:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return np.concatenate(positions), np.concatenate(added)
 
     def top(self, query: str, n: int, allowed: np.ndarray | None = None,
             exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -387,16 +398,8 @@ class Lexical:
         seen = seen[partial[seen] + np.float32(left) >= np.float32(threshold * (1 - 1e-5))]
         for t in order[taken:]:
             left -= bound[t]
-            for part, offset in zip(self.parts, self.offsets):
-                held, tf = part.entries(t)
-                inside = np.flatnonzero((seen >= offset) & (seen < offset + len(part)))
-                if not len(held) or not len(inside):
-                    continue
-                local = seen[inside] - offset
-                at = np.searchsorted(held, local).clip(max=len(held) - 1)
-                found = held[at] == local
-                partial[seen[inside[found]]] += self._saturated(part, local[found], tf[at[found]], weight[t]) * \
-                    np.float32(terms.count(t))
+            at, added = self._held_by(t, seen, weight[t])
+            partial[seen[at]] += added * np.float32(terms.count(t))
             if len(seen) > n:
                 threshold = max(threshold, float(np.partition(partial[seen], len(seen) - n)[len(seen) - n]))
             seen = seen[partial[seen] + np.float32(max(left, 0.0)) >= np.float32(threshold * (1 - 1e-5))]
