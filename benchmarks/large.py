@@ -23,7 +23,7 @@ memory, service latency by mode (question embedded each time) and recall@10 of d
 search over every vector, on a sample of questions. `serve` starts `python -m search serve` with 1 and then
 2 workers, each after evicting the index's files from the page cache: time to the first answer, and each
 process's memory after a few hundred searches. Every figure comes with the load average at the time.
-Results: benchmarks/results/large-<build|measure|serve>-<stories>.json.
+Results: benchmarks/results/large-<build|measure|serve>-<stories>-<hashing|e5>.json.
 """
 from __future__ import annotations
 
@@ -324,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         report = {"stories": len(index), "model": index.model_id, "runs": runs}
         del index
     report["command"] = "python -m benchmarks.large " + " ".join(argv if argv is not None else sys.argv[1:])
-    out = RESULTS / f"large-{args.step}-{report['stories']}.json"
+    model = "hashing" if "hashing" in report["model"] else "e5"
+    out = RESULTS / f"large-{args.step}-{report['stories']}-{model}.json"
     RESULTS.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=1))
