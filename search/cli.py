@@ -104,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None,  # None lets serve() fall back to $STORY_SEARCH_HOST, then 127.0.0.1
                    help="address to bind (default $STORY_SEARCH_HOST, else 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=None, help="port (default $STORY_SEARCH_PORT, else 7860)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes that answer (default $STORY_SEARCH_WORKERS, else one per core this process may "
+                        "use); 1 serves from one process")
     return parser
 
 
@@ -182,7 +185,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "serve":
         from .serving import serve
 
-        serve(index_dir=root, host=args.host, port=args.port)
+        serve(index_dir=root, host=args.host, port=args.port, workers=args.workers)
 
 
 def _eval(args: argparse.Namespace, root: Path) -> None:

@@ -211,8 +211,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
-def launch_browser(service: Any) -> Iterator[tuple[str, Any]]:
-    """Serve `service` as `serve` does and start Debian's Chromium: yields (base URL, browser) for a module.
+def every_process_model() -> Any:
+    """`pytestmark = every_process_model()`: a browser test module whose tests must hold with several server
+    processes runs each twice, against one process and against `serve --workers 2`."""
+    import pytest
+
+    return pytest.mark.parametrize("browser", [1, 2], indirect=True, ids=["one-process", "two-workers"])
+
+
+def launch_browser(service: Any, workers: int = 1) -> Iterator[tuple[str, Any]]:
+    """Serve `service` as `serve --workers N` does and start Debian's Chromium: yields (base URL, browser) for
+    a module.
 
     Never `playwright install` (it downloads a browser); `make test` installs Debian's chromium when missing."""
     import pytest
@@ -224,7 +233,32 @@ def launch_browser(service: Any) -> Iterator[tuple[str, Any]]:
     if not CHROMIUM.exists():
         pytest.skip(f"BROWSER TEST SKIPPED: no Chromium at {CHROMIUM}; install it with "
                     "`apt-get install chromium` (as root, `make test` does this)")
-    with serve_in_background(service) as url, sync_api.sync_playwright() as playwright:
+    with serve_in_background(service, workers=workers) as url, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield url, browser
         browser.close()
+
+
+# --- a server of several processes (`serve_in_background(..., workers=N)`) ------------------------------------------
+def serving_processes() -> dict[str, int]:
+    """The processes of the multi-process server that `serve_in_background` started from this test process,
+    by the name each gives itself (story-home, story-worker-1, ...): pid."""
+    import multiprocessing
+
+    supervisors = [p.pid for p in multiprocessing.active_children() if p.name == "story-search serve"]
+    assert len(supervisors) == 1, supervisors
+    return {(stat.parent / "comm").read_text().strip(): int(stat.parent.name)
+            for stat in Path("/proc").glob("[0-9]*/stat") if _parent_of(stat) == supervisors[0]}
+
+
+def _parent_of(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):  # a process that ended while the folder was listed
+        return None
+
+
+def cpu_ticks(pid: int) -> int:
+    """User and system CPU time the process has used, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])

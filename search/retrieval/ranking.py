@@ -34,19 +34,6 @@ class Ranking:
         return Ranking(self.rows[keep], self.scores[keep], [self.why[i] for i in keep])
 
 
-def top_positive(scores: np.ndarray, k: int, allowed_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, rows) of the k highest positive scores among `allowed_rows` (all rows when None), best first."""
-    if allowed_rows is not None:
-        mask = np.zeros_like(scores, dtype=bool)
-        mask[allowed_rows] = True
-        scores = np.where(mask, scores, 0.0)
-    candidates = np.flatnonzero(scores > 0)
-    if len(candidates) > k:
-        candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-    order = candidates[np.argsort(-scores[candidates], kind="stable")]
-    return scores[order], order
-
-
 def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, *,
          allowed: np.ndarray | None = None, exclude: np.ndarray | None = None,
          dense_weight: float = DENSE_WEIGHT, fusion: str = "convex") -> Ranking:
@@ -58,20 +45,19 @@ def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, *,
     if fusion not in FUSIONS:
         raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
     dense_rows = lexical_rows = np.zeros(0, dtype=np.int64)
-    lexical_all = None
     if mode in ("dense", "hybrid"):
         assert vector is not None, "dense ranking needs the query vector"
         dense_rows = index.nearest(vector, CANDIDATES, allowed, exclude)[0]
     if mode in ("lexical", "hybrid"):
-        lexical_all = index.lexical.scores(text)
-        if exclude is not None and len(exclude):
-            lexical_all = lexical_all.copy()
-            lexical_all[exclude] = 0.0
-        lexical_rows = top_positive(lexical_all, CANDIDATES, allowed)[1]
+        lexical_rows = index.lexical.top(text, CANDIDATES, allowed, exclude)[0]
     candidates = np.unique(np.concatenate([dense_rows, lexical_rows])).astype(np.int64)
     dense = (index.vectors_at(candidates) @ vector if vector is not None and len(candidates)
              else np.zeros(len(candidates)))
-    lexical = lexical_all[candidates] if lexical_all is not None else np.zeros(len(candidates))
+    lexical = np.zeros(len(candidates))
+    if mode != "dense":  # the exact BM25 of every candidate, those the embedding proposed too
+        lexical = index.lexical.scores_of(text, candidates)
+        if exclude is not None and len(exclude):
+            lexical[np.isin(candidates, exclude)] = 0.0
     if mode == "dense":
         score = dense
     elif mode == "lexical":
