@@ -21,6 +21,9 @@ from ..retrieval import SearchService
 from .api.errors import BodyLimit, error_response
 
 log = logging.getLogger(__name__)
+# httpx logs every request it sends, with its whole URL, at INFO: a passed-on request would put the question
+# or token the access log hides (`access_log`) into the server's log.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 # Gradio's stateful routes: the queue (join, then the event stream), cancelling, the `call` API's two
 # halves, the session heartbeat and media streams. Everything else Gradio serves is answered anywhere.

@@ -261,4 +261,4 @@ def test_a_port_in_use_says_so_in_one_line(hashed_index: Path, capsys: pytest.Ca
         port = taken.getsockname()[1]
         assert main(["serve", "--index-dir", str(hashed_index), "--port", str(port), "--workers", "2"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and "Traceback" not in err, err
+    assert err.startswith(f"error: port {port} on 127.0.0.1 is taken") and "Traceback" not in err, err
