@@ -47,6 +47,25 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def process_memory(pid: int) -> dict[str, Any]:
+    """Memory of process `pid` and of each process it started, in MB, from /proc/PID/smaps_rollup: resident
+    (RSS, shared pages counted in full), proportional (PSS, shared pages split among their sharers: these
+    add up to what the processes take together) and unique (USS: what stopping the process would free)."""
+    def one(p: int) -> dict[str, float]:
+        fields = {}
+        for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split(":", 1)
+            fields[name] = int(value.split()[0]) / 1024
+        return {"rss_mb": round(fields["Rss"], 1), "pss_mb": round(fields["Pss"], 1),
+                "uss_mb": round(fields["Private_Clean"] + fields["Private_Dirty"], 1),
+                "anonymous_mb": round(fields["Anonymous"], 1)}
+
+    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    names = {c: Path(f"/proc/{c}/comm").read_text().strip() for c in children}
+    return {"main": one(pid), "children": {names[c]: one(c) for c in children},
+            "pss_total_mb": round(one(pid)["pss_mb"] + sum(one(c)["pss_mb"] for c in children), 1)}
+
+
 def reuters_texts(limit: int | None = None) -> list[dict[str, Any]]:
     """Reuters-21578 records (research use only: read from ../shared, never copied into the repo)."""
     rows: list[dict[str, Any]] = []

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import bounded_json
 from .collection import default_index_dir
 from .console import GroupedWarnings
 from .corpus import FieldMap
@@ -35,7 +36,7 @@ def _field_map(spec: str) -> FieldMap:
 def _json_object(text: str) -> dict[str, Any]:
     """--index-params parsed by argparse, so bad JSON is a usage error (exit 2), not a traceback."""
     try:
-        value = json.loads(text)
+        value = bounded_json.loads(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -103,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None,  # None lets serve() fall back to $STORY_SEARCH_HOST, then 127.0.0.1
                    help="address to bind (default $STORY_SEARCH_HOST, else 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=None, help="port (default $STORY_SEARCH_PORT, else 7860)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes that answer (default $STORY_SEARCH_WORKERS, else one per core this process may "
+                        "use); 1 serves from one process")
     return parser
 
 
@@ -148,10 +152,11 @@ def run(args: argparse.Namespace) -> None:
         if not args.quiet:
             print(_about_line(manifest.get("config", {})), file=sys.stderr)
     elif args.command == "add":
-        from .collection import add_to_index
+        from .collection import add_files
 
-        index = add_to_index(args.paths, root, fields=args.fields, progress=not args.quiet)
-        _emit(args, {"status": "updated", "story_count": len(index)}, f"index updated: {len(index)} stories")
+        index, ids = add_files(args.paths, root, fields=args.fields, progress=not args.quiet)
+        _emit(args, {"status": "updated", "story_count": len(index), "ids": ids},
+              f"index updated: {len(index)} stories; filed {len(ids)}: {' '.join(ids)}")
     elif args.command == "compact":
         from .collection import compact, open_index
 
@@ -180,7 +185,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "serve":
         from .serving import serve
 
-        serve(index_dir=root, host=args.host, port=args.port)
+        serve(index_dir=root, host=args.host, port=args.port, workers=args.workers)
 
 
 def _eval(args: argparse.Namespace, root: Path) -> None:

@@ -34,6 +34,56 @@ PROBES = (("police training against migrant smuggling", "hybrid"), ("petroleum s
           ("Costa Rica Panama", "lexical"))
 
 
+AUDIT = ROOT / "tests" / "audit"  # its sitecustomize records what a process does that leaves it
+
+
+def audited_env(log: Path, **changes: str) -> dict[str, str]:
+    """The environment for a process whose calls out, writes and library loads go to `log` as JSON lines
+    (`tests/audit/sitecustomize.py`); `changes` set or (given as "") remove variables."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(AUDIT), str(ROOT)]), "STORY_SEARCH_AUDIT_LOG": str(log)}
+    for name, value in changes.items():
+        if value:
+            env[name] = value
+        else:
+            env.pop(name, None)
+    return env
+
+
+def audit_events(log: Path, kind: str) -> list[Any]:
+    """What the audited processes logged of one kind (`lookup`, `connect`, `write`, `load`)."""
+    if not log.exists():
+        return []
+    events = (json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line)
+    return [e["what"] for e in events if e["kind"] == kind]
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 a moment ago, for a server process to bind."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    """Until `url` answers 200, failing at once if the server process ends instead."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert server.poll() is None, f"the server stopped (exit {server.returncode})"
+        assert time.monotonic() < deadline, f"{url} did not answer within {timeout:.0f} s"
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+
+
 def cli(*args: str, index: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m search ARGS` as a user runs it, in a real process; `index` sets $STORY_SEARCH_INDEX."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -51,6 +101,10 @@ class FailingAfter(Embedder):
         super().__init__()
         self.real, self.limit, self.error = real, limit, error
         self.model_id, self.dim = real.model_id, real.dim
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        return self.real.dims
 
     def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
         if self.texts_embedded + len(texts) > self.limit:
@@ -161,8 +215,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
-def launch_browser(service: Any) -> Iterator[tuple[str, Any]]:
-    """Serve `service` as `serve` does and start Debian's Chromium: yields (base URL, browser) for a module.
+def every_process_model() -> Any:
+    """`pytestmark = every_process_model()`: a browser test module whose tests must hold with several server
+    processes runs each twice, against one process and against `serve --workers 2`."""
+    import pytest
+
+    return pytest.mark.parametrize("browser", [1, 2], indirect=True, ids=["one-process", "two-workers"])
+
+
+def launch_browser(service: Any, workers: int = 1) -> Iterator[tuple[str, Any]]:
+    """Serve `service` as `serve --workers N` does and start Debian's Chromium: yields (base URL, browser) for
+    a module.
 
     Never `playwright install` (it downloads a browser); `make test` installs Debian's chromium when missing."""
     import pytest
@@ -174,7 +237,32 @@ def launch_browser(service: Any) -> Iterator[tuple[str, Any]]:
     if not CHROMIUM.exists():
         pytest.skip(f"BROWSER TEST SKIPPED: no Chromium at {CHROMIUM}; install it with "
                     "`apt-get install chromium` (as root, `make test` does this)")
-    with serve_in_background(service) as url, sync_api.sync_playwright() as playwright:
+    with serve_in_background(service, workers=workers) as url, sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield url, browser
         browser.close()
+
+
+# --- a server of several processes (`serve_in_background(..., workers=N)`) ------------------------------------------
+def serving_processes() -> dict[str, int]:
+    """The processes of the multi-process server that `serve_in_background` started from this test process,
+    by the name each gives itself (story-home, story-worker-1, ...): pid."""
+    import multiprocessing
+
+    supervisors = [p.pid for p in multiprocessing.active_children() if p.name == "story-search serve"]
+    assert len(supervisors) == 1, supervisors
+    return {(stat.parent / "comm").read_text().strip(): int(stat.parent.name)
+            for stat in Path("/proc").glob("[0-9]*/stat") if _parent_of(stat) == supervisors[0]}
+
+
+def _parent_of(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):  # a process that ended while the folder was listed
+        return None
+
+
+def cpu_ticks(pid: int) -> int:
+    """User and system CPU time the process has used, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])

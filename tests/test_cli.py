@@ -109,6 +109,18 @@ def test_malformed_corpus_names_file_and_line(tmp_path: Path):
     assert not (tmp_path / "idx" / "manifest.json").exists()
 
 
+def test_add_json_names_the_ids_it_filed(hashed_copy: Path, tmp_path: Path):
+    story = tmp_path / "rescue.txt"
+    story.write_text("Coast guards trained in sea rescue\n\nCoast guards of three island states trained in rescuing "
+                     "migrants at sea.\n", encoding="utf-8")
+    run = cli("add", str(story), "--json", index=hashed_copy)
+    assert run.returncode == 0, run.stderr
+    added = json.loads(run.stdout)
+    [filed] = added["ids"]
+    shown = json.loads(cli("similar", filed, "--json", index=hashed_copy).stdout)
+    assert shown["title"] == "Coast guards trained in sea rescue" and added["story_count"] == 45
+
+
 def test_a_ray_build_asked_for_in_a_way_that_cannot_work_is_one_error_line(tmp_path: Path):
     for args, needle in ((["--ray", "auto", "--ray-actors-per-node", "0"], "at least 1"),
                          (["--ray", " "], "cluster's address")):

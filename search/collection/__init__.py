@@ -8,7 +8,7 @@ with the configuration it was built with.
 """
 from .about import read_examples, suggested_examples
 from .atlas import Atlas, sample_rows, timeline
-from .build import add_to_index, build_index
+from .build import add_files, add_to_index, build_index
 from .calibration import Scale
 from .columns import Columns
 from .config import Config
@@ -21,5 +21,5 @@ from .story_index import StoryIndex, open_index
 from .writes import Writer
 
 __all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "Scale", "StoryIndex", "Writer",
-           "add_to_index", "build_index", "compact", "default_index_dir", "due", "open_index", "read_examples",
-           "sample_rows", "suggested_examples", "timeline", "tokenize", "writer_lock"]
+           "add_files", "add_to_index", "build_index", "compact", "default_index_dir", "due", "open_index",
+           "read_examples", "sample_rows", "suggested_examples", "timeline", "tokenize", "writer_lock"]

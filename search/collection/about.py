@@ -8,12 +8,12 @@ telling words of its map's largest topics instead (`suggested_examples`): search
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import bounded_json
 from ..errors import CorpusError
 
 SIDECAR = "collection.json"  # not a story file: corpus readers skip .json
@@ -45,7 +45,7 @@ def _sidecar(paths: Sequence[Path]) -> dict[str, Any]:
         path = (p if p.is_dir() else p.parent) / SIDECAR
         if path.is_file():
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = bounded_json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise CorpusError(str(path), f"not readable JSON ({exc})") from None
             if not isinstance(data, dict):

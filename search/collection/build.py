@@ -15,12 +15,13 @@ from .config import Config
 from .edits import Edits
 from .embed_cache import clear_cache
 from .embed_stream import EmbeddingStream, Encoder, LocalEncoder
+from .engine_address import engine_params
 from .legacy import LegacyIndex, legacy_index
 from .lexical import Postings
 from .manifest import read_manifest
 from .merging import compact, due
 from .storage import current_generation, writer_lock
-from .story_index import StoryIndex, fingerprint, open_index
+from .story_index import SAME_MODEL, StoryIndex, fingerprint, model_agreement, open_index
 from .writes import Writer, cache_dir
 
 if TYPE_CHECKING:
@@ -36,6 +37,15 @@ def _previous_config(root: Path) -> Config:
     except (StorySearchError, KeyError, TypeError, ValueError):
         older = legacy_index(root)
         return older.config if older is not None else Config()
+
+
+def _given_address(config: Config | None, params: dict | None) -> str | None:
+    """The engine address the caller gave this build (not one read from the index folder)."""
+    for given in ((params or {}), (config.index_params if config else {})):
+        for where in (given, given.get("approximate_params") or {}):
+            if isinstance(where, dict) and "uri" in where:
+                return str(where["uri"])
+    return None
 
 
 def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None = None, *,
@@ -60,7 +70,7 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
 
     Stories are embedded as they are read (`embed_stream`): merging copies and BM25 run beside the encoder.
     """
-    paths, root = list(paths), Path(root)
+    paths, root, given = list(paths), Path(root), config
     previous_config = _previous_config(root)
     model_id = canonical_model_id(model or (config or previous_config).model or previous_config.model
                                   or default_model(sum(f.stat().st_size for f in corpus_files(paths))))
@@ -74,9 +84,14 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
                                                     description=description, examples=examples))
     if laid_out is not None:
         config = dataclasses.replace(config, map=laid_out)
+    config = dataclasses.replace(config, index_params=engine_params(
+        root, config.index_type, config.index_params, configured=_given_address(given, index_params)))
     seen = current_generation(root)  # what a commit must still find, whether or not the index there is usable
     previous = _previous_index(root)
     reusable = previous if isinstance(previous, StoryIndex) and previous.model_id == model_id else None
+    if reusable is not None and model_agreement(reusable, load_embedder(model_id)) < SAME_MODEL:
+        log.info("embedding every story again: the vectors there are not %s's, whatever the manifest says", model_id)
+        reusable = None
     resume = cache_dir(root)
 
     def open_encoder() -> Encoder:
@@ -142,11 +157,18 @@ def _previous_index(root: Path) -> StoryIndex | LegacyIndex | None:
 def add_to_index(paths: Iterable[str | Path], root: str | Path, *, fields: FieldMap = FieldMap(),
                  progress: bool = False) -> StoryIndex:
     """Add or update the stories in `paths` in the existing index, embedding only what is new."""
+    return add_files(paths, root, fields=fields, progress=progress)[0]
+
+
+def add_files(paths: Iterable[str | Path], root: str | Path, *, fields: FieldMap = FieldMap(),
+              progress: bool = False) -> tuple[StoryIndex, list[str]]:
+    """`add_to_index`, and the id each story of `paths` was filed under (a copy of a story already there is
+    filed under that story's id)."""
     new = read_stories(list(paths), fields)
     if not new:
         raise CorpusError(", ".join(map(str, paths)), "holds no stories")
     root = Path(root)
     index, embedder = open_index(root)
-    index = Writer(root).add(index, embedder, new, progress=progress, resume=True)[0]
+    index, ids = Writer(root).add(index, embedder, new, progress=progress, resume=True)
     kind = due(index)
-    return compact(root, index, kind) if kind else index
+    return (compact(root, index, kind) if kind else index), ids

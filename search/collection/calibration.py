@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..corpus import ENGLISH, Story, has_content, language, majority_language
-from ..embedding import Embedder, channel_dims, split
+from ..embedding import Embedder, split
 
 FILE = "calibration.npz"
 PROBES = Path(__file__).with_name("probes.txt")
@@ -96,10 +96,18 @@ class Calibration:
                 previous: Calibration | None = None) -> Calibration:
         """A base's calibration: the probes and a seeded sample of titles embedded as questions, but for those
         `previous` (a base of the same model) already embedded."""
-        probes = probe_questions()
         titled = [i for i, s in enumerate(stories) if has_content(s.title)]
         picks = np.random.default_rng(0).permutation(len(titled))[:TITLES]
-        texts = [*probes, *(stories[titled[i]].title for i in sorted(picks.tolist()))]
+        titles = [stories[titled[i]].title for i in sorted(picks.tolist())]
+        return cls.of_titles(titles, majority_language([s.text for s in stories]), vectors, embedder, previous)
+
+    @classmethod
+    def of_titles(cls, titles: list[str], language_: str, vectors: np.ndarray, embedder: Embedder,
+                  previous: Calibration | None = None) -> Calibration:
+        """`measure` with the sample of titles already drawn and the stories' language already read (a base
+        written a chunk at a time draws them as the stories go by)."""
+        probes = probe_questions()
+        texts = [*probes, *titles]
         known = dict(zip(previous.texts.tolist(), previous.queries)) \
             if previous is not None and previous.texts is not None and previous.queries is not None else {}
         if any(p not in known for p in probes):
@@ -107,10 +115,9 @@ class Calibration:
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         known.update(zip(missing, embedder.embed(missing, kind="query") if missing else []))
         queries = np.stack([known[t] for t in texts]).astype(np.float32)
-        kinds = np.array([*map(language, probes), *[TITLE] * (len(texts) - len(probes))])
-        dims = channel_dims(embedder)
-        return cls(best_cosines(queries, vectors, dims), queries, np.array(texts), kinds,
-                   majority_language([s.text for s in stories]), dims)
+        kinds = np.array([*map(language, probes), *[TITLE] * len(titles)])
+        dims = embedder.dims
+        return cls(best_cosines(queries, vectors, dims), queries, np.array(texts), kinds, language_, dims)
 
     def over(self, vectors: np.ndarray, base: bool = False) -> Calibration:
         """The calibration of a segment of `vectors`, measured with this base's queries (a delta's, or with

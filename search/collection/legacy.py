@@ -7,11 +7,11 @@ such an index, checked against its checksums. Everything else in it is rebuilt.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import bounded_json
 from ..corpus import Story
 from .config import Config
 from .edits import Edits
@@ -34,7 +34,7 @@ class LegacyIndex:
 def legacy_index(root: Path) -> LegacyIndex | None:
     """The previous-format index at `root`, or None when there is none or it does not check out."""
     try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        manifest = bounded_json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         if manifest.get("format_version") != FORMAT or SEGMENT_NAME.fullmatch(str(manifest["generation"])):
             return None
         stories_file = root / str(manifest["generation"]) / "stories.jsonl"
@@ -42,7 +42,7 @@ def legacy_index(root: Path) -> LegacyIndex | None:
         data = stories_file.read_bytes()
         if stories_file.is_symlink() or hashlib.sha256(data).hexdigest() != expected:
             return None
-        stories = [Story.from_dict(json.loads(line)) for line in data.decode("utf-8").splitlines() if line]
+        stories = [Story.from_dict(bounded_json.loads(line)) for line in data.decode("utf-8").splitlines() if line]
         config = manifest["config"]
         return LegacyIndex(stories, Edits.from_dict(manifest.get("edits", {})), manifest["corpus_fingerprint"],
                            manifest["model"]["id"],

@@ -8,6 +8,7 @@ segment as after the merge that folds it into the base. Lucene's BM25 (Kamphuis 
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -18,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import bounded_json
 from ..corpus import fold_accents
+from .arrays import mapped, save_array
 
 K1, B = 1.5, 0.75  # the usual term-frequency saturation and length normalisation
 _WORD = re.compile(r"\w+")
@@ -33,6 +36,7 @@ de la el en y los las del que por para con una un al se su sus como lo es o sobr
 # per-language stemmer or an extra dependency, so a Spanish question shares terms with English stories.
 # Its effect per question category is in docs/quality.md.
 PREFIX = 5
+EXACT_BELOW = 20_000  # allowed rows (a narrow filter) are scored directly: cheaper than pruning
 FILES = ("terms.json", "indptr.npy", "rows.npy", "tf.npy", "lengths.npy")
 
 
@@ -169,34 +173,38 @@ class Postings:
                                 np.concatenate(tf) if tf else np.zeros(0, np.float32),
                                 np.concatenate(lengths) if lengths else np.zeros(0, np.float32))
 
+    @functools.cached_property
+    def total_length(self) -> float:
+        """Terms in all rows together (dead ones included): the collection's average length is built from it."""
+        return float(np.sum(self.lengths, dtype=np.float64))
+
     def save(self, folder: Path) -> list[str]:
         (folder / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False), encoding="utf-8")
-        for name in ("indptr", "rows", "tf", "lengths"):
-            np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        return list(FILES)
+        return ["terms.json", *(save_array(folder, name, getattr(self, name))
+                                for name in ("indptr", "rows", "tf", "lengths"))]
 
     @classmethod
     def load(cls, folder: Path, size: int) -> Postings:
-        """The postings saved in `folder`, for a segment of `size` rows; arrays are memory-mapped."""
-        terms = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-                  for name in ("indptr", "rows", "tf", "lengths")}
-        postings = cls(terms, **arrays)
-        _check(postings, size)
+        """The postings saved in `folder`, for a segment of `size` rows; arrays are memory-mapped, and only
+        their shapes and types are checked here (`check` reads every entry)."""
+        terms = bounded_json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        postings = cls(terms, **{name: mapped(folder / f"{name}.npy") for name in ("indptr", "rows", "tf", "lengths")})
+        p = postings
+        ok = (isinstance(p.terms, list) and all(isinstance(t, str) for t in p.terms)
+              and p.indptr.dtype == np.int64 and p.rows.dtype == np.int32 and p.tf.dtype == np.float32
+              and p.lengths.dtype == np.float32 and p.indptr.shape == (len(p.terms) + 1,)
+              and p.lengths.shape == (size,) and p.rows.shape == p.tf.shape and p.rows.ndim == 1
+              and (not len(p.indptr) or (p.indptr[0] == 0 and p.indptr[-1] == len(p.rows))))
+        if not ok:
+            raise ValueError("lexical postings are inconsistent")
         return postings
 
-
-def _check(p: Postings, size: int) -> None:
-    """Refuse postings whose arrays disagree: a bad file must be an error at load, not a wrong score later."""
-    ok = (isinstance(p.terms, list) and all(isinstance(t, str) for t in p.terms)
-          and p.indptr.dtype == np.int64 and p.rows.dtype == np.int32 and p.tf.dtype == np.float32
-          and p.lengths.dtype == np.float32 and p.indptr.shape == (len(p.terms) + 1,)
-          and p.lengths.shape == (size,) and p.rows.shape == p.tf.shape and p.rows.ndim == 1
-          and (not len(p.indptr) or (p.indptr[0] == 0 and p.indptr[-1] == len(p.rows)))
-          and bool(np.all(np.diff(p.indptr) >= 0))
-          and (not len(p.rows) or (int(p.rows.min()) >= 0 and int(p.rows.max()) < size)))
-    if not ok:
-        raise ValueError("lexical postings are inconsistent")
+    def check(self) -> None:
+        """Refuse postings whose entries disagree with the segment (a row outside it, lists out of order): an
+        error when the segment is first verified, not a wrong score later. Reads every entry."""
+        if not (bool(np.all(np.diff(self.indptr) >= 0))
+                and (not len(self.rows) or (int(self.rows.min()) >= 0 and int(self.rows.max()) < len(self)))):
+            raise ValueError("lexical postings are inconsistent")
 
 
 class Lexical:
@@ -209,7 +217,7 @@ class Lexical:
         self._dead_rows = np.flatnonzero(~live)
         self.size = len(live)
         self.stories = int(live.sum())
-        total = sum(float(np.sum(p.lengths, dtype=np.float64)) for p in self.parts) - dead.length
+        total = sum(p.total_length for p in self.parts) - dead.length
         self.avg_length = total / self.stories if self.stories else 1.0
 
     def df(self, terms: Sequence[str]) -> np.ndarray:
@@ -228,9 +236,10 @@ class Lexical:
             if not inside.any():
                 continue
             for j, t in enumerate(terms):
-                held = part.entries(t)[0]
+                held = part.entries(t)[0]  # ascending: a few lookups, however many stories hold the term
                 if len(held):
-                    out[:, j] |= inside & np.isin(local, held)
+                    at = np.searchsorted(held, local).clip(max=len(held) - 1)
+                    out[:, j] |= inside & (held[at] == local)
         return out
 
     def idf(self, terms: Sequence[str]) -> np.ndarray:
@@ -260,19 +269,139 @@ class Lexical:
         live = self.live[row]
         return csc_matrix((value[live], (row[live], col[live])), shape=(self.size, len(terms))), list(terms)
 
+    def _weights(self, terms: list[str]) -> dict[str, np.float32]:
+        unique = list(dict.fromkeys(terms))
+        return dict(zip(unique, self.idf(unique).astype(np.float32) * np.float32(1), strict=True))
+
+    def _saturated(self, part: Postings, rows: np.ndarray, tf: np.ndarray, weight: np.float32) -> np.ndarray:
+        """A term's BM25 contribution to `rows` of `part` that hold it `tf` times (float32, as `scores` adds it)."""
+        norm_base, norm_length = np.float32(K1 * (1 - B)), np.float32(K1 * B / self.avg_length)
+        return weight * tf / (tf + norm_base + norm_length * part.lengths[rows])
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row for `query` (a term asked twice counts twice); deleted rows score 0."""
         out = np.zeros(self.size, dtype=np.float32)
         terms = tokenize(query)
         if not terms or not self.stories:
             return out
-        unique = list(dict.fromkeys(terms))
-        weight = dict(zip(unique, self.idf(unique).astype(np.float32) * np.float32(1), strict=True))
-        norm_base, norm_length = np.float32(K1 * (1 - B)), np.float32(K1 * B / self.avg_length)
+        weight = self._weights(terms)
         for t in terms:
             for part, offset in zip(self.parts, self.offsets):
                 rows, tf = part.entries(t)
                 if len(rows):
-                    out[offset + rows] += weight[t] * tf / (tf + norm_base + norm_length * part.lengths[rows])
+                    out[offset + rows] += self._saturated(part, rows, tf, weight[t])
         out[self._dead_rows] = 0.0
         return out
+
+    def scores_of(self, query: str, rows: np.ndarray) -> np.ndarray:
+        """`scores(query)[rows]`, the same float32 values, computed for those rows only: each term's entries
+        for them are found by binary search, whatever number of stories hold it."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows), dtype=np.float32)
+        terms = tokenize(query)
+        if not terms or not self.stories or not len(rows):
+            return out
+        weight = self._weights(terms)
+        for t in terms:
+            at, added = self._held_by(t, rows, weight[t])
+            out[at] += added
+        out[~self.live[rows]] = 0.0
+        return out
+
+    def _held_by(self, t: str, rows: np.ndarray, weight: np.float32) -> tuple[np.ndarray, np.ndarray]:
+        """The positions in `rows` of the rows that hold term `t` (found by binary search in its entries), and
+        what it adds to their scores."""
+        positions, added = [], []
+        for part, offset in zip(self.parts, self.offsets):
+            held, tf = part.entries(t)
+            inside = np.flatnonzero((rows >= offset) & (rows < offset + len(part)))
+            if not len(held) or not len(inside):
+                continue
+            local = rows[inside] - offset
+            at = np.searchsorted(held, local).clip(max=len(held) - 1)
+            found = held[at] == local
+            positions.append(inside[found])
+            added.append(self._saturated(part, local[found], tf[at[found]], weight))
+        if not positions:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return np.concatenate(positions), np.concatenate(added)
+
+    def top(self, query: str, n: int, allowed: np.ndarray | None = None,
+            exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores) of the n best-scoring rows with a positive score, best first (ties by row), among
+        `allowed` rows (every row when None), never one of `exclude`: what sorting `scores` would give.
+
+        Without scoring every story (MaxScore, Turtle & Flood 1995): terms are taken rarest first, and once
+        the terms left could not lift a story that holds none of the terms taken so far above the n-th best
+        score found, no such story can make the list; the stories that might are then scored exactly. The
+        common words of a question, which most stories hold, are looked up for those stories only."""
+        terms = tokenize(query)
+        if not terms or not self.stories or n < 1:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if allowed is not None and len(allowed) <= EXACT_BELOW:
+            candidates = np.asarray(allowed, dtype=np.int64)
+        else:
+            candidates = self._candidates(terms, n, allowed, exclude)
+        if exclude is not None and len(exclude):
+            candidates = candidates[~np.isin(candidates, exclude)]
+        exact = self.scores_of(query, candidates)
+        keep = exact > 0
+        candidates, exact = candidates[keep], exact[keep]
+        order = np.lexsort((candidates, -exact))[:n]
+        return candidates[order], exact[order]
+
+    def _candidates(self, terms: list[str], n: int, allowed: np.ndarray | None,
+                    exclude: np.ndarray | None) -> np.ndarray:
+        """The rows that might be among the n best for `terms` (see `top`), a few more than n in general."""
+        weight = self._weights(terms)
+        bound = {t: float(weight[t]) * terms.count(t) for t in weight}  # a term adds less than its weight a time
+        order = sorted(bound, key=lambda t: -bound[t])
+        valid = self.live
+        if allowed is not None or (exclude is not None and len(exclude)):
+            valid = np.zeros(self.size, dtype=bool) if allowed is not None else self.live.copy()
+            if allowed is not None:
+                valid[allowed] = self.live[allowed]
+            if exclude is not None:
+                valid[exclude] = False
+        partial = np.zeros(self.size, dtype=np.float32)  # the taken terms' sum; pages are zeroed when first touched
+        touched = np.zeros(self.size, dtype=bool)  # the rows holding a taken term
+        best = np.zeros(0, dtype=np.int64)  # the n best rows so far, and the n-th best partial score
+        threshold, taken = 0.0, 0
+        for t in order:
+            if len(best) >= n and sum(bound[u] for u in order[taken:]) < threshold:
+                break
+            holding = []
+            for part, offset in zip(self.parts, self.offsets):
+                rows, tf = part.entries(t)
+                if len(rows):
+                    partial[offset + rows] += self._saturated(part, rows, tf, weight[t]) * np.float32(terms.count(t))
+                    holding.append(offset + np.asarray(rows, dtype=np.int64))
+            taken += 1
+            if not holding:
+                continue
+            rows = np.concatenate(holding)
+            touched[rows] = True
+            # The new n best are among the old n best and the stories holding this term: the others' scores
+            # did not change, and they were not among the n best before.
+            at = np.searchsorted(rows, best).clip(max=len(rows) - 1)  # rows ascend: parts in order, rows in each
+            pool = np.concatenate([best[rows[at] != best], rows[valid[rows]]])
+            if len(pool) > n:
+                pool = pool[np.argpartition(-partial[pool], n - 1)[:n]]
+            best = pool
+            threshold = float(partial[best].min()) if len(best) >= n else 0.0
+        if not len(best):
+            return np.zeros(0, dtype=np.int64)
+        # The terms left are looked up for the stories that could still make it only, rarest first; after each,
+        # the stories that even the terms still left could not lift to the n-th best score are out. The margin
+        # allows for float32 sums taken in another order than `scores_of` takes them.
+        left = sum(bound[u] for u in order[taken:])
+        seen = np.flatnonzero(touched & valid)
+        seen = seen[partial[seen] + np.float32(left) >= np.float32(threshold * (1 - 1e-5))]
+        for t in order[taken:]:
+            left -= bound[t]
+            at, added = self._held_by(t, seen, weight[t])
+            partial[seen[at]] += added * np.float32(terms.count(t))
+            if len(seen) > n:
+                threshold = max(threshold, float(np.partition(partial[seen], len(seen) - n)[len(seen) - n]))
+            seen = seen[partial[seen] + np.float32(max(left, 0.0)) >= np.float32(threshold * (1 - 1e-5))]
+        return seen

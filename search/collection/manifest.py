@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .. import bounded_json
 from ..errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from .calibration import FILE as CALIBRATION
 from .config import Config
@@ -23,6 +24,7 @@ MANIFEST = "manifest.json"
 REBUILD_HINT = "rebuild it with `python -m search build --index-dir {root}`"
 SEGMENT_NAME = re.compile(r"seg-\d{6}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_MANIFEST_BYTES = 16 << 20  # read before any check: a manifest lists segments and files, a few kilobytes each
 REQUIRED_FILES = frozenset({STORIES, VECTORS, META, CALIBRATION, *POSTINGS_FILES})
 
 
@@ -35,9 +37,14 @@ def read_manifest(root: Path) -> dict[str, Any]:
     if not path.is_file():
         raise IndexMissingError(f"no index at {root}/: build one with `python -m search build --index-dir {root}`")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise IndexCorruptError(f"{path} is unreadable (not JSON); {REBUILD_HINT.format(root=root)}") from None
+        with path.open("rb") as f:
+            text = f.read(MAX_MANIFEST_BYTES + 1)
+        if len(text) > MAX_MANIFEST_BYTES:
+            raise IndexCorruptError(f"{path} is over {MAX_MANIFEST_BYTES:,} bytes, far more than any manifest "
+                                    f"story-search writes; {REBUILD_HINT.format(root=root)}")
+        manifest = bounded_json.loads(text.decode("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{path} is unreadable ({_reason(exc)}); {REBUILD_HINT.format(root=root)}") from None
     if isinstance(manifest, dict) and manifest.get("format_version") != FORMAT_VERSION \
             and isinstance(manifest.get("format_version"), int):
         raise IndexMismatchError(f"index at {root}/ has format version {manifest['format_version']}, this "
@@ -47,6 +54,10 @@ def read_manifest(root: Path) -> dict[str, Any]:
     if problem:
         raise IndexCorruptError(f"{path} {problem}; {REBUILD_HINT.format(root=root)}")
     return manifest
+
+
+def _reason(exc: Exception) -> str:
+    return f"not JSON: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else "not JSON text"
 
 
 def _problem(m: Any) -> str | None:

@@ -5,28 +5,41 @@ or updates, and the ids of the stories it deletes or replaces in earlier segment
 statistics, so the collection's stay exact). Segments are written once and never changed: a merge writes a
 new segment in place of several. Only the base carries a vector engine; a delta is small enough to score
 exactly.
+
+A saved segment is opened without reading its contents: its arrays (vectors, vector keys, postings,
+columns) are memory-mapped (`arrays`), its stories are read one at a time from their file (`StoryFile`),
+and a story id is found through the sorted vector keys rather than a table of every id. Reading every byte
+(checksums, every story parsed, every posting in range) is `check`'s job, done once per segment
+(`storage.is_verified`). A segment saved before the keys, offsets and columns files existed is read the
+old way, from its stories.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import bounded_json
 from ..corpus import Story
 from ..vectorstore import VectorStore
+from .arrays import mapped, save_array
+from .atlas import FILE as ATLAS
 from .atlas import Atlas
 from .calibration import Calibration
+from .columns import FILES as COLUMNS
 from .columns import Columns
 from .edits import Edits
 from .lexical import NO_COUNTS, Postings, TermCounts
+from .story_file import OFFSETS, StoryFile, write_stories
 
 BASE, DELTA = "base", "delta"
 STORIES, VECTORS, META = "stories.jsonl", "vectors.npy", "meta.json"
+KEYS, SORTED_KEYS, KEY_ROWS = "keys", "sorted_keys", "key_rows"  # row order; ascending; the row of each sorted key
 
 
 def vector_key(story_id: str) -> int:
@@ -42,7 +55,7 @@ def vector_keys(stories: Sequence[Story]) -> np.ndarray:
 class Segment:
     name: str
     kind: str  # BASE or DELTA
-    stories: list[Story]
+    stories: Sequence[Story]  # a list while being made; a `StoryFile` once saved
     vectors: np.ndarray  # float32 (len(stories), dim); memory-mapped once saved
     postings: Postings
     columns: Columns
@@ -52,14 +65,18 @@ class Segment:
     store: VectorStore | None = None  # a base's vector engine
     atlas: Atlas | None = None  # its stories' points on the collection's map (None: the index has no map)
     calibration: Calibration | None = None  # where its stories put the collection's cosine levels
-    keys: np.ndarray = field(init=False)
-    rows: dict[str, int] = field(init=False)  # story id -> row
+    # The int64 vector key of each row, the keys ascending, and the row of each of those (made when not given).
+    keys: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
+    sorted_keys: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
+    key_rows: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "keys", vector_keys(self.stories))
-        object.__setattr__(self, "rows", {s.id: row for row, s in enumerate(self.stories)})
-        order = np.argsort(self.keys)
-        object.__setattr__(self, "_sorted", (self.keys[order], order))
+        if self.keys is None:
+            object.__setattr__(self, "keys", vector_keys(self.stories))
+        if self.sorted_keys is None or self.key_rows is None:
+            order = np.argsort(self.keys, kind="stable")
+            object.__setattr__(self, "sorted_keys", self.keys[order])
+            object.__setattr__(self, "key_rows", order)
 
     @classmethod
     def create(cls, name: str, kind: str, stories: Sequence[Story], vectors: np.ndarray,
@@ -74,11 +91,17 @@ class Segment:
 
     def rows_of_keys(self, keys: np.ndarray) -> np.ndarray:
         """Rows of vector keys; -1 for keys this segment does not hold."""
-        sorted_keys, rows = self._sorted  # type: ignore[attr-defined]
-        if not len(sorted_keys):
+        if not len(self.sorted_keys):
             return np.full(len(keys), -1, dtype=np.int64)
-        at = np.searchsorted(sorted_keys, keys).clip(max=len(sorted_keys) - 1)
-        return np.where(sorted_keys[at] == keys, rows[at], -1)
+        at = np.searchsorted(self.sorted_keys, keys).clip(max=len(self.sorted_keys) - 1)
+        return np.where(self.sorted_keys[at] == keys, self.key_rows[at], -1)
+
+    def row_of(self, story_id: str) -> int | None:
+        """The row of the story with this id, or None: found by its vector key, confirmed by its id."""
+        if not isinstance(story_id, str):
+            return None
+        row = int(self.rows_of_keys(np.asarray([vector_key(story_id)], dtype=np.int64))[0])
+        return row if row >= 0 and self.stories[row].id == story_id else None
 
     def meta(self) -> dict[str, Any]:
         return {"kind": self.kind, "deletes": list(self.deletes), "dead": self.dead.to_dict(),
@@ -86,45 +109,65 @@ class Segment:
 
     def save(self, folder: Path) -> list[str]:
         """Write the segment's files into `folder`; returns their names (for the manifest's checksums)."""
-        with (folder / STORIES).open("w", encoding="utf-8") as f:
-            for story in self.stories:
-                f.write(json.dumps(story.to_dict(), ensure_ascii=False) + "\n")
-        np.save(folder / VECTORS, self.vectors, allow_pickle=False)
+        offsets = write_stories(folder / STORIES, self.stories)
         (folder / META).write_text(json.dumps(self.meta(), ensure_ascii=False), encoding="utf-8")
+        arrays = [save_array(folder, name, array) for name, array in (
+            ("vectors", self.vectors), (OFFSETS.removesuffix(".npy"), offsets), (KEYS, self.keys),
+            (SORTED_KEYS, self.sorted_keys), (KEY_ROWS, self.key_rows))]
         engine = self.store.save(folder) if self.store is not None else []
         points = self.atlas.save(folder) if self.atlas is not None else []
         assert self.calibration is not None, "a segment is calibrated before it is saved"
-        return [STORIES, VECTORS, META, *self.postings.save(folder), *engine, *points,
+        return [STORIES, META, *arrays, *self.postings.save(folder), *self.columns.save(folder), *engine, *points,
                 *self.calibration.save(folder)]
 
     @classmethod
     def load(cls, folder: Path, name: str, size: int, dim: int, engine: tuple[str, dict[str, Any]] | None = None,
-             mapped: bool = False) -> Segment:
-        """Open the segment saved in `folder` (already checked against the manifest's checksums); `mapped`: it
-        holds its stories' points on the map.
+             files: Collection[str] = ()) -> Segment:
+        """Open the segment saved in `folder` (its files already checked against the manifest's sizes), reading
+        no story; `files` are the names the manifest lists for it (a map, keys, offsets and columns are used
+        when it has them).
 
         A file that parses but holds the wrong thing (an object array, a field of another type, arrays that
         disagree) raises ValueError, KeyError or TypeError; the caller turns that into `IndexCorruptError`.
         """
         from ..vectorstore import store_class
 
-        with (folder / STORIES).open(encoding="utf-8") as f:
-            stories = [Story.from_dict(json.loads(line)) for line in f]
-        vectors = np.load(folder / VECTORS, mmap_mode="r", allow_pickle=False)
+        stories = StoryFile(folder / STORIES, mapped(folder / OFFSETS) if OFFSETS in files else None)
+        vectors = mapped(folder / VECTORS)
         if len(stories) != size or vectors.dtype != np.float32 or vectors.shape != (size, dim):
             raise ValueError(f"segment {name} holds {len(stories)} stories and {vectors.dtype} vectors "
                              f"{vectors.shape}, its manifest entry says {size} of dimension {dim}")
-        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+        keys: list[np.ndarray | None] = [None, None, None]
+        if {f"{k}.npy" for k in (KEYS, SORTED_KEYS, KEY_ROWS)} <= set(files):
+            keys = [mapped(folder / f"{k}.npy") for k in (KEYS, SORTED_KEYS, KEY_ROWS)]
+            if any(a is None or a.dtype != np.int64 or a.shape != (size,) for a in keys):
+                raise ValueError(f"segment {name} has unreadable vector keys")
+        meta = bounded_json.loads((folder / META).read_text(encoding="utf-8"))
         kind = meta["kind"]
         if kind not in (BASE, DELTA) or not all(isinstance(i, str) for i in meta["deletes"]):
             raise ValueError(f"segment {name} has an unreadable meta.json")
-        atlas = Atlas.load(folder, size) if mapped else None
+        atlas = Atlas.load(folder, size) if ATLAS in files else None
         calibration = Calibration.load(folder, kind == BASE, dim)
-        segment = cls(name, kind, stories, vectors, Postings.load(folder, size), Columns.of(stories),
+        columns = Columns.load(folder, size) if set(COLUMNS) <= set(files) else Columns.of(stories)
+        segment = cls(name, kind, stories, vectors, Postings.load(folder, size), columns,
                       tuple(meta["deletes"]), TermCounts.from_dict(meta["dead"]), Edits.from_dict(meta["edits"]),
-                      atlas=atlas, calibration=calibration)
+                      atlas=atlas, calibration=calibration, keys=keys[0], sorted_keys=keys[1],  # type: ignore[arg-type]
+                      key_rows=keys[2])  # type: ignore[arg-type]
         if engine is not None:
             kind_, params = engine
             store = store_class(kind_).load(folder, dim, params, segment.keys, vectors)
             object.__setattr__(segment, "store", store)
         return segment
+
+    def check(self) -> None:
+        """Read everything the segment holds and refuse what does not fit together: every story parsed and
+        matching its key, every posting and country row inside the segment. Costs a pass over the whole
+        segment, so it runs when a segment is first verified, not every time it is opened."""
+        if isinstance(self.stories, StoryFile):
+            self.stories.check()
+        if not np.array_equal(self.keys, vector_keys(self.stories)) \
+                or not np.array_equal(self.sorted_keys, self.keys[self.key_rows]) \
+                or np.any(np.diff(self.sorted_keys) < 0):
+            raise ValueError(f"segment {self.name}'s vector keys are not its stories'")
+        self.postings.check()
+        self.columns.check()

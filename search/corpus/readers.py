@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import bounded_json
 from ..errors import CorpusError
 from .dates import parse_date, parse_date_line, split_lead_dateline
 from .story import Story, id_problem, make_story
@@ -191,7 +192,7 @@ def read_jsonl(path: Path, fields: FieldMap = FieldMap()) -> Iterator[Story]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = bounded_json.loads(line)
         except json.JSONDecodeError as exc:
             raise CorpusError(str(path), f"invalid JSON ({exc.msg} at column {exc.colno})", no) from None
         story = _from_record(path, no, record, fields)

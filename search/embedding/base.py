@@ -11,7 +11,8 @@ Kind = Literal["query", "document"]
 
 
 class Embedder(ABC):
-    """A text-to-vector model. Vectors come back L2-normalised so inner product is cosine similarity.
+    """A text-to-vector model. Vectors come back L2-normalised (each model's part of them, `dims`, when
+    several models read the text) so inner product is cosine similarity.
 
     Some models embed questions and passages differently (e5's "query: " / "passage: " prefixes), hence
     `kind`. Calls are serialised by a lock unless the model says it is `concurrent`: model runtimes are not
@@ -30,6 +31,11 @@ class Embedder(ABC):
     @abstractmethod
     def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
         """Raw vectors for one batch."""
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """The width of each model's part of the vectors, in order (one part for a single model)."""
+        return (self.dim,)
 
     def token_counts(self, texts: list[str], kind: Kind = "document") -> list[int]:
         """The work each text costs the model, in its tokens; words where a model does not say."""
@@ -54,9 +60,15 @@ class Embedder(ABC):
                 vectors = np.asarray(self._encode(texts, kind), dtype=np.float32)
         with self._counting:
             self.texts_embedded += len(texts)
-        return normalise(vectors)
+        return normalise(vectors, self.dims)
 
 
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+def normalise(vectors: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    """Each row's part of each width in `dims` scaled to unit length."""
+    parts = []
+    start = 0
+    for width in dims:
+        part = vectors[:, start:start + width]
+        parts.append(part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12))
+        start += width
+    return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)

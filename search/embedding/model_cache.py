@@ -21,11 +21,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..environment import cache_root  # noqa: F401  (the project's cache, where conversions are kept)
+
 MANIFEST = "manifest.json"
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("STORY_SEARCH_CACHE") or Path.home() / ".cache" / "story-search")
 
 
 def file_sha256(path: Path) -> str:

@@ -31,25 +31,15 @@ class PairedEmbedder(Embedder):
     def _encode(self, texts: list[str], kind: Kind) -> np.ndarray:
         return np.hstack([part.embed(texts, kind) for part in self.parts])
 
-    def embed(self, texts: list[str], kind: Kind = "document") -> np.ndarray:
-        """Each model's unit vector side by side (the whole is not renormalised: each part stays a cosine)."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._encode(texts, kind)
-        with self._counting:
-            self.texts_embedded += len(texts)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+    @property
+    def dims(self) -> tuple[int, ...]:
+        return (self.primary.dim, self.english.dim)
 
     def token_counts(self, texts: list[str], kind: Kind = "document") -> list[int]:
         return self.primary.token_counts(texts, kind)
 
     def truncate(self, text: str, max_tokens: int, kind: Kind = "document") -> tuple[str, bool]:
         return self.primary.truncate(text, max_tokens, kind)
-
-
-def channel_dims(embedder: Embedder) -> tuple[int, ...]:
-    """The width of each model's part of the vectors `embedder` makes, in order (one part for a single model)."""
-    return tuple(part.dim for part in getattr(embedder, "parts", (embedder,)))
 
 
 def split(vectors: np.ndarray, dims: tuple[int, ...]) -> list[np.ndarray]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import bounded_json
 from ..corpus import fold, language, read_stories
 from ..errors import CorpusError
 from ..retrieval import SearchService
@@ -52,7 +53,7 @@ def _records(path: Path, required: tuple[str, ...], text: str) -> Iterator[tuple
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = bounded_json.loads(line)
         except json.JSONDecodeError as exc:
             raise CorpusError(str(path), f"invalid JSON ({exc.msg})", no) from None
         if not isinstance(record, dict):

@@ -38,19 +38,6 @@ class Ranking:
         return Ranking(self.rows[keep], self.scores[keep], [self.why[i] for i in keep])
 
 
-def top_positive(scores: np.ndarray, k: int, allowed_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, rows) of the k highest positive scores among `allowed_rows` (all rows when None), best first."""
-    if allowed_rows is not None:
-        mask = np.zeros_like(scores, dtype=bool)
-        mask[allowed_rows] = True
-        scores = np.where(mask, scores, 0.0)
-    candidates = np.flatnonzero(scores > 0)
-    if len(candidates) > k:
-        candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-    order = candidates[np.argsort(-scores[candidates], kind="stable")]
-    return scores[order], order
-
-
 def first_model(vectors: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
     """`vectors` with every part but the first model's zeroed: what the vector engine searches by, so its
     inner products are the multilingual model's cosines."""
@@ -84,31 +71,30 @@ def rank(index: StoryIndex, text: str, vector: np.ndarray | None, mode: str, wei
         raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
     dims = index.scale.dims
     dense_rows = lexical_rows = np.zeros(0, dtype=np.int64)
-    lexical_all = None
     if mode in ("dense", "hybrid"):
         assert vector is not None, "dense ranking needs the query vector"
         dense_rows = index.nearest(first_model(vector, dims), CANDIDATES, allowed, exclude)[0]
     if mode in ("lexical", "hybrid"):
-        lexical_all = index.lexical.scores(text)
-        if exclude is not None and len(exclude):
-            lexical_all = lexical_all.copy()
-            lexical_all[exclude] = 0.0
-        lexical_rows = top_positive(lexical_all, CANDIDATES, allowed)[1]
+        lexical_rows = index.lexical.top(text, CANDIDATES, allowed, exclude)[0]
     candidates = np.unique(np.concatenate([dense_rows, lexical_rows])).astype(np.int64)
     models = weights.models if vector is not None else ()
     cosines = model_cosines(index, candidates, vector, models)
     dense = cosines[0]
-    lexical = lexical_all[candidates] if lexical_all is not None else np.zeros(len(candidates))
+    lexical = np.zeros(len(candidates))
+    if mode != "dense":  # the exact BM25 of every candidate, those the embedding proposed too
+        lexical = index.lexical.scores_of(text, candidates)
+        if exclude is not None and len(exclude):
+            lexical[np.isin(candidates, exclude)] = 0.0
     if mode == "lexical":
         score = lexical
-    elif mode == "dense" and len(models) == 1:
-        score = dense
-    elif fusion == "rrf" and mode == "hybrid":
+    elif mode == "dense":  # the models' cosines, weighted: raw, so a filter only removes stories from the order
+        score = np.average(cosines, axis=0, weights=weights.dense) if len(candidates) else dense
+    elif fusion == "rrf":
         fused_rows, fused = reciprocal_rank_fusion([dense_rows, lexical_rows])
         score = np.zeros(len(candidates))
         score[np.searchsorted(candidates, fused_rows)] = fused
-    else:  # dense mode fuses the models alone
-        score = convex_fusion([*cosines, lexical], [*weights.dense, weights.lexical if mode == "hybrid" else 0.0])
+    else:
+        score = convex_fusion([*cosines, lexical], [*weights.dense, weights.lexical])
     order = np.lexsort((candidates, -dense, -score))  # ties: nearer in meaning first, then by row for stability
     ranks = {name: {int(r): i for i, r in enumerate(rows.tolist(), 1)}
              for name, rows in (("dense_rank", dense_rows), ("lexical_rank", lexical_rows)) if len(rows)}

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..collection import MANIFEST, StoryIndex, Writer, compact, default_index_dir, due, open_index
 from ..corpus import Story, clean_text, language
-from ..embedding import Embedder, channel_dims, split
+from ..embedding import Embedder, split
 from ..errors import InvalidQueryError, OverBudgetError, StorySearchError
 from .answerable import Verdict, judge
 from .diversify import mmr
@@ -98,6 +98,7 @@ class SearchService:
         self.fusion = fusion
         self._query_vectors = _LRU(query_cache_size)
         self._swap = threading.Lock()  # orders index swaps; reads never take it
+        self._reloading = threading.Lock()  # one reload at a time: a second caller finds the first's result
         self._merging = threading.Lock()
         self._writer = Writer(index_dir) if index_dir is not None else None
         self._closed = threading.Event()
@@ -123,7 +124,7 @@ class SearchService:
         vector = self._query_vectors.get(key)
         if vector is None:
             parts = getattr(self.embedder, "parts", (self.embedder,))
-            dims = channel_dims(self.embedder)
+            dims = self.embedder.dims
             vector = np.zeros(sum(dims), dtype=np.float32)
             for m, place in enumerate(split(vector, dims)):
                 if m in models:
@@ -275,15 +276,22 @@ class SearchService:
 
     # --- keeping up with the folder ------------------------------------------------------------------------
     def reload(self) -> bool:
-        """Serve what other writers committed to the folder since (a CLI `add`, another server); True when
-        something changed. Only new segments are read."""
+        """Serve what other writers committed to the folder since (a CLI `add`, another server, the writing
+        process of a server with workers); True when something changed. Only new segments are read."""
         if self.index_dir is None:
             return False
-        fresh = self._index.refreshed(self.index_dir)
-        if fresh is self._index:
-            return False
-        self._install(fresh)
-        return True
+        with self._reloading:
+            fresh = self._index.refreshed(self.index_dir)
+            if fresh is self._index:
+                return False
+            self._install(fresh)
+            return True
+
+    def catch_up(self, generation: int) -> None:
+        """Serve at least commit `generation` of the folder before returning (a worker process answering a
+        write that another process committed, so the writer's next read sees it)."""
+        if (self._index.generation or 0) < generation:
+            self.reload()
 
     def watch(self, interval: float = 0.5) -> None:
         """Reload in a background thread whenever the folder's manifest changes (servers call this)."""

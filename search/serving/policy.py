@@ -1,9 +1,10 @@
 """The request policy of the whole app (API, web UI, docs), as ASGI layers around it: which methods and
 writes are taken, HEAD for every GET, and one error shape for every refusal a client can reach.
 
-With the host allowlist (`HostGuard`) installed here as well, `install_request_policy` says what gets past
-the edge; the body size cap (`BodyLimit`) is the root app's own, from `create_api`, so it covers every path
-too. The layers sit outside the CORS middleware and the mounted Gradio app, so their answers are covered.
+With the host allowlist (`HostGuard`) and the gate of Gradio's routes (`GradioGate`) installed here as well,
+`install_request_policy` says what gets past the edge; the body size cap (`BodyLimit`) is the root app's own,
+from `create_api`, so it covers every path too. The layers sit outside the CORS middleware and the mounted
+Gradio app, so their answers are covered.
 """
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import json
 import re
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api.errors import error_response, http_error
+from .gradio_gate import GradioGate
 from .hosts import HostGuard
 from .settings import Settings
 
@@ -22,12 +25,14 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # users make, and the map's server function (component_server runs only functions a component registered).
 # Everything else Gradio offers (uploads, recordings, streams, its editor) the page never uses, and an upload
 # would be stored on disk for anyone who asked.
-UI_WRITES = re.compile(r"/gradio_api/(?:queue/join|cancel|component_server|(?:call(?:/v2)?|run|api)/[A-Za-z0-9_-]+)/?")
+UI_WRITES = re.compile(r"/gradio_api/(?:queue/join|cancel|component_server|(?:call|run|api)/[A-Za-z0-9_-]+)/?")
 _SHAPED_LIMIT = 65_536  # bytes of a foreign error body read to re-shape it; error bodies are small
 
 
 def install_request_policy(app: FastAPI, settings: Settings) -> FastAPI:
-    """Wrap `app` (already holding its CORS middleware) in the policy; the last layer added runs first."""
+    """Wrap `app` (already holding its CORS middleware and body cap) in the policy; the last layer added runs
+    first. The Gradio gate goes innermost, inside the body cap, so the bodies it reads are bounded."""
+    app.user_middleware.append(Middleware(GradioGate, root=app))
     app.add_middleware(OneErrorShape)
     app.add_middleware(MethodGate)
     app.add_middleware(HeadAsGet)

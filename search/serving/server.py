@@ -2,43 +2,51 @@
 
 The service is loaded once and warmed with a throw-away query before the port opens, so the first person
 does not wait for the model; the API answers from then on, while the UI's Gradio loads in the background.
-Concurrency comes from request workers (FastAPI's thread pool for the API, Gradio's queue for the UI), so
+Concurrency comes from request threads (FastAPI's thread pool for the API, Gradio's queue for the UI) and,
+with `--workers N`, from N processes (`workers`: how they share the socket, the index and the writes), so
 FAISS is held to one thread per search instead of each search fanning out over every core and the
 searches fighting each other for them (`use_serving_threads`). Every request passes the request policy
 (`policy`: allowed hosts, body size, methods, one error shape) before it reaches the API or the page.
+
+How uvicorn runs the app is said once (`uvicorn_settings`), for every way of serving.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import errno
+import functools
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from ..collection import default_index_dir
 from ..errors import ConfigError
 from ..retrieval import SearchService
 from ..vectorstore import use_serving_threads
 from .api import create_api
+from .connections import uvicorn_options
 from .docs import serve_docs_offline
 from .metrics import install_metrics, json_access_log, observe
 from .policy import install_request_policy
-from .protocol import uvicorn_options
 from .settings import Settings
+from .workers import Supervisor, default_workers
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
+MAX_WORKERS = 64
 WARM_UP_QUESTION = "migrants"
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">{head}<title>Story search</title></head>
 <body style="font-family:system-ui,sans-serif;margin:3rem auto;max-width:36rem"><h1>Story search</h1>
@@ -48,23 +56,31 @@ STARTING_PAGE = PAGE.format(head='<meta http-equiv="refresh" content="1">',
 FAILED_PAGE = PAGE.format(head="", message="The web page failed to start (see the server log).")
 
 
-def create_app(service: SearchService, *, ui_in_background: bool = False, settings: Settings | None = None) -> FastAPI:
+def create_app(service: SearchService, *, ui_in_background: bool = False, settings: Settings | None = None,
+               direct_events: bool = False, layers: Sequence[tuple[Any, dict[str, Any]]] = (),
+               page_loaded: Callable[[bool], object] | None = None) -> FastAPI:
     """The API first (its routes, including the /api catch-all, win), then the UI at /, inside the request
     policy; `settings` default to the environment's (`Settings.from_env`).
 
     With `ui_in_background` the API answers as soon as the port opens while Gradio (seconds of imports,
     most of a cold start) loads in a worker thread; `/` shows a self-reloading
     "starting" page until the UI is mounted. `serve` does this; tests that need the page at once don't.
+    `direct_events`: the page's events are sent as one request each instead of through Gradio's queue, so
+    any of several processes can answer them (`workers`). `layers` are ASGI middleware (class, options)
+    placed inside the request policy, around everything else (a worker's passing of writes to the home).
+    `page_loaded` is told whether the page came up, once it has (or failed to), when it loads in the background.
     """
     settings = settings or Settings.from_env()
     app = _with_closed_cors(serve_docs_offline(create_api(service, settings.write_token)), settings.cors_origins)
     install_metrics(app, service)
     if ui_in_background:
-        _mount_ui_when_loaded(app, service, settings.cors_origins)
+        _mount_ui_when_loaded(app, service, settings.cors_origins, direct_events, page_loaded or (lambda ok: None))
     else:
         from .ui import mount_ui
 
-        mount_ui(app, service, path="/")
+        mount_ui(app, service, path="/", queued=not direct_events)
+    for layer, options in layers:
+        app.add_middleware(layer, **options)
     return observe(install_request_policy(app, settings))
 
 
@@ -79,7 +95,8 @@ def _with_closed_cors(app: FastAPI, origins: tuple[str, ...]) -> FastAPI:
     return app
 
 
-def _mount_ui_when_loaded(app: FastAPI, service: SearchService, cors_origins: tuple[str, ...]) -> None:
+def _mount_ui_when_loaded(app: FastAPI, service: SearchService, cors_origins: tuple[str, ...],
+                          direct_events: bool, loaded: Callable[[bool], object]) -> None:
     """Serve the starting page at / and, once the app runs, build the UI in a thread and swap it in.
 
     The UI gets its own small app (with the same CORS policy) so Gradio's own lifespan, which starts its
@@ -100,7 +117,7 @@ def _mount_ui_when_loaded(app: FastAPI, service: SearchService, cors_origins: tu
         from .ui import mount_ui
 
         return mount_ui(_with_closed_cors(FastAPI(openapi_url=None, docs_url=None, redoc_url=None), cors_origins),
-                        service)
+                        service, queued=not direct_events)
 
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
@@ -113,10 +130,12 @@ def _mount_ui_when_loaded(app: FastAPI, service: SearchService, cors_origins: tu
                 except Exception:
                     log.exception("the web UI failed to start; the JSON API keeps serving")
                     failed = True
+                    loaded(False)
                     return
                 app.mount("/", ui_app)
                 app.router.routes.remove(starting)
                 log.info("web UI ready")
+                loaded(True)
 
             task = asyncio.create_task(mount())
             yield
@@ -127,12 +146,19 @@ def _mount_ui_when_loaded(app: FastAPI, service: SearchService, cors_origins: tu
     app.router.lifespan_context = lifespan
 
 
-def load_service(index_dir: Path | str | None = None) -> SearchService:
-    """Open the index, run one throw-away search so the model and caches are hot, and keep up with the folder:
-    commits of other writers (the command line) are served within a second, merges run in the background."""
+def open_service(index_dir: Path | str | None = None) -> SearchService:
+    """Open the index and run one throw-away search, so the model and caches are hot before anyone asks."""
     use_serving_threads()
-    service = SearchService.open(Path(index_dir) if index_dir else default_index_dir(), background_merges=True)
+    service = SearchService.open(Path(index_dir) if index_dir else default_index_dir())
     service.search(WARM_UP_QUESTION, 1)
+    return service
+
+
+def load_service(index_dir: Path | str | None = None) -> SearchService:
+    """A hot service (`open_service`) that keeps up with the folder: commits of other writers (the command
+    line) are served within a second, merges run in the background."""
+    service = open_service(index_dir)
+    service.background_merges = True
     service.watch()
     return service
 
@@ -157,19 +183,103 @@ def _listen_address(host: str | None, port: int | None) -> tuple[str, int]:
     return host, port
 
 
-def serve(index_dir: Path | str | None = None, host: str | None = None, port: int | None = None) -> None:
+def worker_count(workers: int | None) -> int:
+    """Worker processes: `workers`, else $STORY_SEARCH_WORKERS, else the cores this process may use; a bad
+    value is a `ConfigError` raised before anything loads."""
+    source = "--workers"
+    if workers is None:
+        value = os.environ.get("STORY_SEARCH_WORKERS", "").strip()
+        if not value:
+            return min(default_workers(), MAX_WORKERS)
+        source = "STORY_SEARCH_WORKERS"
+        try:
+            workers = int(value)
+        except ValueError:
+            raise ConfigError(f"STORY_SEARCH_WORKERS must be a whole number from 1 to {MAX_WORKERS}, "
+                              f"got {value!r}") from None
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError(f"{source} must be from 1 to {MAX_WORKERS}, got {workers}")
+    return workers
+
+
+def uvicorn_settings(settings: Settings | None = None, log_level: str = "info", **extra: Any) -> dict[str, Any]:
+    """What `uvicorn.Config` (or `uvicorn.run`) is given, whichever way the app is served: the connection
+    limits (`connections`), and uvicorn's access log at "info" unless JSON access logs were asked for."""
+    return {**uvicorn_options(settings.connections if settings else None), "log_level": log_level,
+            "access_log": log_level == "info" and not json_access_log(), **extra}
+
+
+def serve(index_dir: Path | str | None = None, host: str | None = None, port: int | None = None,
+          workers: int | None = None) -> None:
     """Run the server until interrupted. Host and port fall back to $STORY_SEARCH_HOST/$STORY_SEARCH_PORT,
-    then 127.0.0.1:7860: only this machine can connect unless a wider address is asked for. The settings
-    are checked before the index loads, so a bad one fails at once."""
+    then 127.0.0.1:7860: only this machine can connect unless a wider address is asked for. `workers`
+    processes answer (`worker_count`); one is the server as a single process. The settings are checked
+    before the index loads, so a bad one fails at once."""
     import uvicorn
 
     host, port = _listen_address(host, port)
+    workers = worker_count(workers)
     settings = Settings.from_env(listen_host=host)
+    if workers > 1:
+        serve_with_workers(index_dir, _bound(host, port), workers, settings, f"http://{host}:{port}/")
+        return
     check_port_free(host, port)
     service = load_service(index_dir)
     log.info("serving %d stories on http://%s:%d/ (API docs at /docs)", len(service.index), host, port)
     uvicorn.run(create_app(service, ui_in_background=True, settings=settings), host=host, port=port,
-                log_level="info", access_log=not json_access_log(), **uvicorn_options())
+                **uvicorn_settings(settings))
+
+
+def serve_with_workers(index_dir: Path | str | None, listener: socket.socket, workers: int, settings: Settings,
+                       url: str, log_level: str = "info", on_pages: Callable[[], None] | None = None) -> None:
+    """Serve on `listener` with `workers` worker processes and the home process (`workers.Supervisor`) until
+    SIGINT or SIGTERM; `on_pages` is called once every process serves the page."""
+    service = open_service(index_dir)
+    supervisor = Supervisor(service, settings, listener, workers, create_app,
+                            functools.partial(run_uvicorn, settings=settings, log_level=log_level))
+    try:
+        supervisor.run(lambda: log.info("serving %d stories on %s with %d worker processes (API docs at /docs)",
+                                        len(service.index), url, workers), on_pages)
+    finally:
+        listener.close()
+
+
+def run_uvicorn(app: ASGIApp, sock: socket.socket, started: Callable[[], None], settings: Settings | None = None,
+                log_level: str = "info") -> None:
+    """Serve `app` on an already bound socket until SIGINT or SIGTERM; `started` is called once it accepts
+    connections. Open connections get a few seconds to finish when it stops (an event stream would hold
+    it open for as long as its client stays)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_settings(settings, log_level, lifespan="on",
+                                                                   timeout_graceful_shutdown=5)))
+
+    def tell() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.02)
+        if server.started:
+            started()
+
+    threading.Thread(target=tell, name="started", daemon=True).start()
+    server.run(sockets=[sock])
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so a port in use fails before anything loads."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # see loopback_socket
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(port_taken(host, port)) from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -183,9 +293,12 @@ def check_port_free(host: str, port: int) -> None:
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise
-            raise ConfigError(f"port {port} on {host} is taken by another program (another story-search?): stop "
-                              f"it, or serve on another port with `--port {port + 1}` (`make run PORT={port + 1}`, "
-                              f"or STORY_SEARCH_PORT={port + 1})") from None
+            raise ConfigError(port_taken(host, port)) from None
+
+
+def port_taken(host: str, port: int) -> str:
+    return (f"port {port} on {host} is taken by another program (another story-search?): stop it, or serve on "
+            f"another port with `--port {port + 1}` (`make run PORT={port + 1}`, or STORY_SEARCH_PORT={port + 1})")
 
 
 def loopback_socket(port: int = 0) -> socket.socket:
@@ -200,32 +313,99 @@ def loopback_socket(port: int = 0) -> socket.socket:
 
 
 @contextlib.contextmanager
-def serve_in_background(service: SearchService, *, wait_for_ui: bool = True, timeout: float = 120.0,
-                        port: int = 0) -> Iterator[str]:
-    """Serve the app `serve` runs (UI mounted after start-up) on 127.0.0.1 (on `port`, else a free one) in a
-    thread, for the duration of the block; yields the base URL once the API answers and, with `wait_for_ui`,
-    the page too.
+def serve_in_background(service: SearchService | Path, *, wait_for_ui: bool = True, timeout: float = 120.0,
+                        workers: int = 1, port: int = 0) -> Iterator[str]:
+    """Serve the app `serve` runs (UI mounted after start-up) on 127.0.0.1 (on `port`, else a free one), for
+    the duration of the block; yields the base URL once the API answers and, with `wait_for_ui`, the page too.
 
-    For tests, benchmarks and notebooks. The listening socket is bound here and handed to uvicorn, so no
-    other process can take the port between choosing and binding it.
+    With one worker the server runs in a thread of this process, over `service` (an index folder is opened);
+    with more, `serve --workers N` runs in a process of its own over the folder (the service's), with this
+    process's environment as its settings, and is stopped with SIGTERM as a person would. For tests,
+    benchmarks and notebooks. The listening socket is bound here and handed over, so no other process can
+    take the port between choosing and binding it.
     """
-    import httpx
-    import uvicorn
-
     sock = loopback_socket(port)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(create_app(service, ui_in_background=True), log_level="warning",
-                                           access_log=False, lifespan="on", **uvicorn_options()))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
+    if workers == 1:
+        running, up, stop = _thread_server(service if isinstance(service, SearchService) else load_service(service),
+                                           sock, url, wait_for_ui)
+    else:
+        running, up, stop = _process_server(service if isinstance(service, Path) else service.index_dir, sock,
+                                            worker_count(workers), url, wait_for_ui)
     deadline = time.monotonic() + timeout
     try:
-        while not (server.started and (not wait_for_ui or httpx.get(url + "/").status_code == 200)):
-            if not thread.is_alive() or time.monotonic() > deadline:
+        while not up():
+            if not running() or time.monotonic() > deadline:
                 raise RuntimeError(f"the server at {url} did not start within {timeout:.0f} s")
             time.sleep(0.05)
         yield url
     finally:
+        stop()
+        sock.close()
+
+
+Check = Callable[[], bool]
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=10).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _thread_server(service: SearchService, sock: socket.socket, url: str,
+                   wait_for_ui: bool) -> tuple[Check, Check, Callable[[], None]]:
+    """uvicorn in a thread: (whether it runs, whether it answers, stop)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(create_app(service, ui_in_background=True),
+                                           **uvicorn_settings(log_level="warning", lifespan="on")))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+
+    def stop() -> None:
         server.should_exit = True
         thread.join(timeout=30)
-        sock.close()
+
+    return thread.is_alive, lambda: server.started and (not wait_for_ui or _answers(url + "/")), stop
+
+
+def _process_server(index_dir: Path | None, sock: socket.socket, workers: int, url: str,
+                    wait_for_ui: bool) -> tuple[Check, Check, Callable[[], None]]:
+    """`serve --workers N` in a fresh process: (whether it runs, whether it answers, stop). Its page is up once
+    every worker's is, which the supervisor says over a pipe (a request reaches only the worker that took it)."""
+    import multiprocessing
+
+    if index_dir is None:
+        raise ValueError("a server with several workers serves an index folder; this service has none")
+    sock.listen(2048)
+    context = multiprocessing.get_context("spawn")
+    pages, tell = context.Pipe(duplex=False)
+    process = context.Process(target=_serve_socket, args=(index_dir, sock, workers, tell), name="story-search serve")
+    process.start()
+    tell.close()
+
+    def up() -> bool:
+        return _answers(url + "/api/health") and (not wait_for_ui or pages.poll())
+
+    def stop() -> None:
+        process.terminate()
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        pages.close()
+
+    return process.is_alive, up, stop
+
+
+def _serve_socket(index_dir: Path, sock: socket.socket, workers: int, pages: Any) -> None:
+    """`serve --workers N` on a socket bound elsewhere (`serve_in_background`), in a fresh process; says on
+    `pages` once every process serves the page."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    port = sock.getsockname()[1]
+    serve_with_workers(index_dir, sock, workers, Settings.from_env(listen_host="127.0.0.1"),
+                       f"http://127.0.0.1:{port}/", log_level="warning", on_pages=lambda: pages.send(True))

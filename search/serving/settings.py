@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from .connections import ConnectionLimits
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # Binding to every address names no host a client would use; those names come from the allowlist.
@@ -25,11 +26,13 @@ class Settings:
     allowed_hosts: frozenset[str] = LOOPBACK_NAMES
     trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    connections: ConnectionLimits = ConnectionLimits()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, listen_host: str | None = None) -> Settings:
-        """The settings of $STORY_SEARCH_TOKEN, $STORY_SEARCH_ALLOWED_HOSTS, $STORY_SEARCH_TRUSTED_PROXIES and
-        $STORY_SEARCH_CORS_ORIGINS; a specific `listen_host` (not a wildcard) is an allowed host too."""
+        """The settings of $STORY_SEARCH_TOKEN, $STORY_SEARCH_ALLOWED_HOSTS, $STORY_SEARCH_TRUSTED_PROXIES,
+        $STORY_SEARCH_CORS_ORIGINS and the connection limits (`ConnectionLimits.from_env`); a specific
+        `listen_host` (not a wildcard) is an allowed host too."""
         env = os.environ if environ is None else environ
         hosts = {_allowed(name, "STORY_SEARCH_ALLOWED_HOSTS") for name in _listed(env, "STORY_SEARCH_ALLOWED_HOSTS")}
         if listen_host and listen_host not in _WILDCARD_BINDS:
@@ -37,7 +40,8 @@ class Settings:
         return cls(write_token=check_token(env.get("STORY_SEARCH_TOKEN", "")),
                    allowed_hosts=LOOPBACK_NAMES | hosts,
                    trusted_proxies=tuple(_proxy(p) for p in _listed(env, "STORY_SEARCH_TRUSTED_PROXIES")),
-                   cors_origins=tuple(_listed(env, "STORY_SEARCH_CORS_ORIGINS")))
+                   cors_origins=tuple(_listed(env, "STORY_SEARCH_CORS_ORIGINS")),
+                   connections=ConnectionLimits.from_env(env))
 
 
 def check_token(token: str) -> str:

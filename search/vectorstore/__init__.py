@@ -15,7 +15,7 @@ from .faiss_flat import FaissFlatStore
 from .faiss_hnsw import FaissHNSWStore
 from .faiss_ivf import FaissIVFStore
 from .params import check
-from .threads import use_serving_threads  # first: bounds OpenMP spinning before FAISS loads
+from .threads import use_serving_threads
 
 _STORES: dict[str, type[VectorStore]] = {s.kind: s for s in (FaissFlatStore, FaissHNSWStore, FaissIVFStore)}
 MILVUS = "milvus"

@@ -34,6 +34,16 @@ class VectorStore(ABC):
         """Refuse an unknown parameter or a value the engine would crash on (`ConfigError`), before any work."""
         check(cls.kind, cls.specs, params)
 
+    @property
+    def approximate_scores(self) -> bool:
+        """Whether the scores `search` returns are estimates (compressed vectors): the caller rescores them."""
+        return False
+
+    def train(self, sample: np.ndarray, total: int) -> None:
+        """Prepare for `total` vectors added in chunks, learning what the engine needs from `sample` of them,
+        instead of from the first chunk (an engine that learns nothing ignores it)."""
+        return None
+
     @abstractmethod
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under `ids`; ids already present are replaced."""

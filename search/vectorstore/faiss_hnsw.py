@@ -16,6 +16,7 @@ import numpy as np
 
 from ._exact import EXACT_BELOW, id_selector, top_k
 from .base import VectorStore, no_results
+from .faiss_files import read_mapped, read_owned
 from .params import BOOLEAN, C_INT_MAX, FRACTION, integer
 
 TRAIN_SAMPLE = 100_000  # vectors SQ8 learns its value ranges from
@@ -36,7 +37,12 @@ class FaissHNSWStore(VectorStore):
         super().__init__(dim, params)
         self._index = self._new_graph()
         self._keys = np.empty(0, dtype=np.int64)  # graph position -> key; -1 marks a tombstone
+        self._mapped: Path | None = None  # the file the graph is memory-mapped from, while it is
         self._reindex()
+
+    @property
+    def approximate_scores(self) -> bool:
+        return bool(self.params["sq8"])
 
     def _new_graph(self) -> faiss.Index:
         p = self.params
@@ -67,6 +73,8 @@ class FaissHNSWStore(VectorStore):
         ids = np.asarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._keys[self._positions(ids)] = -1  # replaced stories: their old node becomes a tombstone
+        if self._mapped is not None:  # a mapped graph must not be written: read it into memory first
+            self._index, self._mapped = read_owned(self._mapped), None
         if not self._index.is_trained and len(vectors):
             self._index.train(vectors[:TRAIN_SAMPLE])
         self._index.add(vectors)
@@ -127,7 +135,8 @@ class FaissHNSWStore(VectorStore):
 
     def copy(self) -> FaissHNSWStore:
         twin = FaissHNSWStore(self.dim, self.params)
-        twin._index, twin._keys = faiss.clone_index(self._index), self._keys.copy()
+        twin._index = read_owned(self._mapped) if self._mapped is not None else faiss.clone_index(self._index)
+        twin._keys = self._keys.copy()
         twin._reindex()
         return twin
 
@@ -142,11 +151,12 @@ class FaissHNSWStore(VectorStore):
     @classmethod
     def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray,
              vectors: np.ndarray) -> FaissHNSWStore:
-        """Open the saved graph; rebuild it from the index's vectors if it does not hold exactly `ids`."""
+        """Open the saved graph, memory-mapped; rebuild it from the index's vectors if it does not hold exactly
+        `ids`."""
         store = cls(dim, params)
         graph, keys = directory / "hnsw.faiss", directory / "hnsw_keys.npy"
         if graph.is_file() and keys.is_file():
-            store._index = faiss.read_index(str(graph))
+            store._index, store._mapped = read_mapped(graph), graph
             store._keys = np.load(keys, allow_pickle=False)
             store._reindex()
             if store._index.ntotal == len(store._keys) and np.array_equal(store._sorted_keys, np.sort(ids)):

@@ -3,7 +3,10 @@
 A query scans only the `nprobe` buckets nearest to it. Unlike HNSW, IVF deletes for real (`remove_ids`)
 and files vectors under the story keys directly, so updates need no bookkeeping here. The quantiser is
 trained on the first vectors added (the number of buckets follows the collection size then and is
-recorded in the parameters); optional SQ8 stores one byte per dimension.
+recorded in the parameters), or on a sample before a large collection is added in chunks (`train`).
+Optional SQ8 stores one byte per dimension; optional PQ (`pq`: bytes per vector) a few bytes per vector,
+for collections of tens of millions. Both score approximately (`approximate_scores`): the collection
+rescores an engine's candidates with their stored vectors.
 
 An `nlist` larger than that first batch (1000 buckets asked for 44 stories) cannot be trained: it is
 lowered to the batch size with a warning rather than refused. The size is only known here, possibly long
@@ -22,8 +25,10 @@ from typing import Any
 import faiss
 import numpy as np
 
+from ..errors import ConfigError
 from ._exact import EXACT_BELOW, selector_for
 from .base import VectorStore, no_results
+from .faiss_files import read_mapped, read_owned
 from .params import BOOLEAN, integer, optional
 
 log = logging.getLogger(__name__)
@@ -35,25 +40,50 @@ class FaissIVFStore(VectorStore):
     kind = "faiss-ivf"
     # nlist None: about 2 x sqrt(first batch size). nprobe 64: the smallest setting whose recall@10 against
     # exact search stays above 0.95 from 20k to 1M stories (the sweep: benchmarks/README.md).
-    defaults: dict[str, Any] = {"nlist": None, "nprobe": 64, "sq8": False}
-    specs = {"nlist": optional(integer(1)), "nprobe": integer(1), "sq8": BOOLEAN}
+    defaults: dict[str, Any] = {"nlist": None, "nprobe": 64, "sq8": False, "pq": None}
+    specs = {"nlist": optional(integer(1)), "nprobe": integer(1), "sq8": BOOLEAN, "pq": optional(integer(1))}
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
         super().__init__(dim, params)
+        pq = self.params["pq"]
+        if pq is not None and (self.params["sq8"] or dim % pq):
+            raise ConfigError(f"faiss-ivf parameter pq must divide the dimension ({dim}) and cannot go with sq8, "
+                              f"got pq {pq}" + (" and sq8" if self.params["sq8"] else ""))
         self._index: faiss.Index | None = None  # made on the first add, when the collection size is known
+        self._mapped: Path | None = None  # the file `_index` is memory-mapped from, while it is
 
-    def _trained(self, sample: np.ndarray) -> faiss.Index:
-        nlist = self.params["nlist"] or max(1, min(int(2 * math.sqrt(len(sample))), len(sample) // 39 or 1))
+    def _writable(self) -> faiss.Index:
+        """The index, read into memory first if it is mapped (a mapped index must not be written)."""
+        if self._mapped is not None:
+            self._index, self._mapped = read_owned(self._mapped), None
+        assert self._index is not None, "trained on the first add"
+        return self._index
+
+    @property
+    def approximate_scores(self) -> bool:
+        return bool(self.params["sq8"] or self.params["pq"])
+
+    def train(self, sample: np.ndarray, total: int) -> None:
+        self._index, self._mapped = self._trained(np.ascontiguousarray(sample, dtype=np.float32), total), None
+
+    def _trained(self, sample: np.ndarray, total: int | None = None) -> faiss.Index:
+        """An empty index trained on `sample`, with buckets for `total` vectors (default: the sample's size)."""
+        size = total or len(sample)
+        nlist = self.params["nlist"] or max(1, min(int(2 * math.sqrt(size)), size // 39 or 1))
         if nlist > len(sample):  # k-means cannot make more buckets than it has points
             log.warning("faiss-ivf: nlist %d is more buckets than the %d stories to train them on; using %d",
                         nlist, len(sample), len(sample))
             nlist = len(sample)
         self.params["nlist"] = int(nlist)
-        index = faiss.index_factory(self.dim, f"IVF{nlist}," + ("SQ8" if self.params["sq8"] else "Flat"),
-                                    faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
         train = sample if len(sample) <= nlist * SAMPLES_PER_LIST else \
             sample[np.sort(rng.choice(len(sample), nlist * SAMPLES_PER_LIST, replace=False))]
+        # PQ learns 256 values per part from at least as many vectors; a tiny collection gets fewer values
+        bits = min(8, int(math.log2(max(len(train), 2))))
+        codes = f"PQ{self.params['pq']}x{bits}" if self.params["pq"] else "SQ8" if self.params["sq8"] else "Flat"
+        index = faiss.index_factory(self.dim, f"IVF{nlist},{codes}", faiss.METRIC_INNER_PRODUCT)
+        if self.params["pq"]:
+            index.do_polysemous_training = False  # for Hamming-filtered search, which this engine does not use
         index.train(np.ascontiguousarray(train, dtype=np.float32))
         index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct by story key
         return index
@@ -65,12 +95,12 @@ class FaissIVFStore(VectorStore):
         if self._index is None:
             self._index = self._trained(vectors)
         self.remove(ids)
-        self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        self._writable().add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
 
     def remove(self, ids: np.ndarray) -> None:
         if self._index is not None and len(ids):
             ids = np.ascontiguousarray(ids, dtype=np.int64)  # the key lookup only takes a plain id array:
-            self._index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
+            self._writable().remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
 
     def _search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
                 excluded: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +124,10 @@ class FaissIVFStore(VectorStore):
 
     def copy(self) -> FaissIVFStore:
         twin = FaissIVFStore(self.dim, self.params)
-        twin._index = faiss.clone_index(self._index) if self._index is not None else None
+        if self._mapped is not None:
+            twin._index = read_owned(self._mapped)
+        elif self._index is not None:
+            twin._index = faiss.clone_index(self._index)
         return twin
 
     def __len__(self) -> int:
@@ -109,11 +142,12 @@ class FaissIVFStore(VectorStore):
     @classmethod
     def load(cls, directory: Path, dim: int, params: dict[str, Any], ids: np.ndarray,
              vectors: np.ndarray) -> FaissIVFStore:
-        """Open the saved index; rebuild it from the index's vectors if it is missing or holds other stories."""
+        """Open the saved index, memory-mapped; rebuild it from the index's vectors if it is missing or holds
+        other stories."""
         store = cls(dim, params)
         path = directory / "ivf.faiss"
         if path.is_file():
-            store._index = faiss.read_index(str(path))
+            store._index, store._mapped = read_mapped(path), path
             if store._index.ntotal == len(ids):
                 return store
         store = cls(dim, params)

@@ -12,7 +12,7 @@ from search import IndexEditedError, IndexMismatchError, SearchService, StoryInd
 from search.collection.build import build_index
 from search.collection.config import Config
 from search.collection.manifest import read_manifest
-from search.collection.story_index import COPY_CANDIDATES
+from search.collection.story_index import COPY_CANDIDATES, MODEL_CHECKS
 from search.corpus import corpus_files
 from search.corpus.load import load_corpus
 from search.corpus.story import make_story
@@ -197,9 +197,10 @@ def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkey
     monkeypatch.setattr("search.collection.build.load_embedder", lambda name=None: resumed)
     index, _ = build_index([corpus], index_copy, discard_edits=True)
     assert len(index) == 56
-    # The 8 stories embedded before the crash came from the resume cache; the 12 new titles are asked as
-    # questions once, to measure the collection's levels.
-    assert resumed.texts_embedded == 12 - 8 + 12
+    # Each build first re-embeds MODEL_CHECKS kept probes to check the vectors there are this model's; the
+    # stories embedded before the crash (the rest of its 8 texts) came from the resume cache; the 12 new
+    # titles are asked as questions once, to measure the collection's levels.
+    assert resumed.texts_embedded == MODEL_CHECKS + 12 - (8 - MODEL_CHECKS) + 12
     assert not any((index_copy / "cache").rglob("*.npz"))
 
 

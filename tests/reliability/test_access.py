@@ -132,13 +132,14 @@ def test_token_comes_from_the_environment(hashed_service: SearchService, monkeyp
     assert response.status_code == (422 if allowed else 403)
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("env, args, host", [
     ({}, [], "127.0.0.1"), ({"STORY_SEARCH_HOST": "0.0.0.0"}, [], "0.0.0.0"),
     ({"STORY_SEARCH_HOST": "0.0.0.0"}, ["--host", "127.0.0.2"], "127.0.0.2"),
 ], ids=["default", "environment", "flag-wins"])
 def test_server_binds_to_this_machine_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch,
                                                             hashed_service: SearchService, env: dict, args: list[str],
-                                                            host: str):
+                                                            host: str, workers: str):
     import uvicorn
 
     from search import cli
@@ -151,7 +152,9 @@ def test_server_binds_to_this_machine_unless_told_otherwise(monkeypatch: pytest.
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(server, "load_service", lambda index_dir: hashed_service)
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: bound.update(host=host, port=port))
-    assert cli.main(["serve", "-q", *args]) == 0
+    monkeypatch.setattr(server, "_bound", lambda host, port: bound.update(host=host, port=port))  # for the workers
+    monkeypatch.setattr(server, "serve_with_workers", lambda *args, **kwargs: None)
+    assert cli.main(["serve", "-q", "--workers", workers, *args]) == 0
     assert bound == {"host": host, "port": 7860}
 
 

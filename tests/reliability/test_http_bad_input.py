@@ -73,6 +73,14 @@ REFUSED = {
     "page-huge": ("GET", "/api/stories?limit=1000000", {}, 422, "invalid_request"),
     "wrong-method": ("PUT", "/api/search", {}, 405, "method_not_allowed"),
     "unknown-endpoint": ("GET", "/api/nothing-here", {}, 404, "not_found"),
+    "deeply-nested-json": ("POST", "/api/search", dict(content=b"[" * 100_000 + b"]" * 100_000, headers=JSON), 422,
+                           "invalid_json"),
+    "deeply-nested-field": ("POST", "/api/embed", dict(content=b'{"texts": ' + b"[" * 100 + b"]" * 100 + b"}",
+                                                       headers=JSON), 422, "invalid_json"),
+    "unknown-parameter-page": ("GET", "/api/stories?limt=5", {}, 422, "invalid_request"),
+    "unknown-parameter-similar": ("GET", "/api/stories/x/similar?kk=2", {}, 422, "invalid_request"),
+    "unknown-parameter-health": ("GET", "/api/health?verbose=1", {}, 422, "invalid_request"),
+    "unknown-parameter-search": ("GET", "/api/search?q=smuggling&top=3", {}, 422, "invalid_request"),
 }
 
 

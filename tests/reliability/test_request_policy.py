@@ -175,7 +175,8 @@ def test_a_proxy_cannot_forward_a_foreign_host():
 
 @pytest.mark.parametrize("name, value", [
     ("STORY_SEARCH_ALLOWED_HOSTS", "https://stories.example.org"), ("STORY_SEARCH_ALLOWED_HOSTS", "*.example.org"),
-    ("STORY_SEARCH_TRUSTED_PROXIES", "proxy.internal"),
+    ("STORY_SEARCH_TRUSTED_PROXIES", "proxy.internal"), ("STORY_SEARCH_MAX_CONNECTIONS", "lots"),
+    ("STORY_SEARCH_HEADER_TIMEOUT", "-1"), ("STORY_SEARCH_BODY_TIMEOUT", "0"),
 ])
 def test_a_setting_that_cannot_work_stops_serve_before_the_index_loads(tmp_path: Path, name: str, value: str,
                                                                        monkeypatch: pytest.MonkeyPatch, capsys):
@@ -184,7 +185,7 @@ def test_a_setting_that_cannot_work_stops_serve_before_the_index_loads(tmp_path:
     monkeypatch.setenv(name, value)
     assert main(["serve", "--index-dir", str(tmp_path / "missing")]) == 1  # the index is missing too
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {name}: {value!r}") and err.count("\n") == 1, err
+    assert err.startswith(f"error: {name}") and repr(value) in err and err.count("\n") == 1, err
 
 
 # --- 6. one error shape, even where the app is never reached ------------------------------------------------

@@ -1,9 +1,13 @@
-"""The JSON API through FastAPI's TestClient, on the session's seed index: every endpoint, every error."""
+"""The JSON API on the session's seed index, every endpoint and every error: through FastAPI's TestClient, and
+through a real `serve --workers 2` on loopback (the contract holds whichever process answers)."""
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -13,21 +17,34 @@ from search.retrieval.service import MAX_K, MAX_QUERY_CHARS, SearchService
 from search.serving.api.errors import MAX_BODY_BYTES
 from search.serving.api.routes import create_api
 from search.serving.api.schemas import MAX_BATCH, MAX_STORIES_PER_POST
+from search.serving.server import serve_in_background
 from tests.helpers import SMUGGLING, TOPIC_QUESTION, assert_api_error
 
 JSON = {"content-type": "application/json"}
 
 
-@pytest.fixture(scope="module")
-def api_client(service: SearchService) -> TestClient:
-    return TestClient(create_api(service, write_token=""), raise_server_exceptions=False)
+WORKERS = [1, 2]  # the API in this process (TestClient), and `serve --workers 2` on loopback
+BY = ["in-process", "two-workers"]
+
+
+@pytest.fixture(scope="module", params=WORKERS, ids=BY)
+def api_client(service: SearchService, request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+    """A client of the API with writes switched off."""
+    if request.param == 1:
+        yield TestClient(create_api(service, write_token=""), raise_server_exceptions=False)
+        return
+    with pytest.MonkeyPatch.context() as env:  # the server reads its settings from the environment at start
+        env.delenv("STORY_SEARCH_TOKEN", raising=False)
+        with serve_in_background(service, workers=request.param, wait_for_ui=False) as url, \
+                httpx.Client(base_url=url, timeout=120) as client:
+            yield client
 
 
 @pytest.fixture(scope="module")
-def smuggling_id(api_client: TestClient) -> str:
-    hits = api_client.get("/api/search", params={"q": SMUGGLING, "k": 1}).json()["hits"]
-    assert "smuggling" in hits[0]["title"].lower()
-    return hits[0]["id"]
+def smuggling_id(service: SearchService) -> str:
+    top = service.search(SMUGGLING, 1).hits[0].story
+    assert "smuggling" in top.title.lower()
+    return top.id
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
@@ -191,13 +208,12 @@ def test_unknown_paths_and_methods_answer_in_the_error_format(api_client: TestCl
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
 
-def test_unexpected_failures_are_a_plain_500(api_client: TestClient, service: SearchService,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_failures_are_a_plain_500(service: SearchService, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args, **_kwargs):
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(service, "search", broken)
-    response = api_client.get("/api/search", params={"q": "x"})
+    response = TestClient(create_api(service), raise_server_exceptions=False).get("/api/search", params={"q": "x"})
     assert_api_error(response, 500, "internal_error")
     assert "secret internal detail" not in response.text
 
@@ -212,10 +228,27 @@ def test_writes_are_switched_off_without_a_token(api_client: TestClient) -> None
     assert_api_error(api_client.delete("/api/stories/anything", headers={"Authorization": "Bearer x"}), 403)
 
 
-@pytest.fixture
-def writer(index_copy: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+@pytest.fixture(scope="module")
+def workers_writer(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """`serve --workers 2` over one copy of the seeds taking writes, shared by this module's write tests (each
+    reads the count it starts from)."""
+    folder = tmp_path_factory.mktemp("writes") / "index"
+    shutil.copytree(seed_index, folder)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("STORY_SEARCH_TOKEN", "s3cret-token")
+        with serve_in_background(folder, workers=2, wait_for_ui=False) as url, \
+                httpx.Client(base_url=url, timeout=120) as client:
+            yield client
+
+
+@pytest.fixture(params=WORKERS, ids=BY)
+def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> httpx.Client:
+    """A client of the API that may write with the token `s3cret-token`, over a copy of the seeds."""
+    if request.param > 1:
+        return request.getfixturevalue("workers_writer")
     monkeypatch.setenv("STORY_SEARCH_TOKEN", "s3cret-token")
-    return TestClient(create_api(SearchService.open(index_copy)), raise_server_exceptions=False)
+    return TestClient(create_api(SearchService.open(request.getfixturevalue("index_copy"))),
+                      raise_server_exceptions=False)
 
 
 AUTH = {"Authorization": "Bearer s3cret-token"}

@@ -3,6 +3,7 @@ budgets, searches are answered while the model works on a big request, and work 
 dropped instead of done."""
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -104,3 +105,13 @@ def test_work_whose_client_hung_up_is_dropped(hashed_copy: Path):
         # The lane is first come, first served: a request sent now has its turn after the abandoned one's.
         assert httpx.post(f"{url}/api/embed", json={"texts": ["after"]}, timeout=60).status_code == 200
     assert sorted(t for texts in calls for t in texts) == ["after", "text 0", "text 1"]
+
+
+def test_the_operating_guide_states_the_lanes_the_code_has():
+    """docs/operating.md said 4 writes at once while the code allowed 16."""
+    from search.serving.api.routes import EMBEDDERS, WRITERS
+    from tests.helpers import ROOT
+
+    guide = " ".join((ROOT / "docs" / "operating.md").read_text(encoding="utf-8").split())
+    stated = re.search(r"at most (\d+) writes and (\d+) embedding requests", guide)
+    assert stated and (int(stated[1]), int(stated[2])) == (WRITERS, EMBEDDERS), stated

@@ -12,7 +12,7 @@ from tests.helpers import clustered, exact_top, recall, vector_keys
 DIM = 64
 STORES = [("faiss-flat", {}, 1.0), ("faiss-hnsw", {}, 0.95), ("faiss-ivf", {}, 0.95),
           ("faiss-hnsw", {"sq8": True}, 0.9), ("faiss-ivf", {"sq8": True}, 0.9)]
-IDS = [f"{kind}{'-sq8' if params else ''}" for kind, params, _ in STORES]
+IDS = [kind + "".join(f"-{name}" for name in params) for kind, params, _ in STORES]
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +71,31 @@ def test_copy_is_independent_and_save_load_round_trips(kind, params, floor, data
     loaded = store_class(kind).load(tmp_path, DIM, twin.params, ids[10:], vectors[10:])
     assert len(loaded) == len(ids) - 10
     np.testing.assert_array_equal(loaded.search(queries, 10)[1], twin.search(queries, 10)[1])
+
+
+@pytest.mark.parametrize(("kind", "params", "floor"), STORES, ids=IDS)
+def test_a_loaded_store_changes_without_touching_its_saved_file(kind, params, floor, data, tmp_path: Path):
+    """Saved engines are opened memory-mapped (shared between processes); one that is then changed, or a copy
+    of it, works on a copy in memory: the file, and every process mapping it, stay as they were."""
+    ids, vectors, queries = data
+    files = filled(kind, params, data).save(tmp_path)
+    saved = {name: (tmp_path / name).read_bytes() for name in files}
+    loaded = store_class(kind).load(tmp_path, DIM, params, ids, vectors)
+    twin = loaded.copy()
+    twin.remove(ids[:10])
+    loaded.remove(ids[:20])
+    loaded.add(ids[:5], vectors[:5])
+    assert len(twin) == len(ids) - 10 and len(loaded) == len(ids) - 15
+    assert set(loaded.search(queries, 10)[1].ravel().tolist()).isdisjoint(ids[5:20].tolist())
+    assert {name: (tmp_path / name).read_bytes() for name in files} == saved
+
+
+@pytest.mark.parametrize("params", [{"pq": 24}, {"pq": 16, "sq8": True}])
+def test_product_quantisation_must_divide_the_vectors_and_stand_alone(params: dict):
+    from search import ConfigError
+
+    with pytest.raises(ConfigError, match="pq must divide the dimension"):
+        create_store("faiss-ivf", DIM, params)
 
 
 def test_hnsw_rebuilds_once_tombstones_pile_up(data):

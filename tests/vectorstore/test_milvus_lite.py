@@ -54,8 +54,9 @@ def test_dev_questions_get_faiss_exact_top10_with_filters_pushed_down(service, d
 
 def test_an_index_can_be_built_on_milvus_by_configuration(service, tmp_path: Path):
     seeds = service.index
+    (tmp_path / "index").mkdir()  # milvus-lite's file inside the index folder: the index may name it
     config = Config(model=seeds.model_id, index_type="milvus",
-                    index_params={"uri": str(tmp_path / "milvus.db"), "collection": "seeds"})
+                    index_params={"uri": str(tmp_path / "index" / "milvus.db"), "collection": "seeds"})
     index = StoryIndex.build(list(seeds.stories), service.embedder, config, previous=seeds)  # vectors reused
     assert index.store.kind == "milvus" and len(index.store) == len(seeds)
     index.save(tmp_path / "index")
@@ -66,8 +67,9 @@ def test_writes_go_to_milvus_as_they_commit(hashed_service, tmp_path: Path):
     """On Milvus the collection is the live state: an add or delete reaches it with its commit, and an index
     reopened against a collection that missed a write is put right."""
     seeds = hashed_service.index
+    (tmp_path / "index").mkdir()
     config = Config(model=seeds.model_id, index_type="milvus",
-                    index_params={"uri": str(tmp_path / "milvus.db"), "collection": "writes"})
+                    index_params={"uri": str(tmp_path / "index" / "milvus.db"), "collection": "writes"})
     StoryIndex.build(list(seeds.stories), hashed_service.embedder, config).save(tmp_path / "index")
     service = SearchService.open(tmp_path / "index")
     [added] = service.add([make_story("Coast guards trained in sea rescue", "Coast guards of three island states "

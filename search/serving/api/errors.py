@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ... import bounded_json
 from ...errors import (
     CorpusError,
     IndexChangedError,
@@ -122,9 +123,33 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _on_unexpected)
 
 
+async def read_body(receive: Receive) -> bytes:
+    """A request's whole body (a layer outside has capped its size)."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` for an app after a layer read the body: the body once, then what the client does next."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 class BodyLimit:
-    """Refuse request bodies over `limit` bytes with a JSON 413, before any endpoint (or the mounted web UI)
-    reads them.
+    """Refuse request bodies over `limit` bytes with a JSON 413, and JSON bodies nested deeper than any request
+    needs (`bounded_json`) with a 422, before any endpoint (or the mounted web UI) reads them.
 
     The body is read here (at most `limit` plus one chunk) and replayed to the app, so a client that sends
     no Content-Length, or lies in it, is capped all the same. (FastAPI's own `max_body_size` answers an
@@ -163,16 +188,12 @@ class BodyLimit:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        if bounded_json.too_deep(body) is not None:  # every body this server takes is JSON
+            response = error_response(422, "invalid_json", f"the request body is not valid JSON (nested deeper "
+                                                            f"than {bounded_json.MAX_DEPTH} levels)")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, replaying(body, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(413, "body_too_large", f"the request body is over {self.limit:,} bytes; "

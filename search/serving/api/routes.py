@@ -20,8 +20,11 @@ from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AliasChoices, BaseModel
+from pydantic.fields import FieldInfo
 from starlette.convertors import PathConvertor, register_url_convertor
 
 from ...corpus import Story, make_story
@@ -149,8 +152,42 @@ class Lane:
             self._limiter.release()
 
 
+async def refuse_unknown_query(request: Request) -> None:
+    """Every route refuses query parameters it does not take, as bodies refuse unknown fields: a misspelt
+    `limt=5` is told so instead of being answered as if it were not there."""
+    route = request.scope.get("route")
+    if route is None or not route.include_in_schema:  # the catch-all answers 404 or 405 whatever the query
+        return
+    unknown = sorted(set(request.query_params) - _query_names(route.dependant))
+    if unknown:
+        raise ApiError(422, "invalid_request", f"unknown query parameter {', '.join(map(repr, unknown))[:200]}; "
+                                               "the parameters of each endpoint are documented at /docs")
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters a route's endpoint and its dependencies take (a model's fields, for a query model)."""
+    names: set[str] = set()
+    for field in dependant.query_params:
+        model = field.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names |= {n for name, info in model.model_fields.items() for n in _field_names(name, info)}
+        else:
+            names.add(field.alias)
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+def _field_names(name: str, info: FieldInfo) -> set[str]:
+    """The names a model field is read under: its own, its alias, each of its validation aliases."""
+    choices = info.validation_alias.choices if isinstance(info.validation_alias, AliasChoices) \
+        else [info.validation_alias]
+    return {info.alias or name, *(c for c in choices if isinstance(c, str))}
+
+
 def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
-    api = APIRouter(prefix="/api", responses=_ERRORS, dependencies=[Depends(note_route)])
+    api = APIRouter(prefix="/api", responses=_ERRORS,
+                    dependencies=[Depends(note_route), Depends(refuse_unknown_query)])
     writes, vectors = Lane(WRITERS, "writes"), Lane(EMBEDDERS, "embeddings")
 
     @api.get("/health", tags=["status"])

@@ -332,9 +332,16 @@ def _picked_story(event: gr.EventData) -> tuple[str, str]:
     return str(getattr(event, "story_id", "") or ""), str(getattr(event, "trail", "") or "[]")
 
 
-def mount_ui(app: FastAPI, service: SearchService, path: str = "/") -> FastAPI:
-    """Serve the page on `app` at `path`, sharing the app's service, with the product theme, CSS and texts."""
+def mount_ui(app: FastAPI, service: SearchService, path: str = "/", *, queued: bool = True) -> FastAPI:
+    """Serve the page on `app` at `path`, sharing the app's service, with the product theme, CSS and texts.
+
+    Unless `queued`, the page sends each event as one request of its own instead of through Gradio's queue,
+    whose join and event stream must reach the one process that holds it: with several server processes,
+    any of them then answers the page (the queue stays open for `gradio_client` callers)."""
     ui = create_ui(service).queue(default_concurrency_limit=UI_CONCURRENCY)
+    if not queued:
+        for event in ui.fns.values():
+            event.queue = False
     # No "Use via API" footer: Gradio's own API page describes the page's internal events; the JSON API for
     # programs is documented at /docs, which the masthead links to.
     return gr.mount_gradio_app(app, ui, path=path, theme=theme(), css=CSS, footer_links=[], i18n=I18N,

@@ -17,9 +17,10 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests 
 
 
 @pytest.fixture(scope="module")
-def browser(service: SearchService) -> Iterator[tuple[str, sync_api.Browser]]:
-    """The seeds, indexed with the real model, in a browser."""
-    yield from launch_browser(service)
+def browser(service: SearchService, request: pytest.FixtureRequest) -> Iterator[tuple[str, sync_api.Browser]]:
+    """The seeds, indexed with the real model, in a browser, served by one process or, in modules marked
+    `every_process_model()`, by `serve --workers N` too, whose page's events reach whichever worker takes them."""
+    yield from launch_browser(service, workers=getattr(request, "param", 1))
 
 
 OpenPage = Callable[..., sync_api.Page]

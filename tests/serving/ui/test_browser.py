@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import QUESTION_LABEL, ROOT, SEEDS, SMUGGLING, ask
+from tests.helpers import QUESTION_LABEL, ROOT, SEEDS, SMUGGLING, ask, every_process_model
 
 sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = every_process_model()
 expect = sync_api.expect
 # Gradio pads the page by --overlap-amount (with a CSS transition) while the side panel is open.
 PANEL_SETTLED = """() => getComputedStyle(document.querySelector('.sidebar-parent')).paddingRight

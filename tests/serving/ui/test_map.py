@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, SMUGGLING, ask
+from tests.helpers import ROOT, SMUGGLING, ask, every_process_model
 
 sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = every_process_model()
 expect = sync_api.expect
 ATLAS = "#map .atlas"
 
