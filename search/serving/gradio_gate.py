@@ -113,12 +113,15 @@ def _check_post(blocks: Any, path: str, body: bytes) -> None:
         _check_call(_function(blocks, fields.get("fn_index")), fields)
         _session(fields, required=True)
     elif (call := CALLS.fullmatch(path)) is not None:
-        named = [f for f in blocks.fns.values() if f.api_name == call["name"] and f.fn is not None
-                 and getattr(f, "api_visibility", "public") != "private"]
-        if not named:
-            raise Refusal(404, "not_found", f"the page has no function named {call['name']!r}; "
-                                            "GET /gradio_api/info lists them")
-        _check_call(named[0], fields)
+        if fields.get("fn_index") is not None:  # the page's own unqueued events: Gradio then ignores the name
+            _check_call(_function(blocks, fields["fn_index"]), fields)
+        else:
+            named = [f for f in blocks.fns.values() if f.api_name == call["name"] and f.fn is not None
+                     and getattr(f, "api_visibility", "public") != "private"]
+            if not named:
+                raise Refusal(404, "not_found", f"the page has no function named {call['name']!r}; "
+                                                "GET /gradio_api/info lists them")
+            _check_call(named[0], fields)
         _session(fields, required=False)
     elif path == "/gradio_api/cancel":
         _fields(fields, {"session_hash": str, "fn_index": int, "event_id": str}, required=True)

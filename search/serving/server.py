@@ -335,7 +335,9 @@ def serve_in_background(service: SearchService | Path, *, wait_for_ui: bool = Tr
     deadline = time.monotonic() + timeout
     try:
         while not up():
-            if not running() or time.monotonic() > deadline:
+            if not running():
+                raise RuntimeError(f"the server at {url} stopped before it answered (its error is in the log above)")
+            if time.monotonic() > deadline:
                 raise RuntimeError(f"the server at {url} did not start within {timeout:.0f} s")
             time.sleep(0.05)
         yield url

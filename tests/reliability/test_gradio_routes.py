@@ -56,8 +56,8 @@ FOUND = {  # the red team's findings, and what they get now
                      "invalid_request"),
     "nan": ("/gradio_api/run/search", '{"data": ["police", [], "", "", NaN, "hybrid", false]}', 422,
             "invalid_json"),
-    "example-out-of-range": ("/gradio_api/queue/join", {"data": [99], "fn_index": 2, "session_hash": "abc"}, 422,
-                             "invalid_request"),
+    "example-out-of-range": ("/gradio_api/queue/join", {"data": [99], "fn_index": "examples", "session_hash": "abc"},
+                             422, "invalid_request"),
     "private-function-by-name": ("/gradio_api/run/on_load", {"data": []}, 404, "not_found"),
     "deep-json": ("/gradio_api/queue/join", "[" * 100_000, 422, "invalid_json"),
 }
@@ -67,9 +67,18 @@ FOUND = {  # the red team's findings, and what they get now
 def test_a_malformed_call_is_a_4xx_in_the_error_shape(served: tuple[str, Any], quiet: None, path: str, body: Any,
                                                       status: int, code: str):
     url, _ = served
+    if isinstance(body, dict) and body.get("fn_index") == "examples":
+        body = {**body, "fn_index": _examples_function(url)}
     sent = {"content": body, "headers": {"Content-Type": "application/json"}} if isinstance(body, str) \
         else {"json": body}
     assert_api_error(httpx.post(url + path, **sent), status, code)
+
+
+def _examples_function(url: str) -> int:
+    """The index of the page's function that a click on an example question runs (its one input: the list)."""
+    config = httpx.get(url + "/config").json()
+    lists = {c["id"] for c in config["components"] if c["type"] == "dataset"}
+    return next(i for i, d in enumerate(config["dependencies"]) if d["inputs"] and set(d["inputs"]) <= lists)
 
 
 REFUSED_GETS = {
