@@ -41,7 +41,15 @@ class BatchRunner:
     def __init__(self, session, dim: int, threads: int | None = None) -> None:
         self._session, self.dim = session, dim
         self.threads = threads or len(os.sched_getaffinity(0))
-        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="encoder") if self.threads > 1 else None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
+
+    def _executor(self) -> ThreadPoolExecutor | None:
+        """This process's pool, made on first use. A process forked from one that used the encoder (a server's
+        worker) inherits the pool without its threads, so work sent to it would wait forever: it gets its own."""
+        if self.threads > 1 and self._pool_pid != os.getpid():
+            self._pool, self._pool_pid = ThreadPoolExecutor(self.threads, thread_name_prefix="encoder"), os.getpid()
+        return self._pool
 
     def run(self, rows: list[np.ndarray], feeds: Feeds) -> np.ndarray:
         out = np.empty((len(rows), self.dim), dtype=np.float32)
@@ -50,9 +58,10 @@ class BatchRunner:
             out[batch] = self._session.run(["pooled"], feeds([rows[i] for i in batch]))[0]
 
         batches = same_length_batches([len(r) for r in rows])
-        if self._pool is None or len(batches) < 2:
+        pool = self._executor() if len(batches) > 1 else None
+        if pool is None:
             for batch in batches:
                 one(batch)
         else:
-            list(self._pool.map(one, batches))
+            list(pool.map(one, batches))
         return out

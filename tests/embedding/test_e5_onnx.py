@@ -347,3 +347,26 @@ def _drop_manifest(folder: Path) -> None:
 
 def _drop_words(folder: Path) -> None:
     (folder / WORDS).unlink()
+
+
+def _embed_in_child(encoder: E5OnnxEmbedder, texts: list[str], answer) -> None:
+    answer.send(encoder.embed(texts).tolist())
+
+
+def test_a_forked_process_embeds_batches_after_its_parent_did(encoder):
+    """A server's workers are forked after the model loaded and was used; the encoder's threads are not
+    forked with it, and work handed to the parent's pool would wait forever."""
+    import multiprocessing
+
+    texts = ["migrant smuggling", "labour migration in Belize and Guatemala", "a third text of other length here"]
+    expected = encoder.embed(texts)  # the parent's pool now has threads
+    context = multiprocessing.get_context("fork")
+    received, answer = context.Pipe(duplex=False)
+    child = context.Process(target=_embed_in_child, args=(encoder, texts, answer))
+    child.start()
+    try:
+        assert received.poll(60), "the forked process never finished embedding"
+        assert np.allclose(np.array(received.recv()), expected, atol=1e-6)
+    finally:
+        child.kill()
+        child.join()
