@@ -72,7 +72,7 @@ def _state_at(root: Path) -> tuple[list, int]:
     """What the index at `root` answers and how many segments hold it, loaded the way a server would
     (checksums verified): a merge changes only the second."""
     index = StoryIndex.load(root)
-    return answers(SearchService(index, load_embedder(), root)), len(index.segments)
+    return answers(SearchService(index, load_embedder(index.model_id), root)), len(index.segments)
 
 
 class Scenario:
