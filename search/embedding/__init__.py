@@ -30,9 +30,9 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MPNET = "sentence-transformers/all-mpnet-base-v2"
 DEFAULT_MODEL = E5  # the model every index has; a build adds an English one for corpora up to PAIRED_UP_TO bytes
 ENGLISH_MODEL = "mpnet"
-# Corpora up to this many bytes are read by the English model too: above it, reading every story twice costs
-# more build time than its gain is worth (docs/quality.md has both models' rates).
-PAIRED_UP_TO = 30_000_000
+# Corpora up to this many bytes are read by the English model too: a pair build takes about twice an e5 build,
+# which past this size is more waiting than the gain is worth (docs/quality.md has both models' rates).
+PAIRED_UP_TO = 10_000_000
 # "torch": MiniLM on sentence-transformers' torch pipeline instead of int8 ONNX (docs/configuration.md)
 MINILM_BACKEND_ENV = "STORY_SEARCH_MINILM_BACKEND"
 _ALIASES = {
