@@ -59,9 +59,10 @@ test-slow: setup-bench setup-ray
 
 test-all: test test-slow
 
-# Style and types: ruff (pyflakes, pycodestyle, import order, bugbear) and mypy, as configured in pyproject.toml.
+# Style and types over the whole tree: ruff (pyflakes, pycodestyle, import order, bugbear) and mypy, as
+# configured in pyproject.toml.
 lint: setup
-	$(VENV)/bin/ruff check search tests benchmarks app.py
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
 bench: index setup-bench setup-ray

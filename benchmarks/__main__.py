@@ -137,12 +137,14 @@ def main(argv: list[str] | None = None) -> None:
             continue
         if section == "scale":
             from . import scale
+            assert base is not None
             report["scale"] = scale.run(base, args.sizes, embedder)
             plot(report["scale"], RESULTS / "scale.png")
         elif section == "seeds":
             from . import seeds
             report["seeds"] = seeds.run(index_dir)
         elif section == "milvus":
+            assert base is not None
             report["milvus"] = milvus(index_dir, base, args.milvus_size)
         elif section == "build":
             from . import build
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
             report["embedding"] = embedding.run(args.embed_stories)
         elif section == "variants":
             from . import variants
+            assert base is not None
             report["variants"] = variants.run(base, args.variants_size, embedder)
         save()
     report["finished"] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -5,7 +5,7 @@ import functools
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,9 @@ def timed(fn: Callable[[], Any]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def side_by_side(calls: dict[str, Callable[[int], Any]], count: int, rounds: int = 1) -> dict[str, list[float]]:
-    """Time each call on items 0..count-1, interleaved so machine noise hits every contestant alike."""
+def side_by_side(calls: Mapping[str, Callable[..., Any]], count: int, rounds: int = 1) -> dict[str, list[float]]:
+    """Time each call on items 0..count-1, interleaved so machine noise hits every contestant alike. A call takes
+    the item's number (`...`: lambdas that bind their contestant as a default argument are welcome)."""
     times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(rounds):
         for i in range(count):

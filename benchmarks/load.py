@@ -97,7 +97,7 @@ def _client(base: str, seed: int, questions: list[str], ids: list[str], stop_at:
             q, story_id = rng.choice(questions), rng.choice(ids)
             story = {"title": f"Load test story {seed}-{rng.getrandbits(40)}",
                      "body": " ".join(rng.choices(NEWS_WORDS, k=40)) + "."}
-            request = {
+            requests: dict[str, tuple[str, str, dict[str, Any]]] = {
                 "search_get": ("GET", "/api/search", dict(params={"q": q, "k": 10})),
                 "search_post": ("POST", "/api/search",
                                 dict(json={"q": q, "k": 5, "mode": rng.choice(["hybrid", "dense", "lexical"])})),
@@ -105,7 +105,8 @@ def _client(base: str, seed: int, questions: list[str], ids: list[str], stop_at:
                 "similar": ("GET", f"/api/stories/{story_id}/similar", dict(params={"k": 5})),
                 "health": ("GET", "/api/health", {}),
                 "add": ("POST", "/api/stories", dict(json=story, headers=auth)),
-            }[kind]
+            }
+            request = requests[kind]
             started = time.perf_counter()
             try:
                 response = http.request(request[0], request[1], **request[2])

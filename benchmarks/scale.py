@@ -127,7 +127,7 @@ def service_level(service: Any, vectors: np.ndarray, naive_model: Any, questions
         naive.search(naive_model.encode([questions[i]], normalize_embeddings=True).astype(np.float32), K)
 
     times = side_by_side({"service": ours, "naive": baseline}, len(questions), ROUNDS)
-    out = {name: summary(ms) for name, ms in times.items()}
+    out: dict[str, Any] = {name: summary(ms) for name, ms in times.items()}
     with serve_in_background(service, wait_for_ui=False) as url:
         probe = subprocess.run([sys.executable, "-m", "benchmarks.http_probe", url, mode, str(K), str(ROUNDS)],
                                input=json.dumps(questions), capture_output=True, text=True, check=True, cwd=ROOT)

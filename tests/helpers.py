@@ -12,11 +12,14 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from search.embedding import Embedder, Kind
+
+if TYPE_CHECKING:  # only for annotations: the tests that drive a browser import Playwright themselves
+    from playwright.sync_api import Locator, ViewportSize
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -191,9 +194,16 @@ def assert_same_top(found: tuple[np.ndarray, np.ndarray], expected: tuple[np.nda
 
 # --- the web page in a browser (Playwright pages are passed in; this module does not import Playwright) ---------
 WAIT_MS = 60_000  # a ceiling, not a wait: every step waits on the page being ready or on what it shows
-DESKTOP = {"width": 1600, "height": 1000}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1600, "height": 1000}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 QUESTION_LABEL = {"en": "Your question", "es": "Tu pregunta"}
+
+
+def attribute(element: Locator, name: str) -> str:
+    """An attribute the page must have set: Playwright answers None for a missing one."""
+    value = element.get_attribute(name)
+    assert value is not None, f"the element has no {name}"
+    return value
 
 
 def ask(page: Any, question: str, language: str = "en") -> None:

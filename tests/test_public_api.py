@@ -15,6 +15,7 @@ from tests.helpers import ROOT
 PACKAGE = ROOT / "search"
 # What each layer may import from the package's other layers; the modules in SHARED are for everyone.
 SHARED = ("errors", "environment", "bounded_json")
+LAYERS = {"corpus", "embedding", "vectorstore", "collection", "retrieval", "evaluation", "serving"}
 ALLOWED = {
     "corpus": set(),
     "embedding": set(),
@@ -23,6 +24,14 @@ ALLOWED = {
     "retrieval": {"collection", "corpus", "embedding"},
     "evaluation": {"retrieval", "collection", "corpus"},
     "serving": {"retrieval", "collection", "corpus", "embedding", "vectorstore"},
+    # The top-level modules: the package's face and the command line stand above every layer; the shared
+    # modules and the console helper stand below them all; `python -m search` and app.py only start the CLI.
+    "__init__": LAYERS,
+    "cli": LAYERS | {"console"},
+    "__main__": {"cli"},
+    "app": {"cli"},
+    "console": set(),
+    **{name: set() for name in SHARED},
 }
 
 
@@ -66,12 +75,30 @@ def imports_of(path: Path) -> list[tuple[str, str]]:
     return found
 
 
-SOURCES = sorted(p for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE)
+SOURCES = sorted(PACKAGE.rglob("*.py")) + [ROOT / "app.py"]
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def layer_of(path: Path) -> str:
+    """The layer a module belongs to: its folder under search/, or its own name for a top-level module."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return parts[1] if len(parts) > 2 else parts[-1]
+
+
+# Known crossings, to move: the CLI prints its JSON with the HTTP API's response schemas, which only serving's
+# api part holds, and reaches behind collection's face for the Ray cluster (imported on demand: Ray is an optional
+# extra). Strict, so the test says when the crossings are gone and this mark must go with them.
+CROSSINGS = {"search/cli.py": "the CLI imports serving.api.schemas and collection.ray_build, behind their faces"}
+
+
+def _source_param(path: Path) -> object:
+    name = str(path.relative_to(ROOT))
+    marks = [pytest.mark.xfail(strict=True, reason=CROSSINGS[name])] if name in CROSSINGS else []
+    return pytest.param(path, id=name, marks=marks)
+
+
+@pytest.mark.parametrize("path", [_source_param(p) for p in SOURCES])
 def test_layers_import_one_way_through_public_faces(path: Path) -> None:
-    layer = path.relative_to(PACKAGE).parts[0]
+    layer = layer_of(path)
     for target, line in imports_of(path):
         parts = target.split(".")
         if len(parts) < 2 or parts[1] in (layer, *SHARED):
@@ -79,3 +106,8 @@ def test_layers_import_one_way_through_public_faces(path: Path) -> None:
         assert parts[1] in ALLOWED[layer], f"{path.relative_to(ROOT)}: {layer} must not import {parts[1]}: {line}"
         # Another layer is reached through its face (its __init__), except serving's own api/ and ui/ parts.
         assert len(parts) == 2, f"{path.relative_to(ROOT)}: import from {parts[1]}'s public face: {line}"
+
+
+def test_every_module_has_a_place_in_the_layering() -> None:
+    """A new top-level module or layer must be given its allowed imports, not skipped by the test above."""
+    assert {layer_of(p) for p in SOURCES} <= ALLOWED.keys()

@@ -34,7 +34,8 @@ def test_two_models_are_calibrated_each_on_its_own_part_of_the_vectors(tmp_path:
     build_index([SEEDS], tmp_path, "hashing+hashing", laid_out=False)
     index = StoryIndex.load(tmp_path)
     base = index.segments[0].calibration
-    assert base is not None and base.queries is not None and base.best.shape == (2, len(base.texts))
+    assert base is not None and base.queries is not None and base.texts is not None
+    assert base.best.shape == (2, len(base.texts))
     assert index.scale.dims == (384, 384) and len(index.scale.null) == len(index.scale.positive) == 2
     vectors = np.asarray(index.segments[0].vectors)
     halves = [(base.queries[:, a:b] @ vectors[:, a:b].T).max(axis=1) for a, b in ((0, 384), (384, 768))]

@@ -7,6 +7,7 @@ import json
 import mmap
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from tests.helpers import SEEDS, answers
 
 def _mapped(array: np.ndarray) -> bool:
     """Whether `array` views a memory-mapped file (numpy keeps the mapping as the last base of its views)."""
-    base = array
+    base: Any = array  # views of views, ending at the buffer they map
     while getattr(base, "base", None) is not None:
         base = base.base
     return isinstance(base, mmap.mmap)

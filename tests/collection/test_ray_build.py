@@ -115,8 +115,9 @@ def test_a_lost_worker_and_a_killed_driver_cost_only_what_they_held(cluster: Loc
 
     done = cluster.run(command, timeout=3600)
     assert done.returncode == 0, done.stderr[-3000:]
-    embedded, total, resumed = map(int, re.search(r"embedded (\d+) of (\d+) stories \((\d+) of them found in the "
-                                                   r"resume cache\)", done.stderr).groups())
+    said = re.search(r"embedded (\d+) of (\d+) stories \((\d+) of them found in the resume cache\)", done.stderr)
+    assert said is not None, done.stderr[-3000:]
+    embedded, total, resumed = map(int, said.groups())
     assert resumed >= held  # every shard that came back before the kill was kept
     assert 0 < resumed < embedded <= total
     assert_same_index(root, local)

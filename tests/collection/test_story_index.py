@@ -93,8 +93,12 @@ def test_an_add_looks_for_copies_among_its_nearest_stories_only(index_copy: Path
 
     seen: list[int] = []
     real = story_index.resolve_updates
-    monkeypatch.setattr(story_index, "resolve_updates",
-                        lambda held, *args, **kw: seen.append(len(held)) or real(held, *args, **kw))
+
+    def counted(held, *args, **kw):
+        seen.append(len(held))
+        return real(held, *args, **kw)
+
+    monkeypatch.setattr(story_index, "resolve_updates", counted)
     service = SearchService.open(index_copy)
     original = service.index.stories[5]
     assert service.add([make_story(original.title, original.body + " Updated.")]) == [original.id]
@@ -196,7 +200,7 @@ def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkey
     resumed = FailingAfter(real, limit=100)
     monkeypatch.setattr("search.collection.build.load_embedder", lambda name=None: resumed)
     index, _ = build_index([corpus], index_copy, discard_edits=True)
-    assert len(index) == 56
+    assert index is not None and len(index) == 56
     # Each build first re-embeds MODEL_CHECKS kept probes to check the vectors there are this model's; the
     # stories embedded before the crash (the rest of its 8 texts) came from the resume cache; the 12 new
     # titles are asked as questions once, to measure the collection's levels.

@@ -145,7 +145,7 @@ def test_server_binds_to_this_machine_unless_told_otherwise(monkeypatch: pytest.
     from search import cli
     from search.serving import server
 
-    bound = {}
+    bound: dict[str, object] = {}
     for name in ("STORY_SEARCH_HOST", "STORY_SEARCH_PORT"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
@@ -230,6 +230,7 @@ def test_no_client_sent_path_is_opened(app_client, opened_files: _OpenedFiles, m
 
 
 def test_gradio_does_not_serve_index_files(app_client, hashed_service: SearchService):
+    assert hashed_service.index_dir is not None
     manifest = hashed_service.index_dir.resolve() / "manifest.json"
     for path in (f"/gradio_api/file={manifest}", f"/file={manifest}"):
         response = app_client.get(path)

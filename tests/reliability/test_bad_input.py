@@ -154,7 +154,8 @@ def test_non_utf8_file_is_read_with_a_warning_naming_file_and_line(tmp_path: Pat
     ("story.csv", "title,body\nFloods close the river port,Heavy rain closed the port.\n"),
 ])
 def test_crlf_file_reads_exactly_like_lf(tmp_path: Path, name: str, text: str):
-    (tmp_path / "lf").mkdir(), (tmp_path / "crlf").mkdir()
+    for folder in ("lf", "crlf"):
+        (tmp_path / folder).mkdir()
     lf = _write(tmp_path / "lf", name, text)
     crlf = _write(tmp_path / "crlf", name, text.replace("\n", "\r\n"))
     assert read_stories([crlf]) == read_stories([lf]) != []

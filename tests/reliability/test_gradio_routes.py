@@ -136,8 +136,10 @@ SCALARS = st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(all
     | st.text()
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=8) | st.dictionaries(st.text(max_size=12), inner,
                                                                                   max_size=6), max_leaves=30)
-VALUES = st.sampled_from(["police", "", None, 10, 0, -1, 1e9, 2.5, True, [], ["Panama"], ["x"], "hybrid", "dense", {}])
-VALID = {1: SEARCH, 2: [0], 4: SEARCH, 6: [], 7: ["no-such-story"], 9: []}  # fn_index: one good set of values
+VALUES: st.SearchStrategy[Any] = st.sampled_from(["police", "", None, 10, 0, -1, 1e9, 2.5, True, [], ["Panama"], ["x"],
+                                                  "hybrid", "dense", {}])
+# fn_index: one good set of values
+VALID: dict[int, list[Any]] = {1: SEARCH, 2: [0], 4: SEARCH, 6: [], 7: ["no-such-story"], 9: []}
 
 
 @st.composite
@@ -145,7 +147,7 @@ def _near_valid(draw: st.DrawFn) -> dict[str, Any]:
     """A call of one of the page's functions with its values, one of them perhaps swapped for another."""
     fn_index = draw(st.sampled_from(sorted(VALID)))
     values = list(VALID[fn_index])
-    if values and draw(st.booleans()):
+    if bool(values) and draw(st.booleans()):
         values[draw(st.integers(0, len(values) - 1))] = draw(VALUES | JSON)
     extra = draw(st.fixed_dictionaries({}, optional={
         "session_hash": st.sampled_from(["abc", "", "a/b", None]), "trigger_id": st.integers(-1, 40) | st.none(),

@@ -9,7 +9,7 @@ import pytest
 from search import SearchService
 from tests.helpers import assert_api_error
 
-JSON = {"content-type": "application/json"}
+JSON: dict[str, str] = {"content-type": "application/json"}
 MB = 1_000_000
 
 
@@ -54,9 +54,9 @@ REFUSED = {
     "oversized-declared": ("POST", "/api/embed", dict(content=b" " * (2 * MB), headers=JSON), 413, "body_too_large"),
     "oversized-chunked": ("POST", "/api/embed", dict(content=_chunks(3 * MB), headers=JSON), 413, "body_too_large"),
     "content-length-not-a-number": ("POST", "/api/search", dict(content=b'{"q": "smuggling"}',
-                                    headers={**JSON, "content-length": "abc"}), 400, "invalid_content_length"),
+                                    headers=JSON | {"content-length": "abc"}), 400, "invalid_content_length"),
     "content-length-negative": ("POST", "/api/search", dict(content=b'{"q": "smuggling"}',
-                                headers={**JSON, "content-length": "-1"}), 400, "invalid_content_length"),
+                                headers=JSON | {"content-length": "-1"}), 400, "invalid_content_length"),
     "embed-too-many": ("POST", "/api/embed", dict(json={"texts": ["a"] * 65}), 422, "invalid_request"),
     "embed-none": ("POST", "/api/embed", dict(json={"texts": []}), 422, "invalid_request"),
     "embed-NUL": ("POST", "/api/embed", dict(json={"texts": ["\x00"]}), 422, "invalid_request"),

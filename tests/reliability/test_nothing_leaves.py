@@ -51,8 +51,16 @@ QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 @functools.cache
 def _traceable() -> bool:
     """strace can follow a process here (ptrace may be forbidden in a container)."""
-    return bool(STRACE) and subprocess.run([STRACE, "-f", "-qq", "-o", os.devnull, "true"],
-                                           capture_output=True).returncode == 0
+    return _strace() is not None
+
+
+@functools.cache
+def _strace() -> str | None:
+    """strace's path, where it can follow a process here."""
+    if STRACE is None or subprocess.run([STRACE, "-f", "-qq", "-o", os.devnull, "true"],
+                                        capture_output=True).returncode != 0:
+        return None
+    return STRACE
 
 
 class Machine:
@@ -72,10 +80,11 @@ class Machine:
     def command(self, name: str, *args: str) -> list[str]:
         """`python ARGS`, under strace when it can run, writing its trace to traces/NAME."""
         program = [sys.executable, *args]
-        if not _traceable():
+        strace = _strace()
+        if strace is None:
             return program
         (self.root / "traces").mkdir(exist_ok=True)
-        return [STRACE, "--seccomp-bpf", "-f", "-qq", "-e", f"trace={TRACED}", "-e", "signal=none",
+        return [strace, "--seccomp-bpf", "-f", "-qq", "-e", f"trace={TRACED}", "-e", "signal=none",
                 "-o", str(self.root / "traces" / name), *program]
 
     def run(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:

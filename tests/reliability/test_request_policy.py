@@ -1,8 +1,8 @@
 """The request policy of the real server on 127.0.0.1: what any client can send to any route (API, web UI,
 docs) and what it gets back. One server for the module; raw sockets where the request is not valid HTTP.
 
-Each test is a finding of the security review (issue 14): uploads to Gradio, foreign Host headers and forwarded
-headers, error shapes outside the app, HEAD, ids ending in /similar, writes starving searches.
+Each test holds one way a client could abuse or confuse the server: uploads to Gradio, foreign Host headers and
+forwarded headers, error shapes outside the app, HEAD, ids ending in /similar, writes starving searches.
 """
 from __future__ import annotations
 
@@ -253,9 +253,9 @@ def test_a_utf8_token_sent_as_utf8_is_accepted(hashed_copy: Path):
 
     api = TestClient(create_api(SearchService.open(hashed_copy), write_token=UTF8_TOKEN),
                      raise_server_exceptions=False)
-    sent = {"Authorization": b"Bearer " + UTF8_TOKEN.encode("utf-8")}
+    sent = {b"Authorization": b"Bearer " + UTF8_TOKEN.encode("utf-8")}
     assert api.post("/api/stories", json=STORY, headers=sent).status_code == 200
-    latin1 = {"Authorization": b"Bearer " + UTF8_TOKEN.encode("utf-8").decode("latin-1").encode("utf-8")}
+    latin1 = {b"Authorization": b"Bearer " + UTF8_TOKEN.encode("utf-8").decode("latin-1").encode("utf-8")}
     assert_api_error(api.post("/api/stories", json=STORY, headers=latin1), 401, "unauthorized")
 
 
@@ -322,15 +322,21 @@ def test_an_id_ending_in_similar_is_refused_in_a_corpus_file(tmp_path: Path, nam
 # --- 9. writes waiting for their turn leave the thread pool to searches -----------------------------------
 def test_searches_are_answered_while_more_writes_wait_than_the_server_has_threads(hashed_copy: Path,
                                                                                   monkeypatch: pytest.MonkeyPatch):
-    """Every write blocks until released; searches sent once the writes are in must all be answered. Before,
-    each waiting write held one of the 40 threads of the pool that searches share, and 48 left none."""
+    """Every write blocks until released; searches sent once the writes are in must all be answered: a write
+    waiting for its turn must not hold one of the threads of the pool that searches share, or more waiting
+    writes than the pool has threads would leave searches none."""
     from search.serving.api import routes
 
     service = SearchService.open(hashed_copy)
     released, received, writes = threading.Event(), [], 48
     monkeypatch.setattr(service, "add", lambda *_a, **_kw: released.wait(60) and [])
     to_story = routes._to_story
-    monkeypatch.setattr(routes, "_to_story", lambda story: received.append(1) or to_story(story))
+
+    def counted(story):
+        received.append(1)
+        return to_story(story)
+
+    monkeypatch.setattr(routes, "_to_story", counted)
     monkeypatch.setenv("STORY_SEARCH_TOKEN", TOKEN)
     with serve_in_background(service, wait_for_ui=False) as base:
         writers = [threading.Thread(target=httpx.post, args=(f"{base}/api/stories",),

@@ -82,7 +82,7 @@ def acronyms_only_one_story_has(index) -> list[tuple[str, int]]:
     for row, story in enumerate(index.stories):
         for t in tokenize(story.text):
             stories_of.setdefault(t, set()).add(row)
-    found = {}
+    found: dict[str, int] = {}
     for row, story in enumerate(index.stories):
         for word in re.findall(r"\b[A-Z]{4,}\b", story.body):
             if stories_of.get(tokenize(word)[0]) == {row}:

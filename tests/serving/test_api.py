@@ -25,10 +25,12 @@ JSON = {"content-type": "application/json"}
 
 WORKERS = [1, 2]  # the API in this process (TestClient), and `serve --workers 2` on loopback
 BY = ["in-process", "two-workers"]
+# Starlette's TestClient is built on httpx2, not httpx: the two kinds of client share the calls the tests make.
+ApiClient = TestClient | httpx.Client
 
 
 @pytest.fixture(scope="module", params=WORKERS, ids=BY)
-def api_client(service: SearchService, request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+def api_client(service: SearchService, request: pytest.FixtureRequest) -> Iterator[ApiClient]:
     """A client of the API with writes switched off."""
     if request.param == 1:
         yield TestClient(create_api(service, write_token=""), raise_server_exceptions=False)
@@ -242,7 +244,7 @@ def workers_writer(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(params=WORKERS, ids=BY)
-def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> httpx.Client:
+def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ApiClient:
     """A client of the API that may write with the token `s3cret-token`, over a copy of the seeds."""
     if request.param > 1:
         return request.getfixturevalue("workers_writer")

@@ -213,8 +213,8 @@ def test_a_page_that_fails_to_start_leaves_the_api_serving(service: SearchServic
 
 
 def test_a_server_in_a_thread_sends_small_writes_at_once() -> None:
-    """Nagle's algorithm would hold a response's body until the client acknowledged its headers (a 40 ms
-    delayed ACK per request); connections accepted from this socket inherit the option that turns it off."""
+    """Nagle's algorithm would hold a response's body until the client acknowledged its headers (a delayed ACK
+    on every request); connections accepted from this socket inherit the option that turns it off."""
     with loopback_socket() as sock:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         assert sock.getsockname()[0] == "127.0.0.1"

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.vectorstore import FaissHNSWStore, create_store, store_class
+from search.vectorstore import FaissHNSWStore, VectorStore, create_store, store_class
 from tests.helpers import clustered, exact_top, recall, vector_keys
 
 DIM = 64
@@ -22,7 +22,7 @@ def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return vector_keys(len(vectors)), vectors, queries
 
 
-def filled(kind: str, params: dict, data) -> object:
+def filled(kind: str, params: dict, data) -> VectorStore:
     ids, vectors, _ = data
     store = create_store(kind, DIM, params)
     store.add(ids, vectors)
@@ -101,6 +101,7 @@ def test_product_quantisation_must_divide_the_vectors_and_stand_alone(params: di
 def test_hnsw_rebuilds_once_tombstones_pile_up(data):
     ids, vectors, queries = data
     store = filled("faiss-hnsw", {"rebuild_at": 0.2}, data)
+    assert isinstance(store, FaissHNSWStore)
     store.remove(ids[:500])  # 12.5 %: tombstones, graph unchanged
     assert store._index.ntotal == len(ids)
     store.remove(ids[500:1000])  # past 20 %: rebuilt from the live vectors

@@ -17,6 +17,7 @@ from search import SearchService
 from search.collection import Config, StoryIndex
 from search.corpus import make_story
 from search.vectorstore import FaissFlatStore, create_store, store_class
+from search.vectorstore.milvus_store import MilvusStore
 from tests.helpers import assert_same_top, clustered, seed_case, vector_keys
 
 
@@ -40,6 +41,7 @@ def test_add_replace_remove_and_round_trip(tmp_path: Path):
     assert store.save(tmp_path) == []
     reopened = store_class("milvus").load(tmp_path, 16, store.params, ids[50:], vectors[50:])
     reopened.sync(ids[50:], vectors[50:])  # the collection is made to hold what the index holds
+    assert isinstance(reopened, MilvusStore)
     assert len(reopened) == 250 and sorted(reopened.ids().tolist()) == sorted(ids[50:].tolist())
 
 

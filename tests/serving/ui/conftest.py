@@ -6,33 +6,37 @@ A page is handed over once Gradio has wired it (`html[data-ready=true]`): typing
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from search.retrieval.service import SearchService
 from tests.helpers import DESKTOP, WAIT_MS, launch_browser
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, ViewportSize
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need Playwright's Python package "
                                "(pip install playwright; it is in the `test` extra)")
 
 
 @pytest.fixture(scope="module")
-def browser(service: SearchService, request: pytest.FixtureRequest) -> Iterator[tuple[str, sync_api.Browser]]:
+def browser(service: SearchService, request: pytest.FixtureRequest) -> Iterator[tuple[str, Browser]]:
     """The seeds, indexed with the real model, in a browser, served by one process or, in modules marked
     `every_process_model()`, by `serve --workers N` too, whose page's events reach whichever worker takes them."""
     yield from launch_browser(service, workers=getattr(request, "param", 1))
 
 
-OpenPage = Callable[..., sync_api.Page]
+OpenPage = Callable[..., "Page"]
 
 
 @pytest.fixture
-def open_page(browser: tuple[str, sync_api.Browser]) -> Iterator[OpenPage]:
+def open_page(browser: tuple[str, Browser]) -> Iterator[OpenPage]:
     """`open_page(viewport=..., locale=..., path=...)`: a fresh page in its own browser context, once wired."""
     url, chromium = browser
     contexts = []
 
-    def opened(viewport: dict[str, int] = DESKTOP, locale: str = "en-US", path: str = "/") -> sync_api.Page:
+    def opened(viewport: ViewportSize = DESKTOP, locale: str = "en-US", path: str = "/") -> Page:
         context = chromium.new_context(viewport=viewport, locale=locale)
         contexts.append(context)
         page = context.new_page()
@@ -49,7 +53,7 @@ def open_page(browser: tuple[str, sync_api.Browser]) -> Iterator[OpenPage]:
 
 
 @pytest.fixture
-def page(open_page: OpenPage) -> sync_api.Page:
+def page(open_page: OpenPage) -> Page:
     """The page on a desktop window, in English."""
     return open_page()
 

@@ -9,10 +9,14 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.helpers import QUESTION_LABEL, ROOT, SEEDS, SMUGGLING, ask, every_process_model
+from tests.helpers import QUESTION_LABEL, ROOT, SEEDS, SMUGGLING, ask, attribute, every_process_model
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Route
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = every_process_model()
@@ -22,7 +26,7 @@ PANEL_SETTLED = """() => getComputedStyle(document.querySelector('.sidebar-paren
     === getComputedStyle(document.documentElement).getPropertyValue('--overlap-amount').trim()"""
 
 
-def test_search_then_related_stories(page: sync_api.Page, tmp_path: Path) -> None:
+def test_search_then_related_stories(page: Page, tmp_path: Path) -> None:
     ask(page, SMUGGLING)
     titles = page.locator("#results .card-title")
     titles.first.wait_for()
@@ -31,8 +35,8 @@ def test_search_then_related_stories(page: sync_api.Page, tmp_path: Path) -> Non
     assert page.locator("#status").inner_text().startswith(f"{len(found)} stories")
     assert page.locator("#results .card").nth(smuggling).locator("mark").count() > 0  # matched terms lit up
     top = page.locator("#results .card .score").first  # the score in words and as a number, no hover needed
-    expect(top).to_have_text(f'strong match · {top.get_attribute("data-score")}')
-    assert 0.6 <= float(top.get_attribute("data-score")) <= 1
+    expect(top).to_have_text(f'strong match · {attribute(top, "data-score")}')
+    assert 0.6 <= float(attribute(top, "data-score")) <= 1
 
     page.locator("#results .related-btn").nth(smuggling).click()
     page.locator("#related .related-title").filter(has_text=found[smuggling]).wait_for()
@@ -51,7 +55,7 @@ def test_search_then_related_stories(page: sync_api.Page, tmp_path: Path) -> Non
     assert page.locator("#related .card").count() > 0
 
 
-def test_a_question_nothing_answers_says_so_and_reads_weak(page: sync_api.Page) -> None:
+def test_a_question_nothing_answers_says_so_and_reads_weak(page: Page) -> None:
     ask(page, "migrant smuggling networks in Norway")
     expect(page.locator("#status")).to_contain_text("No story answers this closely")
     expect(page.locator("#status")).to_contain_text("No story mentions Norway.")
@@ -59,8 +63,9 @@ def test_a_question_nothing_answers_says_so_and_reads_weak(page: sync_api.Page) 
     assert scores and {s.split(" · ")[0] for s in scores} == {"weak match"}
 
 
-def test_examples_are_the_collections_questions_and_search_on_click(page: sync_api.Page) -> None:
-    """Issue 15.4: the examples were story titles cut with "…", and clicking one found that same story."""
+def test_examples_are_the_collections_questions_and_search_on_click(page: Page) -> None:
+    """Examples are questions a reader would ask (not truncated story titles, which only find their own story),
+    and clicking one searches with it."""
     questions = json.loads((SEEDS / "collection.json").read_text(encoding="utf-8"))["examples"]
     shown = page.locator("#examples button").all_inner_texts()
     assert shown and all(text.strip() in questions for text in shown), shown
@@ -71,7 +76,7 @@ def test_examples_are_the_collections_questions_and_search_on_click(page: sync_a
     assert first.inner_text().strip() != shown[0].strip()
 
 
-def test_errors_show_as_messages_naming_the_fields_as_the_page_does(page: sync_api.Page) -> None:
+def test_errors_show_as_messages_naming_the_fields_as_the_page_does(page: Page) -> None:
     ask(page, SMUGGLING)
     page.locator("#results .card").first.wait_for()
     for box, day in (("#date-from", "2021-12-31"), ("#date-to", "2021-01-01")):
@@ -83,21 +88,23 @@ def test_errors_show_as_messages_naming_the_fields_as_the_page_does(page: sync_a
     assert "Traceback" not in page.content()
 
 
-def test_readable_on_a_narrow_window(page: sync_api.Page) -> None:
+def test_readable_on_a_narrow_window(page: Page) -> None:
     page.set_viewport_size({"width": 380, "height": 800})
     page.get_by_label(QUESTION_LABEL["en"]).wait_for()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_a_question_over_the_limit_is_refused_in_words_and_keeps_results_in_view(page: sync_api.Page) -> None:
-    """Issue 15.8: a 5,000-word question ran silently (cut to 2,000 characters) and pushed results off screen."""
+def test_a_question_over_the_limit_is_refused_in_words_and_keeps_results_in_view(page: Page) -> None:
+    """A question over the limit must be refused in words, not cut silently, and the message must stay where the
+    reader looks rather than push the results off screen."""
     question = " ".join(["migrant smuggling"] * 2500)
     ask(page, question)
     alert = page.locator("#status [role=alert]")
     expect(alert).to_contain_text(f"{len(question):,} characters")
     expect(alert).to_contain_text("2,000")
-    status_top = page.locator("#status").bounding_box()["y"]
-    assert status_top < page.viewport_size["height"], "the message is off screen"
+    status, screen = page.locator("#status").bounding_box(), page.viewport_size
+    assert status is not None and screen is not None, "the status is not drawn"
+    assert status["y"] < screen["height"], "the message is off screen"
     assert page.locator("#results .card").count() == 0
 
 
@@ -105,11 +112,12 @@ class HeldRequests:
     """Holds the page's calls to the server until `release`: what the page says while it waits can be read
     without racing the answer."""
 
-    def __init__(self, page: sync_api.Page) -> None:
-        self.holding, self.held = True, []
+    def __init__(self, page: Page) -> None:
+        self.holding = True
+        self.held: list[Route] = []
         page.route("**/gradio_api/queue/join*", self._route)
 
-    def _route(self, route: sync_api.Route) -> None:
+    def _route(self, route: Route) -> None:
         if self.holding:
             self.held.append(route)
         else:
@@ -121,8 +129,8 @@ class HeldRequests:
             route.continue_()
 
 
-def test_the_status_says_searching_while_a_search_runs(page: sync_api.Page) -> None:
-    """Issue 15.7: during a search the status line still read "Type a question above and press Enter."."""
+def test_the_status_says_searching_while_a_search_runs(page: Page) -> None:
+    """While a search runs the status line says so, rather than still inviting a question."""
     held = HeldRequests(page)
     ask(page, SMUGGLING)
     expect(page.locator("#status")).to_contain_text("Searching")
@@ -131,9 +139,9 @@ def test_the_status_says_searching_while_a_search_runs(page: sync_api.Page) -> N
     expect(page.locator("#status")).not_to_contain_text("Searching")
 
 
-def test_related_stories_from_low_in_the_panel_show_from_the_top_with_feedback(page: sync_api.Page) -> None:
-    """Issue 15.7: opening related stories from a card low in the panel left the panel scrolled down, unchanged
-    to the eye, and nothing said it was loading."""
+def test_related_stories_from_low_in_the_panel_show_from_the_top_with_feedback(page: Page) -> None:
+    """Related stories opened from a card low in the panel show from the top, and the page says they are
+    loading: otherwise the panel stays scrolled down and looks unchanged."""
     ask(page, SMUGGLING)
     page.locator("#results .related-btn").first.click()
     panel = page.locator("#related .related-title")

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from search import SearchService, build_index
 from search.corpus import make_story
 from tests.helpers import WAIT_MS, launch_browser
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -30,13 +34,13 @@ def wires(tmp_path_factory: pytest.TempPathFactory) -> SearchService:
 
 
 @pytest.fixture(scope="module")
-def wire_browser(wires: SearchService) -> Iterator[tuple[str, sync_api.Browser]]:
+def wire_browser(wires: SearchService) -> Iterator[tuple[str, Browser]]:
     yield from launch_browser(wires)
 
 
 def test_the_page_names_the_collection_and_counts_it_live(wire_browser, wires: SearchService) -> None:
-    """Issue 15.3: every collection was "IOM news stories" (966 Reuters stories were "966 IOM news stories",
-    with a smuggling placeholder), and the count went stale after API writes."""
+    """The page names the collection it serves (not a fixed name, nor a placeholder question about another
+    collection's subject), and its count follows writes made through the API."""
     url, chromium = wire_browser
     page = chromium.new_page()
     page.set_default_timeout(WAIT_MS)

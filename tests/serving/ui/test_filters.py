@@ -2,21 +2,27 @@
 filters a phone can reach."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from tests.helpers import PHONE, ask, set_date
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 BORDER = "border security"
 
 
-def shown_dates(page: sync_api.Page) -> list[str]:
+def shown_dates(page: Page) -> list[str]:
     return page.locator("#results .card time").evaluate_all("els => els.map(e => e.getAttribute('datetime'))")
 
 
-def test_the_date_applied_is_the_date_on_screen(page: sync_api.Page) -> None:
-    """Issue 15.1: after 2021-11-01, typing "1 Dec 2021" and Enter kept filtering from 1 Nov, unseen."""
+def test_the_date_applied_is_the_date_on_screen(page: Page) -> None:
+    """A date typed over another and applied with Enter is the one the search uses: what the box shows and what
+    filters must never differ."""
     ask(page, BORDER)
     set_date(page, "date-from", "2021-11-01")
     expect(page.locator("#status")).to_contain_text("9 stories")
@@ -31,9 +37,10 @@ def test_the_date_applied_is_the_date_on_screen(page: sync_api.Page) -> None:
 
 @pytest.mark.parametrize(("typed", "shown"), [("1 Nov 2021", "1 Nov 2021"), ("Nov 2021", "30 Nov 2021"),
                                               ("11/30/2021", "30 Nov 2021")])
-def test_dates_typed_in_common_forms_are_understood_on_a_fresh_page(page: sync_api.Page, typed: str,
+def test_dates_typed_in_common_forms_are_understood_on_a_fresh_page(page: Page, typed: str,
                                                                      shown: str) -> None:
-    """Issue 15.1: on a fresh page these were sent as null: no filter at all, and no message."""
+    """Dates typed the ways people write them are read on a fresh page too, and applied: a date the page drops
+    would filter nothing while the box shows a filter."""
     ask(page, BORDER)
     page.locator("#results .card").first.wait_for()
     set_date(page, "date-to", typed)
@@ -42,7 +49,7 @@ def test_dates_typed_in_common_forms_are_understood_on_a_fresh_page(page: sync_a
     assert max(shown_dates(page)) <= "2021-11-30"
 
 
-def test_a_date_that_cannot_be_read_is_refused_with_a_message(page: sync_api.Page) -> None:
+def test_a_date_that_cannot_be_read_is_refused_with_a_message(page: Page) -> None:
     ask(page, BORDER)
     page.locator("#results .card").first.wait_for()
     set_date(page, "date-from", "sometime last year")
@@ -52,8 +59,8 @@ def test_a_date_that_cannot_be_read_is_refused_with_a_message(page: sync_api.Pag
     assert page.locator("#results .card").count() == 0  # nothing shown as if it were filtered
 
 
-def test_a_date_filter_says_how_many_undated_stories_it_leaves_out(page: sync_api.Page, service) -> None:
-    """Issue 15.8: undated stories vanished under any date filter without a word."""
+def test_a_date_filter_says_how_many_undated_stories_it_leaves_out(page: Page, service) -> None:
+    """A date filter leaves undated stories out, so it says how many: a reader would otherwise miss them."""
     undated = sum(1 for s in service.index.stories if not s.date)
     ask(page, BORDER)
     set_date(page, "date-from", "2021-11-01")
@@ -61,7 +68,7 @@ def test_a_date_filter_says_how_many_undated_stories_it_leaves_out(page: sync_ap
 
 
 def test_filters_are_reachable_above_the_results_on_a_phone(open_page) -> None:
-    """Issue 15.6: at 390 px the filters sat below all the results, about 4,700 px down."""
+    """On a phone-sized screen the filters come before the results: below them, they are out of reach."""
     page = open_page(viewport=PHONE)
     ask(page, BORDER)
     first_card = page.locator("#results .card").first

@@ -14,7 +14,8 @@ expect = sync_api.expect
 
 
 def test_a_spanish_browser_gets_a_spanish_page(open_page, tmp_path: Path) -> None:
-    """Issue 15.5: labels, messages and errors were English only, errors named internal fields (date_from)."""
+    """A Spanish reader gets labels, messages and errors in Spanish, and errors name the boxes on screen, not
+    internal fields (date_from)."""
     page = open_page(locale="es-ES")
     expect(page.get_by_label("Tu pregunta")).to_be_visible()
     expect(page.get_by_label("Desde")).to_be_visible()
@@ -33,7 +34,7 @@ def test_a_spanish_browser_gets_a_spanish_page(open_page, tmp_path: Path) -> Non
 
 
 def test_the_country_box_finds_countries_by_their_spanish_names(open_page, service) -> None:
-    """Issue 15.5: the Country box found nothing for "Méx" or "Panamá" though the API accepts them."""
+    """The Country box must find what the API accepts: "Méx" and "Panamá" are how a Spanish reader types them."""
     page = open_page(locale="es-ES")
     box = page.locator("#country input")
     for typed, country in (("Méx", "México"), ("Panamá", "Panamá")):

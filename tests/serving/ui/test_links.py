@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 
-from tests.helpers import SMUGGLING, ask
+from tests.helpers import SMUGGLING, ask, attribute
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 
-def shown_ids(page: sync_api.Page) -> list[str]:
+def shown_ids(page: Page) -> list[str]:
     return page.locator("#results .card").evaluate_all("cards => cards.map(c => c.dataset.id)")
 
 
@@ -58,7 +62,7 @@ def test_the_shown_results_download_as_csv_and_json(open_page, service) -> None:
     assert [h["id"] for h in httpx.get(base + json_link).json()["hits"]] == ids
 
 
-def test_a_collection_can_be_browsed_without_a_question(page: sync_api.Page, service) -> None:
+def test_a_collection_can_be_browsed_without_a_question(page: Page, service) -> None:
     expect(page.locator("#status")).to_contain_text("browse the newest stories")
     page.locator("#browse").click()
     expect(page.locator("#status")).to_contain_text(f"The newest stories: 10 of {len(service.index)} stories")
@@ -67,12 +71,12 @@ def test_a_collection_can_be_browsed_without_a_question(page: sync_api.Page, ser
     assert shown == [s.date for s in dated[:len(shown)]] and len(shown) == 10
 
 
-def test_a_map_topic_lists_its_stories(page: sync_api.Page, service) -> None:
+def test_a_map_topic_lists_its_stories(page: Page, service) -> None:
     page.get_by_role("tab", name="Map").click()
     page.locator(f"#map .atlas[data-drawn='{len(service.index)}']").wait_for()
     atlas = service.index.atlas
     topic = page.locator("#map .atlas-key-topic").first
-    number = int(topic.get_attribute("data-topic"))
+    number = int(attribute(topic, "data-topic"))
     topic.click()
     members = {service.index.stories[i].id for i, t in enumerate(atlas.topics.tolist()) if t == number}
     expect(page.locator("#status")).to_contain_text(f"Map topic “{atlas.labels[number]}”")
@@ -81,7 +85,7 @@ def test_a_map_topic_lists_its_stories(page: sync_api.Page, service) -> None:
     assert set(shown_ids(page)) == members
 
 
-def test_gradios_own_api_page_is_not_offered(page: sync_api.Page) -> None:
+def test_gradios_own_api_page_is_not_offered(page: Page) -> None:
     """Its "Use via API" footer showed "[object Object] Textbox component"; the JSON API is at /docs."""
     expect(page.locator("#masthead a[href='/docs']")).to_be_visible()
     assert page.get_by_text("Use via API").count() == 0

@@ -6,10 +6,14 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.helpers import ROOT, SMUGGLING, ask, every_process_model
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = every_process_model()
@@ -17,19 +21,19 @@ expect = sync_api.expect
 ATLAS = "#map .atlas"
 
 
-def open_map(page: sync_api.Page, stories: int) -> sync_api.Locator:
+def open_map(page: Page, stories: int) -> Locator:
     page.get_by_role("tab", name="Map").click()
     atlas = page.locator(f"{ATLAS}[data-drawn='{stories}']")
     atlas.wait_for()
     return atlas
 
 
-def screen_point(page: sync_api.Page, story_id: str) -> dict[str, float]:
+def screen_point(page: Page, story_id: str) -> dict[str, float]:
     """Where a story's point is drawn, in page coordinates (the map keeps its layout on the element)."""
     return page.evaluate("id => document.querySelector('#map .atlas').atlas.screenPoint(id)", story_id)
 
 
-def test_the_map_draws_every_story_with_labelled_topics_and_a_timeline(page: sync_api.Page, service) -> None:
+def test_the_map_draws_every_story_with_labelled_topics_and_a_timeline(page: Page, service) -> None:
     stories = len(service.index)
     open_map(page, stories)
     labels = page.locator(f"{ATLAS} .atlas-topic").all_inner_texts()
@@ -42,7 +46,7 @@ def test_the_map_draws_every_story_with_labelled_topics_and_a_timeline(page: syn
     expect(page.locator(f"{ATLAS} .atlas-timeline")).to_contain_text("undated")
 
 
-def test_hover_names_a_story_and_a_click_opens_it_with_its_related_stories(page: sync_api.Page, service) -> None:
+def test_hover_names_a_story_and_a_click_opens_it_with_its_related_stories(page: Page, service) -> None:
     open_map(page, len(service.index))
     story = service.index.stories[0]
     at = screen_point(page, story.id)
@@ -53,7 +57,7 @@ def test_hover_names_a_story_and_a_click_opens_it_with_its_related_stories(page:
     assert page.locator("#related .card").count() > 0
 
 
-def test_a_question_lights_up_where_its_answers_sit(page: sync_api.Page, service, tmp_path: Path) -> None:
+def test_a_question_lights_up_where_its_answers_sit(page: Page, service, tmp_path: Path) -> None:
     atlas = open_map(page, len(service.index))
     ask(page, SMUGGLING)
     expect(atlas).to_have_attribute("data-highlighted", "10")
@@ -84,7 +88,7 @@ def test_topic_labels_never_overlap_each_other_or_leave_the_plot(open_page, serv
         expect(page.locator(f"{ATLAS} .atlas-key-topic")).to_have_count(len(service.index.atlas.labels))
 
 
-def test_a_question_nothing_answers_rings_its_nearest_stories_not_answers(page: sync_api.Page, service) -> None:
+def test_a_question_nothing_answers_rings_its_nearest_stories_not_answers(page: Page, service) -> None:
     """After "nothing answers this" the map said "10 answers to ... are ringed"."""
     atlas = open_map(page, len(service.index))
     ask(page, "migrant smuggling networks in Norway")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from search import SearchService, build_index
 from search.collection import suggested_examples
 from tests.helpers import WAIT_MS, launch_browser
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -27,7 +31,7 @@ def abstracts(tmp_path_factory: pytest.TempPathFactory) -> SearchService:
 
 
 @pytest.fixture(scope="module")
-def abstracts_browser(abstracts: SearchService) -> Iterator[tuple[str, sync_api.Browser]]:
+def abstracts_browser(abstracts: SearchService) -> Iterator[tuple[str, Browser]]:
     yield from launch_browser(abstracts)
 
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.helpers import PHONE, ROOT, SMUGGLING, ask
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 PANEL_OPEN = "#related-panel.open"
 
 
-def in_view(page: sync_api.Page, selector: str) -> bool:
+def in_view(page: Page, selector: str) -> bool:
     return page.evaluate(f"""() => {{ const box = document.querySelector({selector!r}).getBoundingClientRect();
         return box.top >= 0 && box.top < window.innerHeight; }}""")
 
