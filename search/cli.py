@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> None:
         examples = read_examples(args.examples) if args.examples else None
         cluster = None
         if args.ray is not None:
-            from .collection.ray_build import Cluster
+            from .collection import Cluster
 
             cluster = Cluster(args.ray, args.ray_actors_per_node)
             cluster.check()
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> None:
               f"index compacted: {len(index)} stories in {len(index.segments)} segment(s)")
     elif args.command == "query":
         from .retrieval import Filters, SearchService
-        from .serving.api.schemas import SearchOut
+        from .serving import SearchOut
 
         filters = Filters(tuple(args.country), args.date_from, args.date_to)
         result = SearchOut.of(SearchService.open(root).search(args.text, args.k, args.mode, filters,
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> None:
         _emit(args, result, note + _hit_lines(result["hits"]))
     elif args.command == "similar":
         from .retrieval import SearchService
-        from .serving.api.schemas import HitOut
+        from .serving import HitOut
 
         service = SearchService.open(root)
         hits = [HitOut.of(h).model_dump(mode="json") for h in service.related(args.story_id, args.k)]

@@ -84,19 +84,7 @@ def layer_of(path: Path) -> str:
     return parts[1] if len(parts) > 2 else parts[-1]
 
 
-# Known crossings, to move: the CLI prints its JSON with the HTTP API's response schemas, which only serving's
-# api part holds, and reaches behind collection's face for the Ray cluster (imported on demand: Ray is an optional
-# extra). Strict, so the test says when the crossings are gone and this mark must go with them.
-CROSSINGS = {"search/cli.py": "the CLI imports serving.api.schemas and collection.ray_build, behind their faces"}
-
-
-def _source_param(path: Path) -> object:
-    name = str(path.relative_to(ROOT))
-    marks = [pytest.mark.xfail(strict=True, reason=CROSSINGS[name])] if name in CROSSINGS else []
-    return pytest.param(path, id=name, marks=marks)
-
-
-@pytest.mark.parametrize("path", [_source_param(p) for p in SOURCES])
+@pytest.mark.parametrize("path", SOURCES, ids=[str(p.relative_to(ROOT)) for p in SOURCES])
 def test_layers_import_one_way_through_public_faces(path: Path) -> None:
     layer = layer_of(path)
     for target, line in imports_of(path):

@@ -16,10 +16,11 @@ from .edits import Edits
 from .lexical import Lexical, tokenize
 from .manifest import MANIFEST
 from .merging import compact, due
+from .ray_build import Cluster
 from .storage import default_index_dir, writer_lock
 from .story_index import StoryIndex, open_index
 from .writes import Writer
 
-__all__ = ["MANIFEST", "Atlas", "Columns", "Config", "Edits", "Lexical", "Scale", "StoryIndex", "Writer",
+__all__ = ["MANIFEST", "Atlas", "Cluster", "Columns", "Config", "Edits", "Lexical", "Scale", "StoryIndex", "Writer",
            "add_files", "add_to_index", "build_index", "compact", "default_index_dir", "due", "open_index",
            "read_examples", "sample_rows", "suggested_examples", "timeline", "tokenize", "writer_lock"]
