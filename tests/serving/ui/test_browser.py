@@ -110,12 +110,14 @@ def test_a_question_over_the_limit_is_refused_in_words_and_keeps_results_in_view
 
 class HeldRequests:
     """Holds the page's calls to the server until `release`: what the page says while it waits can be read
-    without racing the answer."""
+    without racing the answer. A page served by one process calls through Gradio's queue, one served by
+    several workers calls each function directly."""
 
     def __init__(self, page: Page) -> None:
         self.holding = True
         self.held: list[Route] = []
         page.route("**/gradio_api/queue/join*", self._route)
+        page.route("**/gradio_api/run/**", self._route)
 
     def _route(self, route: Route) -> None:
         if self.holding:
