@@ -89,6 +89,11 @@ class Segment:
     def __len__(self) -> int:
         return len(self.stories)
 
+    def committed_as(self, name: str) -> None:
+        """Learn the name of the folder this segment was committed to: the one field set after it is made, in
+        place, because the index that committed it and the index as committed share the segment."""
+        object.__setattr__(self, "name", name)
+
     def rows_of_keys(self, keys: np.ndarray) -> np.ndarray:
         """Rows of vector keys; -1 for keys this segment does not hold."""
         if not len(self.sorted_keys):
