@@ -15,9 +15,10 @@ from .config import Config
 from .edits import Edits
 from .index_build import index_stories, with_stories, without
 from .index_files import load_index, open_index, refreshed, save_index
-from .lexical import Lexical, tokenize
+from .lexical import Lexical
 from .manifest import MANIFEST
 from .merging import compact, compacted, due
+from .postings import tokenize
 from .storage import default_index_dir, writer_lock
 from .story_index import StoryIndex
 from .writes import Writer

@@ -19,9 +19,9 @@ from .engine_address import engine_params
 from .index_build import index_stories
 from .index_files import SAME_MODEL, load_index, model_agreement, open_index, save_locked
 from .legacy import LegacyIndex, legacy_index
-from .lexical import Postings
 from .manifest import read_manifest
 from .merging import compact, due
+from .postings import Postings
 from .storage import current_generation, writer_lock
 from .story_index import StoryIndex, fingerprint
 from .writes import Writer, cache_dir

@@ -40,7 +40,7 @@ from .columns import Columns
 from .config import Config
 from .edits import Edits
 from .index_files import committed
-from .lexical import NO_COUNTS, Postings
+from .postings import NO_COUNTS, Postings
 from .segment import BASE, KEY_ROWS, KEYS, META, SORTED_KEYS, STORIES, VECTORS, Segment, vector_keys
 from .storage import prepare, writer_lock
 from .story_file import OFFSETS, story_line

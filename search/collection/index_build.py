@@ -22,7 +22,8 @@ from .calibration import Calibration
 from .config import Config
 from .edits import Edits
 from .embed_cache import embed_with_cache
-from .lexical import Lexical, Postings, TermCounts
+from .lexical import Lexical
+from .postings import Postings, TermCounts
 from .segment import BASE, DELTA, Segment, vector_keys
 from .story_index import StoryIndex
 

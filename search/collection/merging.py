@@ -19,7 +19,7 @@ from .columns import Columns
 from .edits import Edits
 from .index_build import updated_store
 from .index_files import committed, prepare_new, refreshed
-from .lexical import Postings, TermCounts
+from .postings import Postings, TermCounts
 from .segment import BASE, DELTA, Segment, vector_keys
 from .storage import writer_lock
 from .story_index import StoryIndex

@@ -34,7 +34,7 @@ from .calibration import Calibration
 from .columns import FILES as COLUMNS
 from .columns import Columns
 from .edits import Edits
-from .lexical import NO_COUNTS, Postings, TermCounts
+from .postings import NO_COUNTS, Postings, TermCounts
 from .story_file import OFFSETS, StoryFile, write_stories
 
 BASE, DELTA = "base", "delta"

@@ -27,7 +27,8 @@ from .atlas import Atlas
 from .calibration import Calibration, Scale
 from .columns import Columns
 from .config import Config
-from .lexical import NO_COUNTS, Lexical
+from .lexical import Lexical
+from .postings import NO_COUNTS
 from .segment import Segment
 
 REFINE = 2  # candidates fetched from an engine that scores approximately, per one wanted, before rescoring

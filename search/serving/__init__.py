@@ -3,6 +3,7 @@
     from search.serving import serve
     serve("index")                           # http://127.0.0.1:7860/
 """
-from .server import create_app, load_service, serve, serve_in_background
+from .background import serve_in_background
+from .server import create_app, load_service, serve
 
 __all__ = ["create_app", "load_service", "serve", "serve_in_background"]

@@ -12,7 +12,7 @@ from search import build_index
 from search.collection import build as build_module
 from search.collection import load_index
 from search.collection.embed_cache import BATCH
-from search.collection.lexical import Postings
+from search.collection.postings import Postings
 from search.corpus import read_stories
 from search.embedding import Embedder, Kind, load_embedder
 from tests.helpers import SEEDS

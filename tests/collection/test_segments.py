@@ -10,8 +10,8 @@ import pytest
 
 from search import SearchService, StoryIndex
 from search.collection import Writer, compact, due, index_stories, load_index
-from search.collection.lexical import Postings
 from search.collection.manifest import read_manifest
+from search.collection.postings import Postings
 from search.corpus import make_story
 from tests.helpers import FailingAfter, cli
 
