@@ -29,6 +29,7 @@ from tests.helpers import ROOT, answers
 # call number argv[1] of the index folder's storage code.
 _DIE_AT_STEP = """
 import os, sys
+from search import files
 from search.cli import main
 from search.collection import storage
 
@@ -43,7 +44,8 @@ def dying(call):
         return call(*args, **kwargs)
     return wrapper
 
-storage._fsync, storage.os.rename, storage.os.replace = dying(storage._fsync), dying(os.rename), dying(os.replace)
+storage.fsync = files.fsync = dying(files.fsync)  # a segment's files are flushed through files.listed
+storage.os.rename, storage.os.replace = dying(os.rename), dying(os.replace)
 sys.exit(main(sys.argv[2:]))
 """
 
