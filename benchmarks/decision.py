@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import search.retrieval.answerable as answerable
-from search import SearchService, StoryIndex
+from search import SearchService
+from search.collection import load_index
 from search.embedding import canonical_model_id, load_embedder
 from search.evaluation import Question, evaluate, load_beir, load_questions
 
@@ -31,7 +32,7 @@ SETS: dict[str, tuple[str, Any]] = {
 def sweep(model: str, work: Path, bars: list[float]) -> list[dict[str, Any]]:
     folder = work / canonical_model_id(model).replace("/", "--")
     embedder = load_embedder(model)
-    services = {c: SearchService(StoryIndex.load(folder / c), embedder, folder / c) for c, _ in SETS.values()}
+    services = {c: SearchService(load_index(folder / c), embedder, folder / c) for c, _ in SETS.values()}
     questions: dict[str, list[Question]] = {name: load() for name, (_, load) in SETS.items()}
     rows = []
     for bar in bars:

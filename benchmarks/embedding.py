@@ -73,8 +73,8 @@ def minilm_backends(n: int, rounds: int = 3) -> dict[str, Any]:
 
 def minilm_quality(models: dict[str, Any]) -> dict[str, Any]:
     """Dev-set nDCG@10 (dense and hybrid) of a seed index built and queried with each MiniLM backend."""
+    from search.collection import index_stories
     from search.collection.config import Config
-    from search.collection.story_index import StoryIndex
     from search.corpus.load import load_corpus
     from search.embedding import MINILM
     from search.evaluation import evaluate, load_questions, title_resolver
@@ -84,7 +84,7 @@ def minilm_quality(models: dict[str, Any]) -> dict[str, Any]:
 
     stories, questions, out = load_corpus([ROOT / "seeds"]), load_questions(DEV_QUERIES), {}
     for name, model in models.items():
-        service = SearchService(StoryIndex.build(stories, model, Config(model=MINILM)), model)
+        service = SearchService(index_stories(stories, model, Config(model=MINILM)), model)
         out[name] = {mode: round(evaluate(service, questions, title_resolver(service), mode)["metrics"]["ndcg@10"], 4)
                      for mode in ("dense", "hybrid")}
     return out

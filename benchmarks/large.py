@@ -44,7 +44,7 @@ import httpx
 import numpy as np
 
 from search import SearchService, Story
-from search.collection import Config
+from search.collection import Config, load_index
 from search.embedding import HASHING, load_embedder
 
 from .common import RESULTS, REUTERS, dev_questions, process_memory, summary
@@ -316,9 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.step == "measure":
         report = measure(args.index_dir, args.questions, args.exact)
     else:
-        from search import StoryIndex
-
-        index = StoryIndex.load(args.index_dir)
+        index = load_index(args.index_dir)
         questions = dev_questions() if "hashing" not in index.model_id else Words().questions(50)
         runs = [serve_once(args.index_dir, workers, questions, args.port) for workers in (1, 2)]
         report = {"stories": len(index), "model": index.model_id, "runs": runs}

@@ -222,8 +222,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run_here(args: argparse.Namespace) -> dict[str, Any]:
     """Serve a copy of the index in this process (writes change only the copy), load it, then reopen the copy
     from disk and check it holds exactly what the acknowledged writes left."""
-    from search import StoryIndex
-    from search.collection import default_index_dir
+    from search.collection import default_index_dir, load_index
     from search.serving.server import load_service
 
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
@@ -238,7 +237,7 @@ def _run_here(args: argparse.Namespace) -> dict[str, Any]:
         while service.merging:  # a merge the writes set off commits before the index is reopened
             time.sleep(0.1)
         service.close()
-        reopened = len(StoryIndex.load(root))
+        reopened = len(load_index(root))
         report["server"] = "in-process uvicorn on 127.0.0.1 (create_app, one process)"
         report["index"] = {"model": service.index.model_id, "index_type": service.index.store.kind,
                            "stories_before": before, "stories_reopened": reopened,
@@ -288,8 +287,7 @@ def _pooled(reports: list[dict[str, Any]], kind: str | None = None) -> dict[str,
 
 def compare_workers(args: argparse.Namespace) -> dict[str, Any]:
     """Servers of each worker count side by side over copies of one index, loaded in turn (see the docstring)."""
-    from search import StoryIndex
-    from search.collection import default_index_dir
+    from search.collection import default_index_dir, load_index
 
     token = secrets.token_urlsafe(16)
     counts = list(dict.fromkeys(args.workers))
@@ -299,7 +297,7 @@ def compare_workers(args: argparse.Namespace) -> dict[str, Any]:
             root = Path(tmp) / f"index-{n}"
             shutil.copytree(args.index_dir or default_index_dir(), root)
             process, url = _start_server(root, n, token, Path(tmp) / f"serve-{n}.log")
-            servers[n] = {"process": process, "url": url, "root": root, "before": len(StoryIndex.load(root)),
+            servers[n] = {"process": process, "url": url, "root": root, "before": len(load_index(root)),
                           "rounds": []}
         try:
             for r in range(args.rounds):
@@ -318,7 +316,7 @@ def compare_workers(args: argparse.Namespace) -> dict[str, Any]:
         for n, server in servers.items():
             rounds = server["rounds"]
             added = sum(r["stories_added"] for r in rounds)
-            reopened = len(StoryIndex.load(server["root"]))
+            reopened = len(load_index(server["root"]))
             per_s = sorted(r["requests_per_s"] for r in rounds)
             summary[str(n)] = {
                 "workers": n, "requests_per_s_median": per_s[len(per_s) // 2], "requests_per_s": per_s,

@@ -30,7 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from search import SearchService, StoryIndex, build_index
+from search import SearchService, build_index
+from search.collection import load_index
 from search.embedding import canonical_model_id, load_embedder
 from search.evaluation import (
     Question,
@@ -84,7 +85,7 @@ def measure(model: str, work: Path, rows: list[tuple[str, str, str, bool]]) -> l
         build_index(paths, folder / collection, model, laid_out=False)  # embeds only what is not there yet
         builds[collection] = round(time.perf_counter() - started, 1)
     embedder = load_embedder(model)
-    indexes = {c: StoryIndex.load(folder / c) for c in corpora}
+    indexes = {c: load_index(folder / c) for c in corpora}
     out = []
     for name, mode, fusion, diversify in rows:
         services = {c: SearchService(indexes[c], embedder, folder / c, fusion=fusion) for c in corpora}

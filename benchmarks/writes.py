@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from search import SearchService, StoryIndex
-from search.collection import Config, compact
+from search import SearchService
+from search.collection import Config, compact, index_stories, load_index, save_index
 from search.corpus import Story, make_story
 from search.embedding import HASHING, load_embedder
 
@@ -59,7 +59,7 @@ def one_size(n: int, words: np.ndarray, p: np.ndarray) -> dict:
     embedder = load_embedder(HASHING)
     root = Path(tempfile.mkdtemp(prefix=f"bench-writes-{n}-")) / "index"
     started = time.perf_counter()
-    StoryIndex.build(stories(n, words, p, 1, "Story"), embedder, Config(model=HASHING, map=False)).save(root)
+    save_index(index_stories(stories(n, words, p, 1, "Story"), embedder, Config(model=HASHING, map=False)), root)
     build_s = time.perf_counter() - started
     service = SearchService.open(root)
     engine = service.index.store.kind
@@ -90,7 +90,7 @@ def one_size(n: int, words: np.ndarray, p: np.ndarray) -> dict:
             svc.search(q, 10)
     times = side_by_side({"with_deltas": lambda i: with_deltas.search(questions[i], 10),
                           "merged": lambda i: merged.search(questions[i], 10)}, len(questions), rounds=5)
-    reopened = len(StoryIndex.load(root))
+    reopened = len(load_index(root))
     return {
         "stories": n, "engine": engine, "build_s": round(build_s, 1),
         "add_10_ms": summary(add_ms), "deltas": len(segmented.segments) - 1, "stories_in_deltas": in_deltas,

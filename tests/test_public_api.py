@@ -14,7 +14,7 @@ from tests.helpers import ROOT
 
 PACKAGE = ROOT / "search"
 # What each layer may import from the package's other layers; the modules in SHARED are for everyone.
-SHARED = ("errors", "environment", "bounded_json")
+SHARED = ("errors", "environment", "bounded_json", "files")
 LAYERS = {"corpus", "embedding", "vectorstore", "collection", "retrieval", "evaluation", "serving"}
 ALLOWED = {
     "corpus": set(),

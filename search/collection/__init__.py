@@ -13,14 +13,18 @@ from .calibration import Scale
 from .columns import Columns
 from .config import Config
 from .edits import Edits
-from .lexical import Lexical, tokenize
+from .index_build import index_stories, with_stories, without
+from .index_files import load_index, open_index, refreshed, save_index
+from .lexical import Lexical
 from .manifest import MANIFEST
-from .merging import compact, due
+from .merging import compact, compacted, due
+from .postings import tokenize
 from .ray_build import Cluster
 from .storage import default_index_dir, writer_lock
-from .story_index import StoryIndex, open_index
+from .story_index import StoryIndex
 from .writes import Writer
 
 __all__ = ["MANIFEST", "Atlas", "Cluster", "Columns", "Config", "Edits", "Lexical", "Scale", "StoryIndex", "Writer",
-           "add_files", "add_to_index", "build_index", "compact", "default_index_dir", "due", "open_index",
-           "read_examples", "sample_rows", "suggested_examples", "timeline", "tokenize", "writer_lock"]
+           "add_files", "add_to_index", "build_index", "compact", "compacted", "default_index_dir", "due",
+           "index_stories", "load_index", "open_index", "read_examples", "refreshed", "sample_rows", "save_index",
+           "suggested_examples", "timeline", "tokenize", "with_stories", "without", "writer_lock"]

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..corpus import fold_accents
-from .lexical import term
+from .postings import term
 
 FILE = "atlas.npz"
 FIT_LIMIT = 20_000  # stories a layout is fitted on; beyond, the rest are placed by their neighbours

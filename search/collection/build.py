@@ -16,12 +16,14 @@ from .edits import Edits
 from .embed_cache import clear_cache
 from .embed_stream import EmbeddingStream, Encoder, LocalEncoder
 from .engine_address import engine_params
+from .index_build import index_stories
+from .index_files import SAME_MODEL, load_index, model_agreement, open_index, save_locked
 from .legacy import LegacyIndex, legacy_index
-from .lexical import Postings
 from .manifest import read_manifest
 from .merging import compact, due
+from .postings import Postings
 from .storage import current_generation, writer_lock
-from .story_index import SAME_MODEL, StoryIndex, fingerprint, model_agreement, open_index
+from .story_index import StoryIndex, fingerprint
 from .writes import Writer, cache_dir
 
 if TYPE_CHECKING:
@@ -127,13 +129,13 @@ def build_index(paths: Iterable[str | Path], root: str | Path, model: str | None
         stream.settle(stories)
         postings = Postings.build([s.text for s in stories])  # while the encoder works
         vectors = stream.vectors(stories)
-    index = StoryIndex.build(stories, load_embedder(model_id), config, previous=reusable, progress=progress,
-                             edits=edits, corpus_fingerprint=corpus, embedded=(vectors, postings))
+    index = index_stories(stories, load_embedder(model_id), config, previous=reusable, progress=progress,
+                          edits=edits, corpus_fingerprint=corpus, embedded=(vectors, postings))
     with writer_lock(root):
         if current_generation(root) != (previous.generation if isinstance(previous, StoryIndex) else seen):
             raise IndexChangedError(f"another writer changed {root}/ while this build ran; run the build again "
                                     "(nothing it embedded is embedded again)")
-        committed = index.save_locked(root)
+        committed = save_locked(index, root)
     clear_cache(resume, model_id)
     return committed, committed.manifest
 
@@ -142,7 +144,7 @@ def _previous_index(root: Path) -> StoryIndex | LegacyIndex | None:
     """The index a build replaces, checksums verified: a damaged one is neither "up to date" nor a source of
     vectors to reuse. An index of the previous format is read for its stories and edits only."""
     try:
-        return StoryIndex.load(root)
+        return load_index(root)
     except IndexMissingError:
         log.info("building a new index at %s", root)
     except StorySearchError as exc:

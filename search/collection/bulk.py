@@ -1,6 +1,6 @@
 """A base segment written a chunk at a time, for collections too large to hold in memory (tens of millions).
 
-`StoryIndex.build` holds every story, vector and posting in memory and sorts the postings in one go: at ten
+`index_build.index_stories` holds every story, vector and posting in memory and sorts the postings in one go: at ten
 million stories that is tens of GB. `write_base` takes the stories and their vectors as a stream of chunks and
 writes the files `Segment.save` writes, holding about one chunk at a time:
 
@@ -39,7 +39,8 @@ from .calibration import TITLES, Calibration
 from .columns import Columns
 from .config import Config
 from .edits import Edits
-from .lexical import NO_COUNTS, Postings
+from .index_files import committed
+from .postings import NO_COUNTS, Postings
 from .segment import BASE, KEY_ROWS, KEYS, META, SORTED_KEYS, STORIES, VECTORS, Segment, vector_keys
 from .storage import prepare, writer_lock
 from .story_file import OFFSETS, story_line
@@ -70,7 +71,7 @@ def write_base(root: Path, chunks: Iterable[tuple[Sequence[Story], np.ndarray]],
         index = StoryIndex(config, embedder.model_id, embedder.dim, [segment],
                            corpus_fingerprint=writer.fingerprint.hexdigest())
         with writer_lock(root):
-            return index.committed(root, [prepared])
+            return committed(index, root, {}, [prepared])
     except BaseException:
         prepared.discard()
         raise

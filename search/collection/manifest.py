@@ -16,7 +16,7 @@ from .. import bounded_json
 from ..errors import ConfigError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from .calibration import FILE as CALIBRATION
 from .config import Config
-from .lexical import FILES as POSTINGS_FILES
+from .postings import FILES as POSTINGS_FILES
 from .segment import BASE, DELTA, META, STORIES, VECTORS
 
 FORMAT_VERSION = 2

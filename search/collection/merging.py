@@ -12,7 +12,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .storage import prepare, writer_lock
+import numpy as np
+
+from .atlas import Atlas
+from .columns import Columns
+from .edits import Edits
+from .index_build import updated_store
+from .index_files import committed, prepare_new, refreshed
+from .postings import Postings, TermCounts
+from .segment import BASE, DELTA, Segment, vector_keys
+from .storage import writer_lock
 from .story_index import StoryIndex
 
 log = logging.getLogger(__name__)
@@ -40,14 +49,13 @@ def compact(root: Path, index: StoryIndex, kind: str = "major") -> StoryIndex:
     replaced the segments this merge read (a rebuild, another merge) while it ran.
     """
     with writer_lock(root):
-        snapshot = index.refreshed(root)
-    merged = snapshot.compacted(deltas_only=(kind == "minor"))
+        snapshot = refreshed(index, root)
+    merged = compacted(snapshot, deltas_only=(kind == "minor"))
     if merged is snapshot:
         return snapshot
-    fresh = [s for s in merged.segments if s.name not in snapshot.entries]
-    prepared = [prepare(root, s.save, s.kind, len(s)) for s in fresh]
+    prepared = prepare_new(merged, root, snapshot.entries)
     with writer_lock(root):
-        current = index.refreshed(root)
+        current = refreshed(index, root)
         read = [s.name for s in snapshot.segments]
         if [s.name for s in current.segments[:len(read)]] != read:
             for p in prepared:
@@ -57,6 +65,40 @@ def compact(root: Path, index: StoryIndex, kind: str = "major") -> StoryIndex:
         later = current.segments[len(read):]
         result = StoryIndex(current.config, current.model_id, current.dim, [*merged.segments, *later],
                             current.manifest, current.corpus_fingerprint)
-        written = iter(prepared)
-        parts = [current.entries[s.name] if s.name in current.entries else next(written) for s in result.segments]
-        return result.committed(root, parts)
+        return committed(result, root, current.entries, prepared)
+
+
+def compacted(index: StoryIndex, deltas_only: bool = False) -> StoryIndex:
+    """The same stories in fewer segments: every segment folded into a new base, or (`deltas_only`, cheap
+    at any size) every delta into one. Dead rows are dropped; nothing is embedded or tokenized again but
+    the few stories whose deletion a folded delta recorded against the base."""
+    first = 1 if deltas_only else 0
+    merged = index.segments[first:]
+    if not merged:
+        return index
+    keep = [index.live[int(o):int(o) + len(s)] for o, s in zip(index.offsets[first:], merged)]
+    stories = [s.stories[r] for s, k in zip(merged, keep) for r in np.flatnonzero(k).tolist()]
+    vectors = np.concatenate([np.asarray(s.vectors[k]) for s, k in zip(merged, keep)]) if stories \
+        else np.zeros((0, index.dim), dtype=np.float32)
+    postings = Postings.merge([(s.postings, k) for s, k in zip(merged, keep)])
+    points = index.atlas_rows()
+    atlas = None if points is None else points.rows(np.concatenate(
+        [np.flatnonzero(k) + int(o) for k, o in zip(keep, index.offsets[first:])]))
+    if deltas_only:
+        base = index.segments[0]
+        killed = [int(r) for r in np.flatnonzero(~index.live[:len(base)])]
+        deletes = tuple(base.stories[r].id for r in killed)
+        dead = TermCounts.of(base.stories[r].text for r in killed)
+        edits = Edits()
+        for delta in merged:
+            edits = edits.after_delete(delta.edits.deleted).after_upsert(delta.edits.upserted)
+        segment = Segment("", DELTA, stories, vectors, postings, Columns.of(stories), deletes, dead, edits,
+                          atlas=None if atlas is None else Atlas(atlas.coords, atlas.topics, (), 0),
+                          calibration=index.calibration.over(vectors))
+        return StoryIndex(index.config, index.model_id, index.dim, [base, segment], index.manifest,
+                          index.corpus_fingerprint)
+    store = updated_store(stories, vector_keys(stories), vectors, index.dim, index.config, index.segments[0],
+                          dead=index.dead_base_keys)
+    segment = Segment("", BASE, stories, vectors, postings, Columns.of(stories), edits=index.edits, store=store,
+                      atlas=atlas, calibration=index.calibration.over(vectors, base=True))
+    return StoryIndex(index.config, index.model_id, index.dim, [segment], index.manifest, index.corpus_fingerprint)

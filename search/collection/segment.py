@@ -34,7 +34,7 @@ from .calibration import Calibration
 from .columns import FILES as COLUMNS
 from .columns import Columns
 from .edits import Edits
-from .lexical import NO_COUNTS, Postings, TermCounts
+from .postings import NO_COUNTS, Postings, TermCounts
 from .story_file import OFFSETS, StoryFile, write_stories
 
 BASE, DELTA = "base", "delta"
@@ -88,6 +88,11 @@ class Segment:
 
     def __len__(self) -> int:
         return len(self.stories)
+
+    def committed_as(self, name: str) -> None:
+        """Learn the name of the folder this segment was committed to: the one field set after it is made, in
+        place, because the index that committed it and the index as committed share the segment."""
+        object.__setattr__(self, "name", name)
 
     def rows_of_keys(self, keys: np.ndarray) -> np.ndarray:
         """Rows of vector keys; -1 for keys this segment does not hold."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexCorruptError, StorySearchError
+from ..files import fsync, listed, sha256, temporary_folder
 from .manifest import FORMAT_VERSION, MANIFEST, REBUILD_HINT, SEGMENT_NAME, read_manifest
 
 LOCK = ".lock"
@@ -57,22 +57,6 @@ def refuse_links_within(folder: Path) -> None:
     for parent, folders, files in os.walk(folder):
         for name in (*folders, *files):
             refuse_link(Path(parent) / name)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -104,7 +88,7 @@ def segment_dir(root: Path, entry: dict[str, Any], verify: bool = True) -> Path:
         path = folder / name
         if not path.is_file():
             raise IndexCorruptError(f"{path} is missing or not a file; {hint}")
-        if path.stat().st_size != expected["bytes"] or (verify and _sha256(path) != expected["sha256"]):
+        if path.stat().st_size != expected["bytes"] or (verify and sha256(path) != expected["sha256"]):
             raise IndexCorruptError(f"{path} does not match its checksum (truncated or altered); {hint}")
     return folder
 
@@ -177,23 +161,15 @@ def prepare(root: Path, write: Callable[[Path], list[str]], kind: str, stories: 
     carries this process's id, and sweeps leave the folders of live processes alone.
     """
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP}{os.getpid()}-", dir=root))
-    tmp.chmod(0o755)  # mkdtemp's 0700 would make a copied index unreadable to other users
-    try:
+    with temporary_folder(root, f"{TMP}{os.getpid()}-") as tmp:
         try:
             names = write(tmp)
         except OSError as exc:
             raise _with_errno(exc, root) from None
-        files = {}
-        for name in names:
-            _fsync(tmp / name)
-            files[name] = {"bytes": (tmp / name).stat().st_size, "sha256": _sha256(tmp / name)}
+        files = {name: listed(tmp / name, follow_links=False) for name in names}
         for folder in {(tmp / name).parent for name in names} | {tmp}:
-            _fsync(folder)
+            fsync(folder, follow_links=False)
         return Prepared(tmp, kind, stories, files)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _with_errno(exc: OSError, root: Path) -> OSError:
@@ -256,7 +232,7 @@ def _replace_manifest(root: Path, manifest: dict[str, Any]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staged)
         raise
-    _fsync(root)
+    fsync(root, follow_links=False)
 
 
 def _committed_names(root: Path) -> set[str]:

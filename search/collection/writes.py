@@ -1,7 +1,7 @@
 """Writes after a build: each add or delete commits one small delta segment, whoever the writer is.
 
 The expensive part of a write, embedding, runs before the index folder's lock is taken, so writers embed side
-by side; under the lock a writer first picks up what other writers committed (`StoryIndex.refreshed`), then
+by side; under the lock a writer first picks up what other writers committed (`index_files.refreshed`), then
 files its stories against that, so no write is lost or derived from a stale index. The lock is held for the
 cost of the delta itself: the stories added, not the collection they join. Adds of one process that arrive
 while a commit runs are committed together by the next (`Writer`).
@@ -18,6 +18,8 @@ import numpy as np
 from ..corpus import Story
 from ..embedding import Embedder
 from .embed_cache import clear_cache, embed_with_cache
+from .index_build import with_stories, without
+from .index_files import refreshed, save_locked
 from .segment import vector_key
 from .storage import refuse_link, writer_lock
 from .story_index import StoryIndex
@@ -84,20 +86,20 @@ class Writer:
     def delete(self, index: StoryIndex, story_ids: Sequence[str]) -> StoryIndex:
         """Delete stories (unknown ids are an `UnknownStoryError`, nothing changes); the index as committed."""
         with self._committing, writer_lock(self.root):
-            current = index.refreshed(self.root)
-            committed = current.without(story_ids).save_locked(self.root, builds_on=current)
+            current = refreshed(index, self.root)
+            committed = save_locked(without(current, story_ids), self.root, builds_on=current)
             _apply_to_engine(committed)
         return committed
 
     def _commit(self, index: StoryIndex, embedder: Embedder, batch: list[_Add]) -> None:
         try:
             with writer_lock(self.root):
-                current = index.refreshed(self.root)
+                current = refreshed(index, self.root)
                 stories = [s for add in batch for s in add.stories]
                 own_ids = {i for add in batch for i in add.own_ids}
                 vectors = np.concatenate([add.vectors for add in batch])
-                updated, ids = current.with_stories(stories, embedder, own_ids, vectors=vectors)
-                committed = updated.save_locked(self.root, builds_on=current)
+                updated, ids = with_stories(current, stories, embedder, own_ids, vectors=vectors)
+                committed = save_locked(updated, self.root, builds_on=current)
                 _apply_to_engine(committed)
         except BaseException as exc:
             for add in batch:

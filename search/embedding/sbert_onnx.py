@@ -9,13 +9,13 @@ tokens, then (in `Embedder.embed`) L2 normalisation. No "query:"/"passage:" pref
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ..files import sha256
 from . import model_cache
 from .base import Embedder, Kind
 
@@ -25,11 +25,8 @@ ENCODER = "encoder-int8.onnx"
 
 def converted(model_dir: Path) -> Path:
     """The verified int8 encoder for the model in `model_dir`, converted on first use."""
-    digest = hashlib.sha256()
-    with open(model_dir / "model.safetensors", "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    folder = model_cache.cache_root() / "sbert-onnx" / f"{digest.hexdigest()[:16]}-v{CONVERTER_VERSION}"
+    digest = sha256(model_dir / "model.safetensors")
+    folder = model_cache.cache_root() / "sbert-onnx" / f"{digest[:16]}-v{CONVERTER_VERSION}"
     model_cache.ensure(folder, lambda tmp: _convert(model_dir, tmp), (ENCODER,))
     return folder / ENCODER
 

@@ -17,7 +17,18 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ..collection import MANIFEST, StoryIndex, Writer, compact, default_index_dir, due, open_index
+from ..collection import (
+    MANIFEST,
+    StoryIndex,
+    Writer,
+    compact,
+    default_index_dir,
+    due,
+    open_index,
+    refreshed,
+    with_stories,
+    without,
+)
 from ..corpus import Story, clean_text, language
 from ..embedding import Embedder, split
 from ..errors import InvalidQueryError, OverBudgetError, StorySearchError
@@ -251,7 +262,7 @@ class SearchService:
         Returns the id each story is filed under: its own, or that of the story it updated."""
         if self._writer is None:
             with self._swap:
-                self._index, ids = self._index.with_stories(stories, self.embedder, own_ids, progress=progress)
+                self._index, ids = with_stories(self._index, stories, self.embedder, own_ids, progress=progress)
             return ids
         index, ids = self._writer.add(self._index, self.embedder, stories, own_ids, progress)
         self._install(index)
@@ -261,7 +272,7 @@ class SearchService:
     def delete(self, story_ids: Sequence[str]) -> StoryIndex:
         if self._writer is None:
             with self._swap:
-                self._index = self._index.without(story_ids)
+                self._index = without(self._index, story_ids)
             return self._index
         index = self._writer.delete(self._index, story_ids)
         self._install(index)
@@ -281,7 +292,7 @@ class SearchService:
         if self.index_dir is None:
             return False
         with self._reloading:
-            fresh = self._index.refreshed(self.index_dir)
+            fresh = refreshed(self._index, self.index_dir)
             if fresh is self._index:
                 return False
             self._install(fresh)

@@ -4,6 +4,7 @@
     serve("index")                           # http://127.0.0.1:7860/
 """
 from .api.schemas import HitOut, SearchOut
-from .server import create_app, load_service, serve, serve_in_background
+from .background import serve_in_background
+from .server import create_app, load_service, serve
 
 __all__ = ["HitOut", "SearchOut", "create_app", "load_service", "serve", "serve_in_background"]

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import StoryIndex, build_index
+from search import build_index
 from search.collection import build as build_module
+from search.collection import load_index
 from search.collection.embed_cache import BATCH
-from search.collection.lexical import Postings
+from search.collection.postings import Postings
 from search.corpus import read_stories
 from search.embedding import Embedder, Kind, load_embedder
 from tests.helpers import SEEDS
@@ -62,7 +63,7 @@ def test_stories_are_embedded_while_the_corpus_is_read_and_indexed(tmp_path: Pat
     monkeypatch.setattr(build_module, "load_embedder", lambda name=None: gated)
     index, _ = build_index([SEEDS], tmp_path / "index", "hashing")
     assert index is not None
-    expected = StoryIndex.load(hashed_index)
+    expected = load_index(hashed_index)
     assert [s.id for s in index.stories] == [s.id for s in expected.stories]
     rows = np.arange(len(index.stories))
     np.testing.assert_allclose(index.vectors_at(rows), expected.vectors_at(rows), atol=1e-6)

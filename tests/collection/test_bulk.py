@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import SearchService, StoryIndex
-from search.collection import Config
+from search import SearchService
+from search.collection import Config, index_stories, load_index
 from search.collection.bulk import write_base
 from search.embedding import HASHING, load_embedder
 
@@ -32,9 +32,9 @@ def test_a_base_written_in_chunks_is_the_index_a_build_makes(hashed_service: Sea
     embedder = load_embedder(HASHING)
     config = Config(model=HASHING, map=False)
     index = write_base(tmp_path / "index", _chunks(stories, vectors, 10), len(stories), embedder, config)
-    reopened = StoryIndex.load(tmp_path / "index")
+    reopened = load_index(tmp_path / "index")
     assert len(reopened) == len(stories) == len(index)
-    mine, theirs = reopened.segments[0], StoryIndex.build(stories, embedder, config).segments[0]
+    mine, theirs = reopened.segments[0], index_stories(stories, embedder, config).segments[0]
     np.testing.assert_array_equal(mine.keys, theirs.keys)
     np.testing.assert_array_equal(mine.vectors, theirs.vectors)
     np.testing.assert_array_equal(mine.columns.dates, theirs.columns.dates)
@@ -44,7 +44,7 @@ def test_a_base_written_in_chunks_is_the_index_a_build_makes(hashed_service: Sea
         for got, want in zip(mine.postings.entries(term), theirs.postings.entries(term)):
             np.testing.assert_array_equal(got, want)
     assert sorted(mine.postings.terms) == sorted(theirs.postings.terms)
-    assert _ranked(SearchService(reopened, embedder)) == _ranked(SearchService(StoryIndex.build(stories, embedder,
+    assert _ranked(SearchService(reopened, embedder)) == _ranked(SearchService(index_stories(stories, embedder,
                                                                                                 config), embedder))
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import SearchService, StoryIndex, build_index
-from search.collection import compact
+from search import SearchService, build_index
+from search.collection import compact, load_index
 from search.collection.calibration import TITLE, Calibration, Scale, best_cosines, probe_questions, probe_vectors
 from search.corpus import make_story
 from search.embedding import Kind, load_embedder
@@ -16,7 +16,7 @@ from tests.helpers import SEEDS, FailingAfter
 
 
 def test_a_build_measures_unrelated_questions_and_its_own_titles(hashed_index: Path):
-    index = StoryIndex.load(hashed_index)
+    index = load_index(hashed_index)
     base = index.segments[0].calibration
     assert base is not None and base.queries is not None and base.kinds is not None and base.texts is not None
     probes = probe_questions()
@@ -32,7 +32,7 @@ def test_a_build_measures_unrelated_questions_and_its_own_titles(hashed_index: P
 
 def test_two_models_are_calibrated_each_on_its_own_part_of_the_vectors(tmp_path: Path):
     build_index([SEEDS], tmp_path, "hashing+hashing", laid_out=False)
-    index = StoryIndex.load(tmp_path)
+    index = load_index(tmp_path)
     base = index.segments[0].calibration
     assert base is not None and base.queries is not None and base.texts is not None
     assert base.best.shape == (2, len(base.texts))
@@ -52,7 +52,7 @@ def test_relevance_is_0_at_the_null_level_and_1_at_the_titles_level():
 
 def test_a_calibration_written_for_one_model_reads_as_one_model_s(hashed_copy: Path):
     """Indexes built before a second model could read the stories keep working without a rebuild."""
-    index = StoryIndex.load(hashed_copy)
+    index = load_index(hashed_copy)
     folder = hashed_copy / index.manifest["segments"][0]["name"]
     base = index.segments[0].calibration
     assert base is not None and base.queries is not None and base.texts is not None and base.kinds is not None
@@ -74,7 +74,7 @@ def test_a_write_moves_the_levels_by_its_own_stories_without_the_model(hashed_co
     delta = service.index.segments[-1].calibration
     assert delta is not None and delta.queries is None  # the probes' vectors stay in the base
     assert delta.best[0, 0] > base.best[0, 0]
-    reopened = StoryIndex.load(hashed_copy)
+    reopened = load_index(hashed_copy)
     assert reopened.scale == service.index.scale
 
 
@@ -89,7 +89,7 @@ def test_a_merge_measures_its_stories_again_with_the_same_questions(hashed_copy:
     np.testing.assert_array_equal(base.queries, old.queries)
     live = np.asarray(merged.segments[0].vectors)
     np.testing.assert_allclose(base.best, best_cosines(old.queries, live, (384,)), atol=1e-6)
-    assert StoryIndex.load(hashed_copy).scale == merged.scale
+    assert load_index(hashed_copy).scale == merged.scale
 
 
 def test_an_empty_segment_does_not_move_the_levels():

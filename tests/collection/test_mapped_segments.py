@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from search import IndexCorruptError, SearchService, StoryIndex, build_index
-from search.collection import compact, storage
+import search.files
+from search import IndexCorruptError, SearchService, build_index
+from search.collection import compact, load_index, storage
 from search.collection.story_file import StoryFile
 from tests.helpers import SEEDS, answers
 
@@ -48,20 +49,21 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def hashed(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every file checksummed from now on."""
     files: list[Path] = []
-    sha256 = storage._sha256
+    sha256 = search.files.sha256
 
     def counting(path: Path) -> str:
         files.append(path)
         return sha256(path)
 
-    monkeypatch.setattr(storage, "_sha256", counting)
+    monkeypatch.setattr(storage, "sha256", counting)
+    monkeypatch.setattr(search.files, "sha256", counting)
     return files
 
 
 def test_opening_an_index_maps_its_arrays_and_parses_no_story(hashed_copy: Path, parsed: list[int]):
-    StoryIndex.load(hashed_copy)  # a copy is verified when first opened: every story is read once
+    load_index(hashed_copy)  # a copy is verified when first opened: every story is read once
     parsed.clear()
-    index = StoryIndex.load(hashed_copy)
+    index = load_index(hashed_copy)
     base = index.segments[0]
     assert isinstance(base.stories, StoryFile) and not parsed
     for name, array in [("vectors", base.vectors), ("keys", base.keys), ("sorted keys", base.sorted_keys),
@@ -84,20 +86,20 @@ def test_an_approximate_engine_is_mapped_and_copied_into_memory_before_it_change
     service.delete([gone])
     merged = compact(root, service.index, "major")  # the base's engine, updated
     assert gone not in merged and service.index.store._mapped is not None  # type: ignore[attr-defined]
-    assert answers(SearchService(StoryIndex.load(root), service.embedder)) == \
+    assert answers(SearchService(load_index(root), service.embedder)) == \
         answers(SearchService(merged, service.embedder))
 
 
 def test_checksums_are_computed_once_per_segment_not_at_every_open(hashed_copy: Path, tmp_path: Path,
                                                                      hashed: list[Path]):
-    StoryIndex.load(hashed_copy)  # a copy: its files are new here, so they are verified, once
+    load_index(hashed_copy)  # a copy: its files are new here, so they are verified, once
     assert hashed
     hashed.clear()
-    StoryIndex.load(hashed_copy)
+    load_index(hashed_copy)
     assert not hashed
     moved = tmp_path / "moved"
     shutil.copytree(hashed_copy, moved)  # a backup restored elsewhere is verified again
-    StoryIndex.load(moved)
+    load_index(moved)
     assert hashed
 
 
@@ -107,19 +109,19 @@ def test_a_write_records_what_it_wrote_as_verified(hashed_copy: Path, hashed: li
     service = SearchService.open(hashed_copy)
     service.add([make_story("Coast guards trained in sea rescue", "Coast guards trained in rescuing migrants.")])
     files_written = len(hashed)  # the commit checksums the files it writes
-    StoryIndex.load(hashed_copy)
+    load_index(hashed_copy)
     assert len(hashed) == files_written
 
 
 @pytest.mark.parametrize("name", ["vectors.npy", "stories.jsonl", "rows.npy", "keys.npy"])
 def test_a_file_changed_in_place_after_it_was_verified_is_refused(hashed_copy: Path, name: str):
-    StoryIndex.load(hashed_copy)
+    load_index(hashed_copy)
     path = _base(hashed_copy) / name
     data = bytearray(path.read_bytes())
     data[len(data) - 3] ^= 0x01  # same size, same folder entry: only its change time says it was written
     path.write_bytes(bytes(data))
     with pytest.raises(IndexCorruptError, match="does not match its checksum"):
-        StoryIndex.load(hashed_copy)
+        load_index(hashed_copy)
 
 
 def test_a_segment_saved_without_keys_offsets_and_columns_opens_the_old_way(hashed_copy: Path,
@@ -131,7 +133,7 @@ def test_a_segment_saved_without_keys_offsets_and_columns_opens_the_old_way(hash
         (_base(hashed_copy) / name).unlink()
         del files[name]
     (hashed_copy / "manifest.json").write_text(json.dumps(manifest))
-    old = SearchService(StoryIndex.load(hashed_copy), hashed_service.embedder, hashed_copy)
+    old = SearchService(load_index(hashed_copy), hashed_service.embedder, hashed_copy)
     assert answers(old) == answers(hashed_service)
     assert old.countries() == hashed_service.countries()
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from search import SearchService, StoryIndex
-from search.collection import Writer, compact, due
-from search.collection.lexical import Postings
+from search.collection import Writer, compact, due, index_stories, load_index
 from search.collection.manifest import read_manifest
+from search.collection.postings import Postings
 from search.corpus import make_story
 from tests.helpers import FailingAfter, cli
 
@@ -36,7 +36,7 @@ def answers(service: SearchService) -> list[list[tuple[str, float]]]:
 
 def rebuilt(index: StoryIndex, embedder) -> SearchService:
     """A fresh one-segment index of the same live stories: what the segmented one must answer like."""
-    return SearchService(StoryIndex.build(list(index.stories), embedder, index.config), embedder)
+    return SearchService(index_stories(list(index.stories), embedder, index.config), embedder)
 
 
 def test_writes_append_deltas_and_search_reads_them_as_one_collection(hashed_copy: Path):
@@ -92,7 +92,7 @@ def test_writes_that_arrive_during_a_merge_are_kept(hashed_copy: Path, monkeypat
         if not service.merging:
             break
         threading.Event().wait(0.05)
-    on_disk = StoryIndex.load(hashed_copy)
+    on_disk = load_index(hashed_copy)
     for index in (service.index, on_disk):
         assert NEW[1].id in index and NEW[2].id in index and NEW[0].id not in index
         assert len(index.segments) == 4  # base, the merged pair, and the two deltas committed meanwhile
@@ -158,8 +158,8 @@ def test_a_killed_add_resumes_from_its_saved_vectors(hashed_copy: Path, monkeypa
     dying = FailingAfter(service.embedder, limit=120)
     with pytest.raises(RuntimeError, match="killed"):
         Writer(hashed_copy).add(service.index, dying, stories, resume=True)
-    assert len(StoryIndex.load(hashed_copy)) == 44  # nothing committed
+    assert len(load_index(hashed_copy)) == 44  # nothing committed
     resumed = FailingAfter(service.embedder, limit=150)
     Writer(hashed_copy).add(service.index, resumed, stories, resume=True)
     assert resumed.texts_embedded <= 150 - 96  # the batches saved before the kill are not embedded again
-    assert len(StoryIndex.load(hashed_copy)) == 44 + 150
+    assert len(load_index(hashed_copy)) == 44 + 150

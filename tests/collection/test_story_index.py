@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import IndexEditedError, IndexMismatchError, SearchService, StoryIndex
+from search import IndexEditedError, IndexMismatchError, SearchService
+from search.collection import index_stories
 from search.collection.build import build_index
 from search.collection.config import Config
+from search.collection.index_build import COPY_CANDIDATES
+from search.collection.index_files import MODEL_CHECKS
 from search.collection.manifest import read_manifest
-from search.collection.story_index import COPY_CANDIDATES, MODEL_CHECKS
 from search.corpus import corpus_files
 from search.corpus.load import load_corpus
 from search.corpus.story import make_story
@@ -39,7 +41,7 @@ def test_manifest_records_what_loading_checks(seed_index: Path):
 
 
 def test_persistence_round_trip_gives_identical_results(seed_index: Path, service: SearchService):
-    index = StoryIndex.build(load_corpus([SEEDS]), service.embedder, Config(model=service.index.model_id))
+    index = index_stories(load_corpus([SEEDS]), service.embedder, Config(model=service.index.model_id))
     in_memory = SearchService(index, service.embedder)
     assert results(in_memory) == results(service)
     assert [s.id for s in index.stories] == [s.id for s in service.index.stories]
@@ -89,16 +91,16 @@ def test_an_edited_copy_updates_the_story_with_its_new_text(index_copy: Path):
 
 
 def test_an_add_looks_for_copies_among_its_nearest_stories_only(index_copy: Path, monkeypatch: pytest.MonkeyPatch):
-    from search.collection import story_index
+    from search.collection import index_build
 
     seen: list[int] = []
-    real = story_index.resolve_updates
+    real = index_build.resolve_updates
 
     def counted(held, *args, **kw):
         seen.append(len(held))
         return real(held, *args, **kw)
 
-    monkeypatch.setattr(story_index, "resolve_updates", counted)
+    monkeypatch.setattr(index_build, "resolve_updates", counted)
     service = SearchService.open(index_copy)
     original = service.index.stories[5]
     assert service.add([make_story(original.title, original.body + " Updated.")]) == [original.id]

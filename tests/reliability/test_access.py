@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from search import SearchService, StoryIndex
+from search import SearchService
+from search.collection import load_index
 from search.serving.api.routes import create_api
 from tests.helpers import TOKEN, assert_api_error
 
@@ -86,22 +87,22 @@ def test_write_with_the_token_is_persisted_and_visible_to_the_next_search(writab
     (story_id,) = response.json()["ids"]
     top = api.get("/api/search", params={"q": "ferry crews trafficking Lake Victoria", "k": 1}).json()["hits"][0]
     assert top["id"] == story_id
-    assert story_id in {s.id for s in StoryIndex.load(hashed_copy).stories}  # on disk, not only in memory
+    assert story_id in {s.id for s in load_index(hashed_copy).stories}  # on disk, not only in memory
 
     assert api.delete(f"/api/stories/{story_id}", headers=AUTH).status_code == 200
     assert_api_error(api.get(f"/api/stories/{story_id}"), 404, "unknown_story")
-    assert story_id not in {s.id for s in StoryIndex.load(hashed_copy).stories}
+    assert story_id not in {s.id for s in load_index(hashed_copy).stories}
 
 
 def test_write_after_another_writer_changed_the_index_keeps_both(writable, hashed_copy: Path):
     """The command line writes while the server runs: the server's next write builds on it, nothing is lost."""
     service, api = writable
-    gone = StoryIndex.load(hashed_copy).stories[0].id
+    gone = load_index(hashed_copy).stories[0].id
     SearchService.open(hashed_copy).delete([gone])
     response = api.post("/api/stories", json=STORY, headers=AUTH)
     assert response.status_code == 200, response.text
     (added,) = response.json()["ids"]
-    on_disk = StoryIndex.load(hashed_copy)
+    on_disk = load_index(hashed_copy)
     assert added in on_disk and gone not in on_disk
     assert added in service.index and gone not in service.index
 

@@ -11,7 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from search import SearchService, StoryIndex
+from search import SearchService
+from search.collection import load_index
 from search.corpus.story import make_story
 from tests.helpers import PROBES
 
@@ -81,6 +82,6 @@ def test_write_over_an_index_changed_by_another_writer_keeps_both_writes(hashed_
     server, command_line = SearchService.open(hashed_copy), SearchService.open(hashed_copy)
     command_line.add([NEWS])
     [other] = server.add([make_story("Another story", "About something else entirely.", source="test")])
-    on_disk = StoryIndex.load(hashed_copy)
+    on_disk = load_index(hashed_copy)
     assert NEWS.id in on_disk and other in on_disk
     assert NEWS.id in server.index and other in server.index

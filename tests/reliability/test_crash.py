@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from search import SearchService, StoryIndex
+from search import SearchService
+from search.collection import load_index, save_index
 from search.collection.manifest import read_manifest
 from search.embedding import load_embedder
 from tests.helpers import ROOT, answers
@@ -28,6 +29,7 @@ from tests.helpers import ROOT, answers
 # call number argv[1] of the index folder's storage code.
 _DIE_AT_STEP = """
 import os, sys
+from search import files
 from search.cli import main
 from search.collection import storage
 
@@ -42,7 +44,8 @@ def dying(call):
         return call(*args, **kwargs)
     return wrapper
 
-storage._fsync, storage.os.rename, storage.os.replace = dying(storage._fsync), dying(os.rename), dying(os.replace)
+storage.fsync = files.fsync = dying(files.fsync)  # a segment's files are flushed through files.listed
+storage.os.rename, storage.os.replace = dying(os.rename), dying(os.replace)
 sys.exit(main(sys.argv[2:]))
 """
 
@@ -71,7 +74,7 @@ def _run_and_kill(command: list[str], delay: float) -> bool:
 def _state_at(root: Path) -> tuple[list, int]:
     """What the index at `root` answers and how many segments hold it, loaded the way a server would
     (checksums verified): a merge changes only the second."""
-    index = StoryIndex.load(root)
+    index = load_index(root)
     return answers(SearchService(index, load_embedder(index.model_id), root)), len(index.segments)
 
 
@@ -133,7 +136,7 @@ def _check_next_writer(root: Path, expected: tuple[list, int]) -> None:
     """Whatever a crash left behind (temporary folders, an uncommitted segment) must not stop the next write,
     and the next write sweeps it away."""
     before = {s["name"] for s in read_manifest(root)["segments"]}
-    StoryIndex.load(root).save(root)
+    save_index(load_index(root), root)
     assert _state_at(root) == expected
     now = {s["name"] for s in read_manifest(root)["segments"]}
     assert not list(root.glob(".tmp-*")) and {p.name for p in root.glob("seg-*")} <= before | now

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import IndexCorruptError, SearchService, StoryIndex, StorySearchError, build_index
+from search import IndexCorruptError, SearchService, StorySearchError, build_index
+from search.collection import load_index
 from tests.helpers import ROOT, SEEDS, answers, assert_clean_error, cli
 
 REBUILD = re.compile(r"rebuild it with `python -m search build --index-dir .+`")
@@ -111,7 +112,7 @@ ACCIDENTS = {
 def test_damaged_index_is_refused_with_a_rebuild_hint(hashed_copy: Path, damage):
     damage(hashed_copy)
     with pytest.raises(IndexCorruptError, match=REBUILD):
-        StoryIndex.load(hashed_copy)
+        load_index(hashed_copy)
 
 
 CRAFTED = {
@@ -140,7 +141,7 @@ def test_resigned_crafted_file_is_refused_and_never_executed(hashed_copy: Path, 
     craft(hashed_copy, marker)
     _resign(hashed_copy)
     with pytest.raises(StorySearchError, match=REBUILD):
-        StoryIndex.load(hashed_copy)
+        load_index(hashed_copy)
     assert not marker.exists()
 
 
@@ -174,7 +175,7 @@ MANIFESTS = {
 def test_manifest_that_story_search_did_not_write_is_refused(hashed_copy: Path, change):
     _edit_manifest(hashed_copy, change)
     with pytest.raises(StorySearchError, match=REBUILD):
-        StoryIndex.load(hashed_copy)
+        load_index(hashed_copy)
     run = cli("query", "smuggling", index=hashed_copy)  # and the command line says so in one line
     assert run.returncode == 1
     assert_clean_error(run.stderr, "error: ", "python -m search build")
@@ -182,7 +183,7 @@ def test_manifest_that_story_search_did_not_write_is_refused(hashed_copy: Path, 
 
 def test_untouched_copy_loads_and_answers_like_the_original(hashed_copy: Path, hashed_service: SearchService):
     """The control for the tests above: copying an index (a backup) keeps it valid and identical."""
-    copy = SearchService(StoryIndex.load(hashed_copy), hashed_service.embedder, hashed_copy)
+    copy = SearchService(load_index(hashed_copy), hashed_service.embedder, hashed_copy)
     assert answers(copy) == answers(hashed_service)
 
 
@@ -197,7 +198,7 @@ def test_a_build_over_a_damaged_index_rebuilds_it(hashed_copy: Path, hashed_serv
     _flip_byte(_live(hashed_copy) / "vectors.npy")
     index, _ = build_index([SEEDS], hashed_copy)  # nothing there to reuse, nothing else wrote: it just builds
     assert index is not None and len(index) == 44
-    assert answers(SearchService(StoryIndex.load(hashed_copy), hashed_service.embedder)) == answers(hashed_service)
+    assert answers(SearchService(load_index(hashed_copy), hashed_service.embedder)) == answers(hashed_service)
 
 
 # --- nothing in index/ is unpickled or executed: the code never asks for it ----------------------------------

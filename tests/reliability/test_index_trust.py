@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from search import ConfigError, IndexCorruptError, IndexMismatchError, SearchService, StoryIndex, build_index
+from search import ConfigError, IndexCorruptError, IndexMismatchError, SearchService, build_index
 from search.bounded_json import MAX_DEPTH
+from search.collection import load_index
 from search.collection.engine_address import MILVUS_URI_ENV, engine_params
+from search.collection.index_files import model_agreement
 from search.collection.manifest import MAX_MANIFEST_BYTES
-from search.collection.story_index import model_agreement
 from search.embedding import load_embedder
 from tests.helpers import SEEDS, assert_clean_error, audit_events, audited_env, cli
 
@@ -84,7 +85,7 @@ def test_the_configuration_in_a_manifest_is_checked_too(hashed_copy: Path):
             "threshold": 0, "approximate": "milvus", "approximate_params": {"uri": "tcp://10.1.2.3:19530"}})
     _edit(hashed_copy, point)
     with pytest.raises(ConfigError, match=MILVUS_URI_ENV):
-        StoryIndex.load(hashed_copy)
+        load_index(hashed_copy)
     with pytest.raises(ConfigError, match="10.1.2.3"):  # a rebuild would have used it: the user gave no address
         build_index([SEEDS], hashed_copy)
 
@@ -137,7 +138,7 @@ def test_a_rebuild_does_not_reuse_vectors_another_model_made(index_copy: Path):
         manifest["model"]["id"] = manifest["config"]["model"] = hashing.model_id
     _edit(index_copy, swap)
     build_index([SEEDS], index_copy, force=True)
-    assert model_agreement(StoryIndex.load(index_copy), hashing) > 0.99
+    assert model_agreement(load_index(index_copy), hashing) > 0.99
 
 
 # --- a manifest too deep or too big; nested JSON anywhere in the folder ------------------------------------
@@ -152,7 +153,7 @@ def test_a_huge_manifest_is_refused_before_it_is_parsed(hashed_copy: Path):
     with (hashed_copy / "manifest.json").open("w") as f:
         f.write("[" + " " * MAX_MANIFEST_BYTES + "]")
     with pytest.raises(IndexCorruptError, match="bytes"):
-        StoryIndex.load(hashed_copy)
+        load_index(hashed_copy)
 
 
 def _resign(root: Path) -> None:
@@ -172,7 +173,7 @@ def test_a_deeply_nested_story_line_is_refused(hashed_copy: Path):
     stories.write_bytes(b"".join(lines))
     _resign(hashed_copy)
     with pytest.raises(IndexCorruptError, match="nested deeper"):
-        StoryIndex.load(hashed_copy)
+        load_index(hashed_copy)
 
 
 @pytest.mark.parametrize("name, text", [("corpus.jsonl", "[" * 100_000),
@@ -209,4 +210,4 @@ def test_an_unlisted_engine_file_linked_elsewhere_is_not_read(hashed_copy: Path,
     segment = _manifest(hashed_copy)["segments"][0]["name"]
     (hashed_copy / segment / "ivf.faiss").symlink_to(os.devnull)
     with pytest.raises(IndexCorruptError, match="symbolic link"):
-        StoryIndex.load(hashed_copy)
+        load_index(hashed_copy)

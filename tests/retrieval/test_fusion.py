@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from search import SearchService, build_index
-from search.collection.lexical import tokenize
+from search.collection.postings import tokenize
 from search.retrieval.fusion import (
     DENSE_WEIGHT,
     ENGLISH_SHARE,

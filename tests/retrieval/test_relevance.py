@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from search.collection import Lexical
-from search.collection.lexical import Postings
+from search.collection.postings import Postings
 from search.retrieval.relevance import (
     ANSWERABLE,
     STRONG,

@@ -1,7 +1,7 @@
 """Snippets: the sentence that best matches the question, and highlight offsets that point at matched words."""
 from __future__ import annotations
 
-from search.collection.lexical import tokenize
+from search.collection.postings import tokenize
 from search.retrieval.snippets import MAX_CHARS, make_snippet, sentences
 from search.serving.api.schemas import HitOut
 

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 
 from search.collection.build import build_index
 from search.retrieval.service import MAX_K, MAX_QUERY_CHARS, SearchService
+from search.serving import serve_in_background
 from search.serving.api.errors import MAX_BODY_BYTES
 from search.serving.api.routes import create_api
 from search.serving.api.schemas import MAX_BATCH, MAX_STORIES_PER_POST
-from search.serving.server import serve_in_background
 from tests.helpers import SMUGGLING, TOPIC_QUESTION, assert_api_error
 
 JSON = {"content-type": "application/json"}

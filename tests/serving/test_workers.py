@@ -21,8 +21,8 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from search import StoryIndex
 from search.cli import main
+from search.collection import load_index
 from search.serving import serve_in_background
 from search.serving.home import goes_home
 from tests.helpers import AUTH, SMUGGLING, TOKEN, assert_api_error, cpu_ticks, serving_processes
@@ -149,7 +149,7 @@ def test_adds_from_many_clients_all_commit_and_survive_a_restart(server: str, fo
     assert len(ids) == 36
     _until(lambda: httpx.get(f"{server}/api/health", timeout=60).json()["stories"] == before + 36, timeout=10,
            what="the count reaching every worker")
-    reopened = StoryIndex.load(folder)
+    reopened = load_index(folder)
     assert len(reopened) == before + 36 and all(i in reopened for i in ids)
 
 
@@ -211,7 +211,7 @@ def test_a_killed_home_process_loses_no_acknowledged_write(server: str, folder: 
         stop.set()
         for thread in writers:
             thread.join(timeout=120)
-    reopened = StoryIndex.load(folder)
+    reopened = load_index(folder)
     assert not [i for i in acknowledged if i not in reopened]
     assert len(reopened) >= len(set(acknowledged))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.collection import Config, StoryIndex
+from search.collection import Config, compacted, index_stories, load_index, save_index, with_stories
 from search.collection.manifest import read_manifest
 from search.corpus import make_story
 from search.embedding.hashing import HashingEmbedder
@@ -57,23 +57,23 @@ def config() -> Config:
 
 def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config: Config, tmp_path: Path):
     embedder = HashingEmbedder()
-    small = StoryIndex.build(stories(20), embedder, config)
+    small = index_stories(stories(20), embedder, config)
     assert small.store.kind == "faiss-flat"
-    grown, _ = small.with_stories(stories(20, start=20), embedder)
+    grown, _ = with_stories(small, stories(20, start=20), embedder)
     assert grown.store.kind == "faiss-flat" and len(grown) == 40  # a write appends; the base is kept as it is
-    merged = grown.compacted()  # a merge makes the base the configuration asks for at the new size
+    merged = compacted(grown)  # a merge makes the base the configuration asks for at the new size
     assert merged.store.kind == "faiss-ivf" and len(merged.store) == 40
-    merged.save(tmp_path)
+    save_index(merged, tmp_path)
     manifest = read_manifest(tmp_path)
     assert manifest["config"]["index_type"] == "auto"
     assert manifest["index"]["type"] == "faiss-ivf"
     assert manifest["index"]["params"] == {**FaissIVFStore.defaults, "nprobe": 4, "nlist": 1}  # 40 stories: 1 list
-    loaded = StoryIndex.load(tmp_path)
+    loaded = load_index(tmp_path)
     assert loaded.store.kind == "faiss-ivf" and len(loaded.store) == 40
-    again, _ = loaded.with_stories(stories(1, start=40), embedder)
+    again, _ = with_stories(loaded, stories(1, start=40), embedder)
     row = again.row(again.stories[-1].id)
     assert again.nearest(again.vectors_at(np.asarray([row]))[0], 1)[0].tolist() == [row]
-    merged = again.compacted()  # the trained IVF is updated in place, not rebuilt
+    merged = compacted(again)  # the trained IVF is updated in place, not rebuilt
     assert merged.store.kind == "faiss-ivf" and len(merged.store) == 41 and merged.store.params["nlist"] == 1
 
 
@@ -120,7 +120,7 @@ def test_the_index_switches_engine_as_it_grows_and_records_its_parameters(config
 def test_bad_engines_parameters_and_values_are_refused_before_embedding(kind, params, message):
     embedder = HashingEmbedder()
     with pytest.raises(ConfigError, match=re.escape(message)):
-        StoryIndex.build([make_story("t", "some body text")], embedder, Config(model=embedder.model_id,
+        index_stories([make_story("t", "some body text")], embedder, Config(model=embedder.model_id,
                                                                                  index_type=kind, index_params=params))
     assert embedder.texts_embedded == 0
 
@@ -148,7 +148,7 @@ def test_good_values_pass(kind, params):
 
 def test_a_huge_nprobe_searches_every_bucket():
     embedder = HashingEmbedder()
-    index = StoryIndex.build(stories(44), embedder, Config(model=embedder.model_id, index_type="faiss-ivf",
+    index = index_stories(stories(44), embedder, Config(model=embedder.model_id, index_type="faiss-ivf",
                                                            index_params={"nprobe": 10**30}))
     _, keys = index.store.search(index.vectors_at(np.arange(3)), 1)
     assert index.rows_of_keys(keys[:, 0]).tolist() == [0, 1, 2]
@@ -158,7 +158,7 @@ def test_more_buckets_than_stories_are_cut_to_the_story_count_with_a_warning(cap
     embedder = HashingEmbedder()
     config = Config(model=embedder.model_id, index_type="faiss-ivf", index_params={"nlist": 1000})
     with caplog.at_level(logging.WARNING, logger="search.vectorstore.faiss_ivf"):
-        index = StoryIndex.build(stories(44), embedder, config)
+        index = index_stories(stories(44), embedder, config)
     assert "nlist 1000 is more buckets than the 44 stories to train them on; using 44" in caplog.text
     assert index.store.params["nlist"] == 44 and len(index.store) == 44
     _, keys = index.store.search(index.vectors_at(np.arange(3)), 1)

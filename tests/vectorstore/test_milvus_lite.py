@@ -14,7 +14,7 @@ pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
 from search import SearchService
-from search.collection import Config, StoryIndex
+from search.collection import Config, index_stories, load_index, save_index
 from search.corpus import make_story
 from search.vectorstore import FaissFlatStore, create_store, store_class
 from search.vectorstore.milvus_store import MilvusStore
@@ -59,10 +59,10 @@ def test_an_index_can_be_built_on_milvus_by_configuration(service, tmp_path: Pat
     (tmp_path / "index").mkdir()  # milvus-lite's file inside the index folder: the index may name it
     config = Config(model=seeds.model_id, index_type="milvus",
                     index_params={"uri": str(tmp_path / "index" / "milvus.db"), "collection": "seeds"})
-    index = StoryIndex.build(list(seeds.stories), service.embedder, config, previous=seeds)  # vectors reused
+    index = index_stories(list(seeds.stories), service.embedder, config, previous=seeds)  # vectors reused
     assert index.store.kind == "milvus" and len(index.store) == len(seeds)
-    index.save(tmp_path / "index")
-    assert StoryIndex.load(tmp_path / "index").manifest["index"]["params"]["collection"] == "seeds"
+    save_index(index, tmp_path / "index")
+    assert load_index(tmp_path / "index").manifest["index"]["params"]["collection"] == "seeds"
 
 
 def test_writes_go_to_milvus_as_they_commit(hashed_service, tmp_path: Path):
@@ -72,7 +72,7 @@ def test_writes_go_to_milvus_as_they_commit(hashed_service, tmp_path: Path):
     (tmp_path / "index").mkdir()
     config = Config(model=seeds.model_id, index_type="milvus",
                     index_params={"uri": str(tmp_path / "index" / "milvus.db"), "collection": "writes"})
-    StoryIndex.build(list(seeds.stories), hashed_service.embedder, config).save(tmp_path / "index")
+    save_index(index_stories(list(seeds.stories), hashed_service.embedder, config), tmp_path / "index")
     service = SearchService.open(tmp_path / "index")
     [added] = service.add([make_story("Coast guards trained in sea rescue", "Coast guards of three island states "
                                       "trained in rescuing migrants at sea.")])
