@@ -145,9 +145,12 @@ def check_compatible(root: Path, manifest: dict[str, Any], expected_model: str |
 def model_agreement(index: StoryIndex, embedder: Embedder) -> float:
     """How closely `embedder` remakes vectors this index holds: the least cosine between a few of the probe
     questions and titles its base keeps with their vectors, embedded again now, and the kept vectors, by each
-    model's part of them (a pair with the wrong second model agrees on its first part only)."""
+    model's part of them (a pair with the wrong second model agrees on its first part only); 0 when `embedder`
+    makes vectors of other parts than the index holds."""
     calibration = index.calibration
     assert calibration.texts is not None and calibration.queries is not None
+    if tuple(embedder.dims) != tuple(calibration.dims):
+        return 0.0
     picks = np.unique(np.linspace(0, len(calibration.texts) - 1, MODEL_CHECKS).round().astype(int))
     fresh = embedder.embed([str(t) for t in calibration.texts[picks]], kind="query")
     return float(min(np.min(np.sum(new * kept, axis=1))

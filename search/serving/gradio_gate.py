@@ -31,7 +31,7 @@ from .api.errors import error_response, read_body, replaying
 
 PAGES = frozenset({"/", "/config", "/config/", "/gradio_api/info", "/gradio_api/info/", "/theme.css", "/favicon.ico"})
 ASSETS = ("/assets/", "/static/")
-CALLS = re.compile(r"/gradio_api/(?:call|run|api)/(?P<name>[A-Za-z0-9_-]+)/?")
+CALLS = re.compile(r"/gradio_api/(?P<route>call|run|api)/(?P<name>[A-Za-z0-9_-]+)/?")
 RESULTS = re.compile(r"/gradio_api/call/(?P<name>[A-Za-z0-9_-]+)/(?P<event>[A-Za-z0-9_-]+)/?")
 SESSION = re.compile(r"[A-Za-z0-9_-]{1,128}")
 PREDICT_FIELDS = {"data": list, "session_hash": str, "event_id": str, "event_data": dict, "fn_index": int,
@@ -113,7 +113,7 @@ def _check_post(blocks: Any, path: str, body: bytes) -> None:
         _check_call(_function(blocks, fields.get("fn_index")), fields)
         _session(fields, required=True)
     elif (call := CALLS.fullmatch(path)) is not None:
-        if fields.get("fn_index") is not None:  # the page's own unqueued events: Gradio then ignores the name
+        if call["route"] == "run" and fields.get("fn_index") is not None:  # the page's unqueued events (workers)
             _check_call(_function(blocks, fields["fn_index"]), fields)
         else:
             named = [f for f in blocks.fns.values() if f.api_name == call["name"] and f.fn is not None

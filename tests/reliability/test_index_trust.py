@@ -21,7 +21,7 @@ from search.collection import load_index
 from search.collection.engine_address import MILVUS_URI_ENV, engine_params
 from search.collection.index_files import model_agreement
 from search.collection.manifest import MAX_MANIFEST_BYTES
-from search.embedding import load_embedder
+from search.embedding import canonical_model_id, load_embedder
 from tests.helpers import SEEDS, assert_clean_error, audit_events, audited_env, cli
 
 
@@ -117,8 +117,9 @@ def _swap_model(model: str) -> Callable[[dict], None]:
 
 
 def test_a_swapped_model_id_is_refused_at_open_and_by_add(index_copy: Path, tmp_path: Path):
-    """The seeds indexed with e5, the manifest saying the hashing model made them (same dimension)."""
-    _edit(index_copy, _swap_model("hashing"))
+    """The seeds indexed with e5 and mpnet, the manifest saying the hashing model and mpnet made them (the same
+    widths): the first model's part gives it away."""
+    _edit(index_copy, _swap_model(canonical_model_id("hashing+mpnet")))
     with pytest.raises(IndexMismatchError, match="does not make"):
         SearchService.open(index_copy)
     generation = _manifest(index_copy)["generation"]

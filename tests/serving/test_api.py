@@ -113,9 +113,11 @@ def test_similarity_pair_and_many(api_client: TestClient) -> None:
     assert len(scores) == 2 and scores[0] > scores[1]
 
 
-def test_embed_returns_unit_vectors_of_the_index_model(api_client: TestClient, service: SearchService) -> None:
+def test_embed_returns_unit_vectors_of_the_index_s_multilingual_model(api_client: TestClient,
+                                                                      service: SearchService) -> None:
     body = api_client.post("/api/embed", json={"texts": ["one", "two"]}).json()
-    assert body["model"] == service.index.model_id and body["dim"] == service.index.dim
+    assert body["model"] == service.text_model.model_id and body["dim"] == service.text_model.dim
+    assert service.index.model_id.startswith(body["model"] + "+")  # the first of the index's pair
     vectors = np.array(body["vectors"])
     assert vectors.shape == (2, body["dim"]) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
 
