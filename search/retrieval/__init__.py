@@ -6,9 +6,11 @@ API and the web UI hold; ranking, fusion, the answerable decision, diversity and
 """
 from .browse import in_topic, newest, opening
 from .filters import Filters
+from .relevance import ANSWERABLE, STRONG
 from .results import Hit, SearchResult, Snippet
-from .service import MAX_K, MAX_QUERY_CHARS, MODES, Mode, SearchService
+from .service import MAX_K, MAX_QUERY_CHARS, MODES, QUESTION_TOKENS, Mode, SearchService
 from .typed_dates import TypedDateError, read_day, shown
 
-__all__ = ["MAX_K", "MAX_QUERY_CHARS", "MODES", "Filters", "Hit", "Mode", "SearchResult", "SearchService", "Snippet",
-           "TypedDateError", "in_topic", "newest", "opening", "read_day", "shown"]
+__all__ = ["ANSWERABLE", "MAX_K", "MAX_QUERY_CHARS", "MODES", "QUESTION_TOKENS", "STRONG", "Filters", "Hit", "Mode",
+           "SearchResult", "SearchService", "Snippet", "TypedDateError", "in_topic", "newest", "opening", "read_day",
+           "shown"]

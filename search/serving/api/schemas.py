@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from ...corpus import clean_text, id_problem
-from ...retrieval import MAX_K, MAX_QUERY_CHARS, Hit, Mode, SearchResult
+from ...retrieval import ANSWERABLE, MAX_K, MAX_QUERY_CHARS, QUESTION_TOKENS, STRONG, Hit, Mode, SearchResult
 
 MAX_BATCH = 64  # texts per /api/embed or /api/similarity call
 MAX_TEXT_CHARS = 20_000  # per text to embed or compare
@@ -125,22 +125,22 @@ class SearchBody(SearchQuery):
 class HitOut(BaseModel):
     id: str
     title: str
-    score: float = Field(description="a search hit's relevance from 0 to 1, comparable across questions: 0 is what "
-                                     "unrelated questions score in this collection, 1 what a story's own title "
-                                     "scores (the answer's `answerable` is true iff the top hit reaches 0.33); "
-                                     "a related story's ranking score (fused, 0 to 1, plus 0.1 for a reciprocal "
-                                     "neighbour), comparable within its list only")
+    score: float = Field(description="relevance from 0 to 1 on the collection's own scale, comparable across "
+                                     "questions: 0 is what unrelated questions score in this collection, 1 what a "
+                                     "story's own title scores (a search's `answerable` is true iff its top hit "
+                                     f"reaches {ANSWERABLE:.2f}); a related story is scored as a hit for the "
+                                     "story's title asked as a question")
     match: Literal["strong", "partial", "weak"] | None = Field(
-        description="a search hit's score in words: strong from 0.60, partial from 0.33, weak below; "
-                    "null for related stories")
+        description=f"the score in words: strong from {STRONG:.2f}, partial from {ANSWERABLE:.2f}, weak below")
     date: str | None
     place: str | None
     countries: list[str]
     snippet: str = Field(description="the passage that matched best")
     highlights: list[list[int]] = Field(description="[start, end) character offsets of matched terms in snippet")
-    why: dict[str, float] = Field(description="what `score` is made of: `dense` (cosine) and `lexical` (BM25) with "
-                                              "their ranks, `fused` (the score the list is ordered by), and for "
-                                              "search hits `relevance`, `dense_relevance` and `word_coverage`")
+    why: dict[str, float] = Field(description="what `score` is made of: `dense` (the multilingual model's cosine), "
+                                              "`english` (the English model's, where it read the question) and "
+                                              "`lexical` (BM25) with their ranks, `fused` (the score the list is "
+                                              "ordered by), `relevance`, `dense_relevance` and `word_coverage`")
 
     @classmethod
     def of(cls, hit: Hit) -> HitOut:
@@ -156,7 +156,8 @@ class SearchOut(BaseModel):
     query: str
     mode: Mode
     answerable: bool = Field(description="false when no story really answers; the hits are then only the nearest")
-    truncated: bool = Field(description="true when the question was longer than the model reads (128 tokens): "
+    truncated: bool = Field(description="true when the question was longer than the model reads "
+                                        f"({QUESTION_TOKENS} tokens): "
                                         "`query` is the part that was searched")
     unmentioned: list[str] = Field(description="names the question insists on that no story mentions: why "
                                                "nothing answers it, when that is the reason")
