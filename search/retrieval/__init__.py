@@ -9,8 +9,6 @@ from .filters import Filters
 from .relevance import ANSWERABLE, STRONG
 from .results import Hit, SearchResult, Snippet
 from .service import MAX_K, MAX_QUERY_CHARS, MODES, QUESTION_TOKENS, Mode, SearchService
-from .typed_dates import TypedDateError, read_day, shown
 
 __all__ = ["ANSWERABLE", "MAX_K", "MAX_QUERY_CHARS", "MODES", "QUESTION_TOKENS", "STRONG", "Filters", "Hit", "Mode",
-           "SearchResult", "SearchService", "Snippet", "TypedDateError", "in_topic", "newest", "opening", "read_day",
-           "shown"]
+           "SearchResult", "SearchService", "Snippet", "in_topic", "newest", "opening"]

@@ -227,9 +227,6 @@ class SearchService:
             raise OverBudgetError(f"the texts hold {sum(counts):,} tokens; one request may send at most "
                                   f"{per_request:,}: send fewer or shorter texts per request")
 
-    def similarity(self, a: str, b: str) -> float:
-        return self.similarities(a, [b])[0]
-
     def similarities(self, query: str, texts: Sequence[str]) -> list[float]:
         """Cosine of `query` to each text, all embedded as passages so similarity is symmetric."""
         vectors = self.embed([query, *texts])

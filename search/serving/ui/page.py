@@ -20,22 +20,13 @@ from ...collection import suggested_examples
 from ...corpus import canonical_country, local_name
 from ...corpus import language as language_of
 from ...errors import StorySearchError
-from ...retrieval import (
-    MAX_K,
-    MAX_QUERY_CHARS,
-    Filters,
-    SearchService,
-    TypedDateError,
-    in_topic,
-    newest,
-    read_day,
-    shown,
-)
+from ...retrieval import MAX_K, MAX_QUERY_CHARS, Filters, SearchService, in_topic, newest
 from . import render
 from .links import DEEP_LINK_JS, PANEL_JS, SCROLL_TO_RESULTS_JS, deep_link
 from .map_view import map_answers, map_component
 from .style import CSS, theme
 from .texts import I18N, TEXTS, count, language, month_first, say
+from .typed_dates import TypedDateError, read_day, shown
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import calendar
 import re
 from datetime import date
 
-from ..corpus import fold_accents
+from ...corpus import fold_accents
 
 _MONTH_NAMES = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
