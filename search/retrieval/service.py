@@ -266,15 +266,17 @@ class SearchService:
         self._merge_if_due()
         return ids
 
-    def delete(self, story_ids: Sequence[str]) -> StoryIndex:
+    def delete(self, story_ids: Sequence[str]) -> list[str]:
+        """Remove stories (committed, then served, as `add`); returns the ids removed, as `add` returns the
+        ids it filed. An unknown id is an `UnknownStoryError` and removes nothing."""
         if self._writer is None:
             with self._swap:
                 self._index = without(self._index, story_ids)
-            return self._index
+            return list(story_ids)
         index = self._writer.delete(self._index, story_ids)
         self._install(index)
         self._merge_if_due()
-        return index
+        return list(story_ids)
 
     def _install(self, index: StoryIndex) -> None:
         """Serve `index` unless a newer commit is already served (two writers finishing out of order)."""

@@ -268,8 +268,8 @@ def _router(service: SearchService, require_writer: WriterCheck) -> APIRouter:
                 dependencies=[Depends(require_writer)])
     async def delete_story(story_id: StoryIdPath, request: Request) -> WriteOut:
         """Remove a story from the index."""
-        index = await writes.run(request, service.delete, [story_id])
-        return WriteOut(ids=[story_id], story_count=len(index))
+        ids = await writes.run(request, service.delete, [story_id])
+        return WriteOut(ids=ids, story_count=len(service.index))
 
     every_method = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
