@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import hmac
 import io
-import os
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -30,7 +29,7 @@ from starlette.convertors import PathConvertor, register_url_convertor
 from ...corpus import Story, make_story
 from ...retrieval import MAX_K, Filters, SearchService
 from ..metrics import RUNNING, WAITING, note_route
-from ..settings import check_token
+from ..settings import Settings, check_token
 from .errors import ApiError, BodyLimit, install_error_handlers
 from .schemas import (
     MAX_REQUEST_TOKENS,
@@ -89,10 +88,11 @@ register_url_convertor("story_id", StoryIdConvertor())
 def create_api(service: SearchService, write_token: str | None = None) -> FastAPI:
     """The API app: routes under /api, docs at /docs and /openapi.json, every error as JSON.
 
-    `write_token` defaults to `$STORY_SEARCH_TOKEN`; blank or unset switches the write endpoints off, and
-    one that no client could send (surrounding whitespace, control characters) is a `ConfigError`.
+    `write_token` defaults to the environment's (`Settings.from_env`, where every setting is read); blank
+    switches the write endpoints off, and one that no client could send (surrounding whitespace, control
+    characters) is a `ConfigError`.
     """
-    token = check_token(write_token if write_token is not None else os.environ.get("STORY_SEARCH_TOKEN", ""))
+    token = check_token(write_token) if write_token is not None else Settings.from_env().write_token
     app = FastAPI(title="story-search", version="1", summary="Semantic search over IOM news stories.",
                   description="Every error answers `{\"error\": {\"code\", \"message\"}}`. The web UI is at `/`.")
     install_error_handlers(app)
