@@ -113,15 +113,21 @@ def _check_post(blocks: Any, path: str, body: bytes) -> None:
         _check_call(_function(blocks, fields.get("fn_index")), fields)
         _session(fields, required=True)
     elif (call := CALLS.fullmatch(path)) is not None:
-        if call["route"] == "run" and fields.get("fn_index") is not None:  # the page's unqueued events (workers)
-            _check_call(_function(blocks, fields["fn_index"]), fields)
+        # Gradio runs the function `fn_index` names whatever the path says: the page's own unqueued events
+        # (with workers) name theirs by index on the run route; anywhere else an index must be the path's.
+        index = fields.get("fn_index")
+        if call["route"] == "run" and index is not None:
+            function = _function(blocks, index)
         else:
             named = [f for f in blocks.fns.values() if f.api_name == call["name"] and f.fn is not None
                      and getattr(f, "api_visibility", "public") != "private"]
             if not named:
                 raise Refusal(404, "not_found", f"the page has no function named {call['name']!r}; "
                                                 "GET /gradio_api/info lists them")
-            _check_call(named[0], fields)
+            function = named[0]
+            if index is not None and index != function._id:
+                raise Refusal(422, "invalid_request", f"fn_index names another function than {call['name']!r}")
+        _check_call(function, fields)
         _session(fields, required=False)
     elif path == "/gradio_api/cancel":
         _fields(fields, {"session_hash": str, "fn_index": int, "event_id": str}, required=True)

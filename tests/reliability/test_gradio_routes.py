@@ -59,6 +59,8 @@ FOUND = {  # the red team's findings, and what they get now
     "example-out-of-range": ("/gradio_api/queue/join", {"data": [99], "fn_index": "examples", "session_hash": "abc"},
                              422, "invalid_request"),
     "private-function-by-name": ("/gradio_api/run/on_load", {"data": []}, 404, "not_found"),
+    "named-path-other-index": ("/gradio_api/api/search", {"data": SEARCH, "fn_index": "examples",
+                                                          "session_hash": "fuzz"}, 422, "invalid_request"),
     "deep-json": ("/gradio_api/queue/join", "[" * 100_000, 422, "invalid_json"),
 }
 
@@ -72,6 +74,18 @@ def test_a_malformed_call_is_a_4xx_in_the_error_shape(served: tuple[str, Any], q
     sent = {"content": body, "headers": {"Content-Type": "application/json"}} if isinstance(body, str) \
         else {"json": body}
     assert_api_error(httpx.post(url + path, **sent), status, code)
+
+
+def test_each_page_function_called_by_index_answers_without_a_server_error(served: tuple[str, Any], quiet: None):
+    """The run route takes a function by index (the page's own events do this under workers): each one,
+    called with empty values and no event data, is refused or answered, never a 500 or a logged error."""
+    url, _ = served
+    config = httpx.get(url + "/config").json()
+    for index, function in enumerate(config["dependencies"]):
+        if function.get("backend_fn"):
+            answer = httpx.post(url + "/gradio_api/run/predict", timeout=60, json={
+                "fn_index": index, "data": [None] * len(function["inputs"]), "session_hash": "fuzz"})
+            assert answer.status_code < 500, (index, function.get("api_name"), answer.text[:200])
 
 
 def _examples_function(url: str) -> int:

@@ -187,7 +187,7 @@ def create_ui(service: SearchService) -> gr.Blocks:
     def topic(event: gr.EventData, request: gr.Request | None = None) -> tuple[str, str, Any]:
         """List the stories of the map topic a reader chose, in the list tab."""
         lang = language(request)
-        number = int(getattr(event, "topic", -1))
+        number = int(_event_field(event, "topic", -1))
         atlas = service.index.atlas
         hits, total = in_topic(service.index, number, 50)
         label = atlas.labels[number] if atlas is not None and 0 <= number < len(atlas.labels) else ""
@@ -320,7 +320,14 @@ def create_ui(service: SearchService) -> gr.Blocks:
 
 
 def _picked_story(event: gr.EventData) -> tuple[str, str]:
-    return str(getattr(event, "story_id", "") or ""), str(getattr(event, "trail", "") or "[]")
+    return str(_event_field(event, "story_id", "") or ""), str(_event_field(event, "trail", "") or "[]")
+
+
+def _event_field(event: gr.EventData, name: str, default: Any) -> Any:
+    """A field of the data the page's script sent with an event; `default` when a call came without any (a
+    client of Gradio's routes may send none, and Gradio's attribute access then fails)."""
+    data = event._data  # where Gradio keeps the payload the script sent (None when a call sent none)
+    return data.get(name, default) if isinstance(data, dict) else default
 
 
 def mount_ui(app: FastAPI, service: SearchService, path: str = "/", *, queued: bool = True) -> FastAPI:
