@@ -90,7 +90,7 @@ NOW = "openTSNE 125+250 iterations (the build's now, atlas.project)"
 
 
 def methods() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-    from search.collection.atlas import project
+    from search.collection._atlas import project
 
     def before(points: np.ndarray) -> np.ndarray:
         n = len(points)
@@ -112,7 +112,7 @@ def methods() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
 
 
 def run_size(vectors: np.ndarray, chosen: list[str] | None = None, rounds: int = 1) -> dict[str, Any]:
-    from search.collection.atlas import FIT_LIMIT, _reduce, place
+    from search.collection._atlas import FIT_LIMIT, _reduce, place
 
     reduced = _reduce(vectors, 0)
     rng = np.random.default_rng(0)

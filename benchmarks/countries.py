@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from search.corpus import load_corpus
-from search.corpus.places import canonical_country, countries_in
+from search.corpus._places import canonical_country, countries_in
 
 from .common import RESULTS, REUTERS, ROOT
 

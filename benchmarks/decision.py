@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import search.retrieval.answerable as answerable
+import search.retrieval._answerable as answerable
 from search import SearchService
 from search.collection import load_index
 from search.embedding import canonical_model_id, load_embedder

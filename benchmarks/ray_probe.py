@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from search.collection.ray_build import SHARD, Cluster
+from search.collection._ray_build import SHARD, Cluster
 
 from .common import reuters_texts
 

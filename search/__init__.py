@@ -10,7 +10,7 @@ The subpackages draw the architecture (docs/architecture.md): `corpus` reads sto
 `vectorstore` are the swappable model and vector engine, `collection` is the index on disk, `retrieval`
 answers questions, `serving` is the HTTP API and web UI, `evaluation` measures quality.
 """
-from . import environment  # noqa: F401  (first: sets what the libraries below read when they load)
+from . import _environment  # noqa: F401  (first: sets what the libraries below read when they load)
 
 # isort: split
 from .collection import Config, StoryIndex, add_to_index, build_index

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import bounded_json
+from . import _bounded_json
+from ._console import GroupedWarnings
 from .collection import default_index_dir
-from .console import GroupedWarnings
 from .corpus import FieldMap
 from .errors import StorySearchError
 from .retrieval import MODES
@@ -36,7 +36,7 @@ def _field_map(spec: str) -> FieldMap:
 def _json_object(text: str) -> dict[str, Any]:
     """--index-params parsed by argparse, so bad JSON is a usage error (exit 2), not a traceback."""
     try:
-        value = bounded_json.loads(text)
+        value = _bounded_json.loads(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
     if not isinstance(value, dict):

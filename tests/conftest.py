@@ -1,5 +1,5 @@
 """Fixtures: the seed corpus indexed once per test session, with the real default model and with the hashing
-stand-in (`search.embedding.hashing`) for tests whose subject is not the model; clients of the app over them.
+stand-in (`search.embedding._hashing`) for tests whose subject is not the model; clients of the app over them.
 
 Tests that change an index work on a private copy (`index_copy`, `hashed_copy`), so session indexes stay as
 built. Every other name a test imports comes from `tests.helpers`.

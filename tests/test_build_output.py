@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from search import cli as cli_module
-from search.collection import build as build_module
+from search.collection import _build as build_module
 from search.embedding import load_embedder
 from tests.helpers import FailingAfter, cli
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from search.environment import PRIVACY, SPIN_COUNT, cache_root, settle
+from search._environment import PRIVACY, SPIN_COUNT, cache_root, settle
 from tests.helpers import ROOT, audit_events, audited_env
 
 # What a machine might have set: each must be overridden, not trusted.

@@ -14,7 +14,7 @@ from tests.helpers import ROOT
 
 PACKAGE = ROOT / "search"
 # What each layer may import from the package's other layers; the modules in SHARED are for everyone.
-SHARED = ("errors", "environment", "bounded_json", "files")
+SHARED = ("errors", "_environment", "_bounded_json", "_files")
 LAYERS = {"corpus", "embedding", "vectorstore", "collection", "retrieval", "evaluation", "serving"}
 ALLOWED = {
     "corpus": set(),
@@ -27,10 +27,10 @@ ALLOWED = {
     # The top-level modules: the package's face and the command line stand above every layer; the shared
     # modules and the console helper stand below them all; `python -m search` and app.py only start the CLI.
     "__init__": LAYERS,
-    "cli": LAYERS | {"console"},
+    "cli": LAYERS | {"_console"},
     "__main__": {"cli"},
     "app": {"cli"},
-    "console": set(),
+    "_console": set(),
     **{name: set() for name in SHARED},
 }
 

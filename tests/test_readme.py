@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from search.retrieval.service import SearchService
+from search.retrieval._service import SearchService
 from search.serving import serve_in_background
 from tests.helpers import ROOT, SEEDS
 

@@ -6,23 +6,23 @@ with the configuration it was built with.
     build_index(["seeds"], "index")          # re-embeds only stories whose text changed
     index, embedder = open_index(Path("index"))
 """
-from .about import read_examples, suggested_examples
-from .atlas import Atlas, sample_rows, timeline
-from .build import add_files, add_to_index, build_index
-from .calibration import Scale
-from .columns import Columns
-from .config import Config
-from .edits import Edits
-from .index_build import index_stories, with_stories, without
-from .index_files import load_index, open_index, refreshed, save_index
-from .lexical import Lexical
-from .manifest import MANIFEST
-from .merging import compact, compacted, due
-from .postings import tokenize
-from .ray_build import Cluster
-from .storage import default_index_dir, writer_lock
-from .story_index import StoryIndex
-from .writes import Writer
+from ._about import read_examples, suggested_examples
+from ._atlas import Atlas, sample_rows, timeline
+from ._build import add_files, add_to_index, build_index
+from ._calibration import Scale
+from ._columns import Columns
+from ._config import Config
+from ._edits import Edits
+from ._index_build import index_stories, with_stories, without
+from ._index_files import load_index, open_index, refreshed, save_index
+from ._lexical import Lexical
+from ._manifest import MANIFEST
+from ._merging import compact, compacted, due
+from ._postings import tokenize
+from ._ray_build import Cluster
+from ._storage import default_index_dir, writer_lock
+from ._story_index import StoryIndex
+from ._writes import Writer
 
 __all__ = ["MANIFEST", "Atlas", "Cluster", "Columns", "Config", "Edits", "Lexical", "Scale", "StoryIndex", "Writer",
            "add_files", "add_to_index", "build_index", "compact", "compacted", "default_index_dir", "due",

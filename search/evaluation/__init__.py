@@ -1,6 +1,6 @@
 """Retrieval evaluation: metrics and runners for the dev-set format and BEIR folders."""
-from .metrics import all_metrics, mrr_at, ndcg_at, recall_at
-from .runner import (
+from ._metrics import all_metrics, mrr_at, ndcg_at, recall_at
+from ._runner import (
                      BeirSet,
                      Question,
                      evaluate,

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
-from .base import VectorStore
-from .choice import APPROXIMATE, AUTO, AUTO_SPECS, choose, compatible
-from .faiss_flat import FaissFlatStore
-from .faiss_hnsw import FaissHNSWStore
-from .faiss_ivf import FaissIVFStore
-from .params import check
-from .threads import use_serving_threads
+from ._base import VectorStore
+from ._choice import APPROXIMATE, AUTO, AUTO_SPECS, choose, compatible
+from ._faiss_flat import FaissFlatStore
+from ._faiss_hnsw import FaissHNSWStore
+from ._faiss_ivf import FaissIVFStore
+from ._params import check
+from ._threads import use_serving_threads
 
 _STORES: dict[str, type[VectorStore]] = {s.kind: s for s in (FaissFlatStore, FaissHNSWStore, FaissIVFStore)}
 MILVUS = "milvus"
@@ -24,7 +24,7 @@ INDEX_TYPES: tuple[str, ...] = (AUTO, *sorted(_STORES), MILVUS)  # what a config
 
 def store_class(kind: str) -> type[VectorStore]:
     if kind == MILVUS:  # imported on demand: pymilvus is an optional extra and slow to import
-        from .milvus_store import MilvusStore
+        from ._milvus_store import MilvusStore
 
         return MilvusStore
     try:

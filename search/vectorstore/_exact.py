@@ -9,7 +9,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from .base import no_results
+from ._base import no_results
 
 EXACT_BELOW = 20_000  # candidates scored directly: at most the cost of a small flat scan
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from search import build_index
-from search.collection import build as build_module
+from search.collection import _build as build_module
 from search.collection import load_index
-from search.collection.embed_cache import BATCH
-from search.collection.postings import Postings
+from search.collection._embed_cache import BATCH
+from search.collection._postings import Postings
 from search.corpus import read_stories
 from search.embedding import Embedder, Kind, load_embedder
 from tests.helpers import SEEDS

@@ -9,7 +9,7 @@ import pytest
 
 from search import SearchService
 from search.collection import Config, index_stories, load_index
-from search.collection.bulk import write_base
+from search.collection._bulk import write_base
 from search.embedding import HASHING, load_embedder
 
 QUESTIONS = [("police training against migrant smuggling", "hybrid"), ("labour migration", "lexical"),

@@ -9,7 +9,7 @@ import pytest
 
 from search import SearchService, build_index
 from search.collection import compact, load_index
-from search.collection.calibration import TITLE, Calibration, Scale, best_cosines, probe_questions, probe_vectors
+from search.collection._calibration import TITLE, Calibration, Scale, best_cosines, probe_questions, probe_vectors
 from search.corpus import make_story
 from search.embedding import Kind, load_embedder
 from tests.helpers import SEEDS, FailingAfter

@@ -55,7 +55,7 @@ def test_the_top_stories_are_those_of_scoring_every_story(segmented: SearchServi
 
 
 def test_the_top_stories_of_a_broad_filter_are_found_by_pruning(segmented: SearchService, monkeypatch):
-    from search.collection import lexical as module
+    from search.collection import _lexical as module
 
     monkeypatch.setattr(module, "EXACT_BELOW", 0)  # a filter this broad is pruned, not scored whole
     lexical = segmented.index.lexical

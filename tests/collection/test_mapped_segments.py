@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-import search.files
+import search._files
 from search import IndexCorruptError, SearchService, build_index
-from search.collection import compact, load_index, storage
-from search.collection.story_file import StoryFile
+from search.collection import _storage, compact, load_index
+from search.collection._story_file import StoryFile
 from tests.helpers import SEEDS, answers
 
 
@@ -49,14 +49,14 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def hashed(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every file checksummed from now on."""
     files: list[Path] = []
-    sha256 = search.files.sha256
+    sha256 = search._files.sha256
 
     def counting(path: Path) -> str:
         files.append(path)
         return sha256(path)
 
-    monkeypatch.setattr(storage, "sha256", counting)
-    monkeypatch.setattr(search.files, "sha256", counting)
+    monkeypatch.setattr(_storage, "sha256", counting)
+    monkeypatch.setattr(search._files, "sha256", counting)
     return files
 
 

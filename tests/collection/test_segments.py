@@ -11,8 +11,8 @@ import pytest
 
 from search import SearchService, StoryIndex
 from search.collection import Writer, compact, due, index_stories, load_index
-from search.collection.manifest import read_manifest
-from search.collection.postings import Postings
+from search.collection._manifest import read_manifest
+from search.collection._postings import Postings
 from search.corpus import make_story
 from tests.helpers import FailingAfter, cli
 
@@ -81,7 +81,7 @@ def test_writes_that_arrive_during_a_merge_are_kept(hashed_copy: Path, monkeypat
         return merge(parts)
 
     monkeypatch.setattr(Postings, "merge", staticmethod(slow_merge))
-    monkeypatch.setattr("search.collection.merging.MAX_DELTAS", 2)
+    monkeypatch.setattr("search.collection._merging.MAX_DELTAS", 2)
     service.add(NEW[1:2])  # the second delta: a merge starts in the background
     assert started.wait(60)
     during = answers(service)  # searches go on meanwhile
@@ -129,7 +129,7 @@ def test_a_reload_reads_only_the_new_segments(hashed_copy: Path):
 
 
 def test_the_merge_policy_folds_many_deltas_and_churn():
-    from search.collection.merging import MAX_DELTAS
+    from search.collection._merging import MAX_DELTAS
 
     class Fake:
         def __init__(self, base: int, deltas: list[int], dead: int) -> None:
@@ -154,7 +154,7 @@ def test_a_killed_add_resumes_from_its_saved_vectors(hashed_copy: Path, monkeypa
     service = SearchService.open(hashed_copy)
     stories = [make_story(f"Batch story {i}", f"Story number {i} of a long batch about border work and migrants.")
                for i in range(150)]
-    monkeypatch.setattr("search.collection.embed_cache.FLUSH_SECONDS", 0.0)  # every batch, as time would
+    monkeypatch.setattr("search.collection._embed_cache.FLUSH_SECONDS", 0.0)  # every batch, as time would
     dying = FailingAfter(service.embedder, limit=120)
     with pytest.raises(RuntimeError, match="killed"):
         Writer(hashed_copy).add(service.index, dying, stories, resume=True)

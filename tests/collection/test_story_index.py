@@ -10,14 +10,14 @@ import pytest
 
 from search import IndexEditedError, IndexMismatchError, SearchService
 from search.collection import index_stories
-from search.collection.build import build_index
-from search.collection.config import Config
-from search.collection.index_build import COPY_CANDIDATES
-from search.collection.index_files import MODEL_CHECKS
-from search.collection.manifest import read_manifest
+from search.collection._build import build_index
+from search.collection._config import Config
+from search.collection._index_build import COPY_CANDIDATES
+from search.collection._index_files import MODEL_CHECKS
+from search.collection._manifest import read_manifest
 from search.corpus import corpus_files
-from search.corpus.load import load_corpus
-from search.corpus.story import make_story
+from search.corpus._load import load_corpus
+from search.corpus._story import make_story
 from search.embedding import default_model, load_embedder
 from tests.helpers import SEEDS, FailingAfter
 
@@ -91,16 +91,16 @@ def test_an_edited_copy_updates_the_story_with_its_new_text(index_copy: Path):
 
 
 def test_an_add_looks_for_copies_among_its_nearest_stories_only(index_copy: Path, monkeypatch: pytest.MonkeyPatch):
-    from search.collection import index_build
+    from search.collection import _index_build
 
     seen: list[int] = []
-    real = index_build.resolve_updates
+    real = _index_build.resolve_updates
 
     def counted(held, *args, **kw):
         seen.append(len(held))
         return real(held, *args, **kw)
 
-    monkeypatch.setattr(index_build, "resolve_updates", counted)
+    monkeypatch.setattr(_index_build, "resolve_updates", counted)
     service = SearchService.open(index_copy)
     original = service.index.stories[5]
     assert service.add([make_story(original.title, original.body + " Updated.")]) == [original.id]
@@ -188,9 +188,9 @@ def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkey
     (corpus / "zz_extra.txt").write_text(extra)
     real = service.embedder
     dying = FailingAfter(real, limit=8)
-    monkeypatch.setattr("search.collection.build.load_embedder", lambda name=None: dying)
-    monkeypatch.setattr("search.collection.embed_cache.BATCH", 4)
-    monkeypatch.setattr("search.collection.embed_cache.FLUSH_SECONDS", 0.0)  # save every batch
+    monkeypatch.setattr("search.collection._build.load_embedder", lambda name=None: dying)
+    monkeypatch.setattr("search.collection._embed_cache.BATCH", 4)
+    monkeypatch.setattr("search.collection._embed_cache.FLUSH_SECONDS", 0.0)  # save every batch
     with pytest.raises(RuntimeError, match="killed"):
         build_index([corpus], index_copy)
     assert read_manifest(index_copy) == manifest  # nothing committed
@@ -200,7 +200,7 @@ def test_failed_build_leaves_previous_index_and_resumes(index_copy: Path, monkey
     SearchService.open(index_copy).add([make_story("Coast guards trained", "Coast guards trained in sea rescue.")])
 
     resumed = FailingAfter(real, limit=100)
-    monkeypatch.setattr("search.collection.build.load_embedder", lambda name=None: resumed)
+    monkeypatch.setattr("search.collection._build.load_embedder", lambda name=None: resumed)
     index, _ = build_index([corpus], index_copy, discard_edits=True)
     assert index is not None and len(index) == 56
     # Each build first re-embeds MODEL_CHECKS kept probes to check the vectors there are this model's; the

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.corpus.dates import parse_date, parse_date_line, split_lead_dateline
+from search.corpus._dates import parse_date, parse_date_line, split_lead_dateline
 
 
 @pytest.mark.parametrize("line, expected", [

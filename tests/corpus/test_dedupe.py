@@ -1,8 +1,8 @@
 """Near-duplicate merging: by similarity, not exact text, and without losing any copy's title or source."""
 from __future__ import annotations
 
-from search.corpus.dedupe import duplicate_groups, merge_duplicates, resolve_updates
-from search.corpus.story import make_story, nth_id
+from search.corpus._dedupe import duplicate_groups, merge_duplicates, resolve_updates
+from search.corpus._story import make_story, nth_id
 
 BODY = ("Between 2013-2018 travellers from the Caribbean were recorded as having the highest increase in migration "
         "to Guyana when compared to those from Venezuela, Europe, and the United States of America.")

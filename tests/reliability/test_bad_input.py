@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from search import CorpusError, Filters, InvalidQueryError, SearchService, UnknownStoryError, build_index, read_stories
-from search.corpus.readers import MAX_FIELD_CHARS
-from search.serving.api.schemas import SearchOut
+from search.corpus._readers import MAX_FIELD_CHARS
+from search.serving.api._schemas import SearchOut
 from tests.helpers import answers, assert_clean_error, cli
 
 TEN_MB = 10 * 1024 * 1024

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from search import SearchService
 from search.collection import load_index
-from search.corpus.story import make_story
+from search.corpus._story import make_story
 from tests.helpers import PROBES
 
 READERS = 8

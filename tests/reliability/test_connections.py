@@ -21,7 +21,7 @@ import pytest
 
 from search import SearchService
 from search.serving import serve_in_background
-from search.serving.connections import SPARE_DESCRIPTORS, ConnectionLimits, uvicorn_options
+from search.serving._connections import SPARE_DESCRIPTORS, ConnectionLimits, uvicorn_options
 from tests.helpers import ROOT, SMUGGLING, free_port, wait_for
 
 REQUEST_START = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # no blank line: the headers never end

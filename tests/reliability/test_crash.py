@@ -21,7 +21,7 @@ import pytest
 
 from search import SearchService
 from search.collection import load_index, save_index
-from search.collection.manifest import read_manifest
+from search.collection._manifest import read_manifest
 from search.embedding import load_embedder
 from tests.helpers import ROOT, answers
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from search import CorpusError, InvalidQueryError, SearchService, read_stories
-from search.corpus.text import clean_text
-from search.serving.api.routes import create_api
-from search.serving.api.schemas import SearchOut
+from search.corpus._text import clean_text
+from search.serving.api._routes import create_api
+from search.serving.api._schemas import SearchOut
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 

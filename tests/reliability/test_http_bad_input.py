@@ -111,7 +111,7 @@ def test_unusual_but_valid_question_is_answered(app_client, question: str, metho
 # --- the web UI's handlers, called as Gradio calls them -------------------------------------------------------
 @pytest.fixture(scope="module")
 def ui_handlers(service: SearchService) -> dict:
-    from search.serving.ui.page import create_ui
+    from search.serving.ui._page import create_ui
 
     blocks = create_ui(service)
     return {f.api_name: f.fn for f in blocks.fns.values() if f.api_name in ("search", "related")}

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from search import ConfigError, IndexCorruptError, IndexMismatchError, SearchService, build_index
-from search.bounded_json import MAX_DEPTH
+from search._bounded_json import MAX_DEPTH
 from search.collection import load_index
-from search.collection.engine_address import MILVUS_URI_ENV, engine_params
-from search.collection.index_files import model_agreement
-from search.collection.manifest import MAX_MANIFEST_BYTES
+from search.collection._engine_address import MILVUS_URI_ENV, engine_params
+from search.collection._index_files import model_agreement
+from search.collection._manifest import MAX_MANIFEST_BYTES
 from search.embedding import canonical_model_id, load_embedder
 from tests.helpers import SEEDS, assert_clean_error, audit_events, audited_env, cli
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from search.environment import PRIVACY, cache_root
+from search._environment import PRIVACY, cache_root
 from tests.helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,

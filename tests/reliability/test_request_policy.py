@@ -139,8 +139,8 @@ async def _echo(scope, receive, send) -> None:
 
 
 def _through_guard(peer: str, headers: dict[str, str], proxies: tuple[str, ...]) -> httpx.Response:
-    from search.serving.hosts import HostGuard
-    from search.serving.settings import LOOPBACK_NAMES, Settings
+    from search.serving._hosts import HostGuard
+    from search.serving._settings import LOOPBACK_NAMES, Settings
 
     settings = Settings(allowed_hosts=LOOPBACK_NAMES | {"stories.example.org"}, trusted_proxies=proxies)
     transport = httpx.ASGITransport(app=HostGuard(_echo, settings), client=(peer, 40000))
@@ -325,18 +325,18 @@ def test_searches_are_answered_while_more_writes_wait_than_the_server_has_thread
     """Every write blocks until released; searches sent once the writes are in must all be answered: a write
     waiting for its turn must not hold one of the threads of the pool that searches share, or more waiting
     writes than the pool has threads would leave searches none."""
-    from search.serving.api import routes
+    from search.serving.api import _routes
 
     service = SearchService.open(hashed_copy)
     released, received, writes = threading.Event(), [], 48
     monkeypatch.setattr(service, "add", lambda *_a, **_kw: released.wait(60) and [])
-    to_story = routes._to_story
+    to_story = _routes._to_story
 
     def counted(story):
         received.append(1)
         return to_story(story)
 
-    monkeypatch.setattr(routes, "_to_story", counted)
+    monkeypatch.setattr(_routes, "_to_story", counted)
     monkeypatch.setenv("STORY_SEARCH_TOKEN", TOKEN)
     with serve_in_background(service, wait_for_ui=False) as base:
         writers = [threading.Thread(target=httpx.post, args=(f"{base}/api/stories",),

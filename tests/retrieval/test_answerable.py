@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.retrieval.answerable import RARE_NAME_SHARE, agreed, name_words
-from search.retrieval.ranking import Ranking
-from search.retrieval.relevance import ANSWERABLE
+from search.retrieval._answerable import RARE_NAME_SHARE, agreed, name_words
+from search.retrieval._ranking import Ranking
+from search.retrieval._relevance import ANSWERABLE
 from tests.helpers import SMUGGLING
 
 

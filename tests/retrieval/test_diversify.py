@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from search.retrieval.diversify import mmr
+from search.retrieval._diversify import mmr
 from tests.helpers import TOPIC_QUESTION
 
 

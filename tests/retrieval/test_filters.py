@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.corpus.places import canonical_country, countries_in
+from search.corpus._places import canonical_country, countries_in
 from search.errors import InvalidQueryError
-from search.retrieval.filters import Filters
+from search.retrieval._filters import Filters
 
 QUESTION = "training for officials on migration"
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from search import SearchService, build_index
-from search.collection.postings import tokenize
-from search.retrieval.fusion import (
+from search.collection._postings import tokenize
+from search.retrieval._fusion import (
     DENSE_WEIGHT,
     ENGLISH_SHARE,
     FOREIGN_LEXICAL_FACTOR,
@@ -18,7 +18,7 @@ from search.retrieval.fusion import (
     reciprocal_rank_fusion,
     related_weights,
 )
-from search.retrieval.ranking import rank
+from search.retrieval._ranking import rank
 from tests.helpers import SEEDS
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from search.retrieval.fusion import related_weights
-from search.retrieval.ranking import rank
-from search.retrieval.related import RECIPROCAL_BONUS, RECIPROCAL_K, kth_neighbour_cosine, with_reciprocal_bonus
-from search.retrieval.relevance import match
+from search.retrieval._fusion import related_weights
+from search.retrieval._ranking import rank
+from search.retrieval._related import RECIPROCAL_BONUS, RECIPROCAL_K, kth_neighbour_cosine, with_reciprocal_bonus
+from search.retrieval._relevance import match
 
 
 def test_kth_neighbour_cosine_is_the_kth_best_other_story(hashed_service):

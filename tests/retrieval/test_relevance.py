@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from search.collection import Lexical
-from search.collection.postings import Postings
-from search.retrieval.relevance import (
+from search.collection._postings import Postings
+from search.retrieval._relevance import (
     ANSWERABLE,
     STRONG,
     WORDS_ANSWER,

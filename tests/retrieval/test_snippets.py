@@ -1,9 +1,9 @@
 """Snippets: the sentence that best matches the question, and highlight offsets that point at matched words."""
 from __future__ import annotations
 
-from search.collection.postings import tokenize
-from search.retrieval.snippets import MAX_CHARS, make_snippet, sentences
-from search.serving.api.schemas import HitOut
+from search.collection._postings import tokenize
+from search.retrieval._snippets import MAX_CHARS, make_snippet, sentences
+from search.serving.api._schemas import HitOut
 
 BODY = ("The ministry opened a new office in the capital. "
         "Police officers from three countries were trained to detect migrant smuggling at borders. "

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from search.serving.access_log import without_values
+from search.serving._access_log import without_values
 from tests.helpers import ROOT, free_port, wait_for
 
 QUESTION = "asylum claims of Maria Lopez in Tapachula"

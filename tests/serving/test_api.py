@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from search.collection.build import build_index
-from search.retrieval.service import MAX_K, MAX_QUERY_CHARS, SearchService
+from search.collection._build import build_index
+from search.retrieval._service import MAX_K, MAX_QUERY_CHARS, SearchService
 from search.serving import serve_in_background
-from search.serving.api.errors import MAX_BODY_BYTES
-from search.serving.api.routes import create_api
-from search.serving.api.schemas import MAX_BATCH, MAX_STORIES_PER_POST
+from search.serving.api._errors import MAX_BODY_BYTES
+from search.serving.api._routes import create_api
+from search.serving.api._schemas import MAX_BATCH, MAX_STORIES_PER_POST
 from tests.helpers import SMUGGLING, TOPIC_QUESTION, assert_api_error
 
 JSON = {"content-type": "application/json"}

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from search import SearchService
-from search.retrieval.service import QUESTION_TOKENS
+from search.retrieval._service import QUESTION_TOKENS
 from search.serving import serve_in_background
 from search.serving.api import create_api
-from search.serving.api.schemas import MAX_REQUEST_TOKENS, MAX_TEXT_TOKENS, MAX_WRITE_TOKENS
+from search.serving.api._schemas import MAX_REQUEST_TOKENS, MAX_TEXT_TOKENS, MAX_WRITE_TOKENS
 from tests.helpers import AUTH, TOKEN, assert_api_error
 
 
@@ -109,7 +109,7 @@ def test_work_whose_client_hung_up_is_dropped(hashed_copy: Path):
 
 def test_the_operating_guide_states_the_lanes_the_code_has():
     """docs/operating.md said 4 writes at once while the code allowed 16."""
-    from search.serving.api.routes import EMBEDDERS, WRITERS
+    from search.serving.api._routes import EMBEDDERS, WRITERS
     from tests.helpers import ROOT
 
     guide = " ".join((ROOT / "docs" / "operating.md").read_text(encoding="utf-8").split())

@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from search.cli import main
-from search.retrieval.service import SearchService
+from search.retrieval._service import SearchService
 from search.serving import serve_in_background
-from search.serving.api.routes import create_api
-from search.serving.server import create_app
+from search.serving._server import create_app
+from search.serving.api._routes import create_api
 from tests.helpers import AUTH, ROOT, SMUGGLING, TOKEN, assert_api_error
 
 
@@ -122,10 +122,10 @@ def test_the_question_is_query_in_requests_as_in_answers_and_q_is_taken_too(clie
 def test_metrics_add_up_across_worker_processes(tmp_path: Path, hashed_index: Path) -> None:
     """With PROMETHEUS_MULTIPROC_DIR set (as for `serve --workers N`), /metrics in any process counts all."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    count = "from search.serving.metrics import REQUESTS; REQUESTS.labels('GET', '/api/search', '200').inc()"
+    count = "from search.serving._metrics import REQUESTS; REQUESTS.labels('GET', '/api/search', '200').inc()"
     for _ in range(2):  # two workers, each answering one search
         subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=120)
-    show = ("from search import SearchService; from search.serving.metrics import exposition; "
+    show = ("from search import SearchService; from search.serving._metrics import exposition; "
             f"print(exposition(SearchService.open({str(hashed_index)!r})).decode())")
     text = subprocess.run([sys.executable, "-c", show], env=env, check=True, timeout=120, capture_output=True,
                           text=True).stdout

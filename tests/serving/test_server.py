@@ -15,9 +15,9 @@ import pytest
 from gradio_client import Client
 
 from search.cli import main
-from search.retrieval.service import SearchService
+from search.retrieval._service import SearchService
 from search.serving import serve_in_background
-from search.serving.server import loopback_socket
+from search.serving._server import loopback_socket
 from tests.helpers import SMUGGLING, TOPIC_QUESTION
 
 AT_ONCE = 3  # requests that must all be in the service together

@@ -24,7 +24,7 @@ from gradio_client import Client
 from search.cli import main
 from search.collection import load_index
 from search.serving import serve_in_background
-from search.serving.home import goes_home
+from search.serving._home import goes_home
 from tests.helpers import AUTH, SMUGGLING, TOKEN, assert_api_error, cpu_ticks, serving_processes
 
 WORKERS = 2
@@ -254,7 +254,7 @@ def test_a_bad_worker_count_says_so_before_opening_the_index(tmp_path: Path, cap
 
 
 def test_a_port_in_use_says_so_in_one_line(hashed_index: Path, capsys: pytest.CaptureFixture) -> None:
-    from search.serving.server import loopback_socket
+    from search.serving._server import loopback_socket
 
     with loopback_socket() as taken:
         taken.listen()

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from search.collection import Config, compacted, index_stories, load_index, save_index, with_stories
-from search.collection.manifest import read_manifest
+from search.collection._manifest import read_manifest
 from search.corpus import make_story
-from search.embedding.hashing import HashingEmbedder
+from search.embedding._hashing import HashingEmbedder
 from search.errors import ConfigError
 from search.vectorstore import (
     FaissFlatStore,
@@ -22,7 +22,7 @@ from search.vectorstore import (
     compatible,
     store_class,
 )
-from search.vectorstore.choice import APPROXIMATE_FROM
+from search.vectorstore._choice import APPROXIMATE_FROM
 
 
 def test_auto_is_exact_below_the_threshold_and_approximate_above():
@@ -157,7 +157,7 @@ def test_a_huge_nprobe_searches_every_bucket():
 def test_more_buckets_than_stories_are_cut_to_the_story_count_with_a_warning(caplog):
     embedder = HashingEmbedder()
     config = Config(model=embedder.model_id, index_type="faiss-ivf", index_params={"nlist": 1000})
-    with caplog.at_level(logging.WARNING, logger="search.vectorstore.faiss_ivf"):
+    with caplog.at_level(logging.WARNING, logger="search.vectorstore._faiss_ivf"):
         index = index_stories(stories(44), embedder, config)
     assert "nlist 1000 is more buckets than the 44 stories to train them on; using 44" in caplog.text
     assert index.store.params["nlist"] == 44 and len(index.store) == 44

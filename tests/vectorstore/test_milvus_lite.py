@@ -17,7 +17,7 @@ from search import SearchService
 from search.collection import Config, index_stories, load_index, save_index
 from search.corpus import make_story
 from search.vectorstore import FaissFlatStore, create_store, store_class
-from search.vectorstore.milvus_store import MilvusStore
+from search.vectorstore._milvus_store import MilvusStore
 from tests.helpers import assert_same_top, clustered, seed_case, vector_keys
 
 

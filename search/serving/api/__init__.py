@@ -1,4 +1,4 @@
 """The JSON API: routes over `SearchService`, their request and response schemas, and the one error shape."""
-from .routes import create_api
+from ._routes import create_api
 
 __all__ = ["create_api"]

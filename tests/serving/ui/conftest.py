@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from search.retrieval.service import SearchService
+from search.retrieval._service import SearchService
 from tests.helpers import DESKTOP, WAIT_MS, launch_browser
 
 if TYPE_CHECKING:

@@ -1,9 +1,9 @@
 """The UI's HTML: story text is escaped, matched words are marked, and each state says what it means."""
 from __future__ import annotations
 
-from search.corpus.story import make_story
-from search.retrieval.results import Hit, Snippet
-from search.serving.ui.render import NOT_ANSWERABLE, card, count_line, marked, related_panel, status
+from search.corpus._story import make_story
+from search.retrieval._results import Hit, Snippet
+from search.serving.ui._render import NOT_ANSWERABLE, card, count_line, marked, related_panel, status
 
 
 def test_marked_escapes_text_and_wraps_each_highlight() -> None:
