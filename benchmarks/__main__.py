@@ -30,7 +30,7 @@ REUTERS_SIZE = 21_578
 
 def seed_index() -> Path:
     """The repository's built index (`make index`), else a fresh build of seeds/ in a temporary folder."""
-    from search.collection._build import build_index
+    from search.collection import build_index
 
     root = Path(os.environ.get("STORY_SEARCH_INDEX") or ROOT / "index")
     if not (root / "manifest.json").is_file():
@@ -41,7 +41,7 @@ def seed_index() -> Path:
 
 def base_vectors(index_dir: Path, extra: int) -> tuple[np.ndarray, Any]:
     """Real e5 story vectors (seeds plus `extra` Reuters stories) that the synthetic collections mix."""
-    from search.retrieval._service import SearchService
+    from search.retrieval import SearchService
 
     from .common import live_vectors, reuters_texts
 
@@ -53,7 +53,7 @@ def base_vectors(index_dir: Path, extra: int) -> tuple[np.ndarray, Any]:
 
 def milvus(index_dir: Path, base: np.ndarray, size: int) -> dict[str, Any]:
     """Real Milvus (FLAT) against FAISS exact, per query, side by side in one process inside the namespace."""
-    from search.retrieval._service import SearchService
+    from search.retrieval import SearchService
 
     from .common import dev_questions, live_vectors, summary
     from .milvus_netns import run_probe, unavailable

@@ -16,8 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from search.corpus import load_corpus
-from search.corpus._places import canonical_country, countries_in
+from search.corpus import canonical_country, load_corpus
+from search.corpus._places import countries_in
 
 from .common import RESULTS, REUTERS, ROOT
 

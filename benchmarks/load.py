@@ -223,7 +223,7 @@ def _run_here(args: argparse.Namespace) -> dict[str, Any]:
     """Serve a copy of the index in this process (writes change only the copy), load it, then reopen the copy
     from disk and check it holds exactly what the acknowledged writes left."""
     from search.collection import default_index_dir, load_index
-    from search.serving._server import load_service
+    from search.serving import load_service
 
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         root = Path(tmp) / "index"

@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from search.collection._ray_build import SHARD, Cluster
+from search.collection import Cluster
+from search.collection._ray_build import SHARD
 
 from .common import reuters_texts
 

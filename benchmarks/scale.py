@@ -90,7 +90,7 @@ def store_level(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, kind:
 def synthetic_stories(n: int) -> tuple[list[Any], np.ndarray]:
     """Stories titled "Synthetic story N" and their vector keys."""
     from search.collection._segment import vector_keys
-    from search.corpus._story import make_story
+    from search.corpus import make_story
 
     stories = [make_story(f"Synthetic story {i}", "", id=f"syn-{i}") for i in range(n)]
     return stories, vector_keys(stories)
@@ -98,11 +98,10 @@ def synthetic_stories(n: int) -> tuple[list[Any], np.ndarray]:
 
 def service_for(stories: list[Any], vectors: np.ndarray, store: Any, embedder: Any) -> Any:
     """A `SearchService` over the synthetic stories with these vectors and this (already filled) store."""
+    from search.collection import Config, StoryIndex
     from search.collection._calibration import Calibration
-    from search.collection._config import Config
     from search.collection._segment import BASE, Segment
-    from search.collection._story_index import StoryIndex
-    from search.retrieval._service import SearchService
+    from search.retrieval import SearchService
 
     base = Segment.create("", BASE, stories, vectors, store=store,
                           calibration=Calibration.measure(stories, vectors, embedder))

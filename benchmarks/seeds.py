@@ -58,7 +58,7 @@ def cold_start(index_dir: Path, timeout: float = 120) -> tuple[float, float]:
 
 def run(index_dir: Path, repeats: int = 3) -> dict[str, Any]:
     """Cold starts (median of `repeats`), then service/HTTP/naive latency over the seed index's own vectors."""
-    from search.retrieval._service import SearchService
+    from search.retrieval import SearchService
 
     from .scale import service_level
 

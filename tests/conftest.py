@@ -75,7 +75,7 @@ def app_client(service) -> Iterator:
     """The whole app (API and UI) as `serve` builds it, over `service`, with writes switched off."""
     from fastapi.testclient import TestClient
 
-    from search.serving import create_app
+    from search.serving._server import create_app
 
     with pytest.MonkeyPatch.context() as env:  # the token is read once, when the app is made
         env.delenv("STORY_SEARCH_TOKEN", raising=False)

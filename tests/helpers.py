@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from search.embedding import Embedder, Kind
+from search.embedding import Embedder
+from search.embedding._base import Kind
 
 if TYPE_CHECKING:  # only for annotations: the tests that drive a browser import Playwright themselves
     from playwright.sync_api import Locator, ViewportSize

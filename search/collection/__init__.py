@@ -7,24 +7,23 @@ with the configuration it was built with.
     index, embedder = open_index(Path("index"))
 """
 from ._about import read_examples, suggested_examples
-from ._atlas import Atlas, sample_rows, timeline
+from ._atlas import sample_rows, timeline
 from ._build import add_files, add_to_index, build_index
 from ._calibration import Scale
 from ._columns import Columns
 from ._config import Config
-from ._edits import Edits
 from ._index_build import index_stories, with_stories, without
 from ._index_files import load_index, open_index, refreshed, save_index
 from ._lexical import Lexical
 from ._manifest import MANIFEST
-from ._merging import compact, compacted, due
+from ._merging import compact, due
 from ._postings import tokenize
 from ._ray_build import Cluster
-from ._storage import default_index_dir, writer_lock
+from ._storage import default_index_dir
 from ._story_index import StoryIndex
 from ._writes import Writer
 
-__all__ = ["MANIFEST", "Atlas", "Cluster", "Columns", "Config", "Edits", "Lexical", "Scale", "StoryIndex", "Writer",
-           "add_files", "add_to_index", "build_index", "compact", "compacted", "default_index_dir", "due",
-           "index_stories", "load_index", "open_index", "read_examples", "refreshed", "sample_rows", "save_index",
-           "suggested_examples", "timeline", "tokenize", "with_stories", "without", "writer_lock"]
+__all__ = ["MANIFEST", "Cluster", "Columns", "Config", "Lexical", "Scale", "StoryIndex", "Writer", "add_files",
+           "add_to_index", "build_index", "compact", "default_index_dir", "due", "index_stories", "load_index",
+           "open_index", "read_examples", "refreshed", "sample_rows", "save_index", "suggested_examples", "timeline",
+           "tokenize", "with_stories", "without"]

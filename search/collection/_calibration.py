@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._environment import cache_root
 from ..corpus import ENGLISH, Story, has_content, language, majority_language
-from ..embedding import Embedder, split
+from ..embedding import Embedder, discard_cached, ensure_cached, split
 
 FILE = "calibration.npz"
 PROBES = Path(__file__).with_name("probes.txt")
@@ -45,14 +46,12 @@ def probe_questions() -> list[str]:
 
 def probe_vectors(embedder: Embedder, probes: list[str]) -> np.ndarray:
     """The probes embedded as questions, once per model and probe list: kept in the model cache
-    (`model_cache`: checksummed, published whole), in a folder named by the model id and the probes' text.
+    (checksummed, published whole), in a folder named by the model id and the probes' text.
 
     A model id can outlive the model (an encoder converted again, a local model folder overwritten), so the
     first probe is embedded again on every use and the cached vectors are rebuilt when it differs."""
-    from ..embedding import _model_cache
-
     digest = hashlib.sha256("\n".join([embedder.model_id, *probes]).encode("utf-8")).hexdigest()[:16]
-    folder = _model_cache.cache_root() / "probe-vectors" / digest
+    folder = cache_root() / "probe-vectors" / digest
 
     def build(tmp: Path) -> dict:
         np.save(tmp / PROBE_VECTORS, embedder.embed(probes, kind="query"), allow_pickle=False)
@@ -60,11 +59,11 @@ def probe_vectors(embedder: Embedder, probes: list[str]) -> np.ndarray:
 
     check = embedder.embed(probes[:1], kind="query")[0]
     for _ in range(2):
-        _model_cache.ensure(folder, build, (PROBE_VECTORS,))
+        ensure_cached(folder, build, (PROBE_VECTORS,))
         vectors = np.load(folder / PROBE_VECTORS, allow_pickle=False)
         if vectors.shape == (len(probes), embedder.dim) and np.allclose(vectors[0], check, atol=1e-4):
             return vectors.astype(np.float32)
-        _model_cache.discard(folder)
+        discard_cached(folder)
     raise RuntimeError(f"the probe vectors cached in {folder} keep disagreeing with {embedder.model_id}")
 
 

@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from ..embedding import _model_cache, load_embedder
+from .._environment import cache_root
+from ..embedding import load_embedder
 from ..errors import ConfigError, StorySearchError
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Cluster:
 
 def session_folder(root: Path) -> Path:
     """Where a private Ray instance keeps its session: the index folder's cache, else the model cache's."""
-    for folder in (root / "cache" / "ray", _model_cache.cache_root() / "ray"):
+    for folder in (root / "cache" / "ray", cache_root() / "ray"):
         if len(str(folder.resolve())) + len(SESSION_SUFFIX) <= SOCKET_LIMIT:
             return folder
     raise ConfigError(f"the paths of {root}/ and of the model cache are too long for Ray's sockets (Unix "

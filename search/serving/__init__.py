@@ -4,7 +4,7 @@
     serve("index")                           # http://127.0.0.1:7860/
 """
 from ._background import serve_in_background
-from ._server import create_app, load_service, serve
-from .api._schemas import HitOut, SearchOut
+from ._server import load_service, serve
+from .api import HitOut, SearchOut
 
-__all__ = ["HitOut", "SearchOut", "create_app", "load_service", "serve", "serve_in_background"]
+__all__ = ["HitOut", "SearchOut", "load_service", "serve", "serve_in_background"]

@@ -27,7 +27,7 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import _bounded_json
-from .api._errors import error_response, read_body, replaying
+from .api import error_response, read_body, replaying
 
 PAGES = frozenset({"/", "/config", "/config/", "/gradio_api/info", "/gradio_api/info/", "/theme.css", "/favicon.ico"})
 ASSETS = ("/assets/", "/static/")

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import StorySearchError
 from ..retrieval import SearchService
-from .api._errors import BodyLimit, error_response
+from .api import BodyLimit, error_response
 
 log = logging.getLogger(__name__)
 # httpx logs every request it sends, with its whole URL, at INFO: a passed-on request would put the question

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ._settings import Settings, host_name
-from .api._errors import error_response
+from .api import error_response
 
 _FORWARDED = frozenset({b"forwarded", b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto",
                         b"x-forwarded-port", b"x-forwarded-prefix", b"x-real-ip"})

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._gradio_gate import GradioGate
 from ._hosts import HostGuard
 from ._settings import Settings
-from .api._errors import error_response, http_error
+from .api import error_response, http_error
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # The only writes the web UI needs: joining Gradio's queue, cancelling, the named calls that `gradio_client`

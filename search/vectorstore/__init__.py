@@ -50,5 +50,5 @@ def create_store(kind: str, dim: int, params: dict[str, Any] | None = None) -> V
     return store_class(kind)(dim, params)
 
 
-__all__ = ["AUTO", "INDEX_TYPES", "FaissFlatStore", "FaissHNSWStore", "FaissIVFStore", "VectorStore", "check_config",
-           "choose", "compatible", "create_store", "store_class", "use_serving_threads"]
+__all__ = ["AUTO", "INDEX_TYPES", "FaissFlatStore", "VectorStore", "check_config", "choose", "compatible",
+           "create_store", "store_class", "use_serving_threads"]

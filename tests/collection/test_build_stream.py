@@ -14,7 +14,8 @@ from search.collection import load_index
 from search.collection._embed_cache import BATCH
 from search.collection._postings import Postings
 from search.corpus import read_stories
-from search.embedding import Embedder, Kind, load_embedder
+from search.embedding import Embedder, load_embedder
+from search.embedding._base import Kind
 from tests.helpers import SEEDS
 
 WAIT = 60.0  # seconds; only reached when the build does one step after the other

@@ -11,7 +11,8 @@ from search import SearchService, build_index
 from search.collection import compact, load_index
 from search.collection._calibration import TITLE, Calibration, Scale, best_cosines, probe_questions, probe_vectors
 from search.corpus import make_story
-from search.embedding import Kind, load_embedder
+from search.embedding import load_embedder
+from search.embedding._base import Kind
 from tests.helpers import SEEDS, FailingAfter
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.corpus import ENGLISH, SPANISH, has_content, language, majority_language
+from search.corpus import ENGLISH, has_content, language, majority_language
+from search.corpus._language import SPANISH
 
 
 @pytest.mark.parametrize("text, expected", [

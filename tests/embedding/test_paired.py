@@ -6,17 +6,9 @@ import logging
 import numpy as np
 import pytest
 
-from search.embedding import (
-    DEFAULT_MODEL,
-    E5,
-    MPNET,
-    PAIRED_UP_TO,
-    SEPARATOR,
-    canonical_model_id,
-    default_model,
-    load_embedder,
-    split,
-)
+from search.embedding import DEFAULT_MODEL, MPNET, PAIRED_UP_TO, canonical_model_id, default_model, load_embedder, split
+from search.embedding._e5_onnx import MODEL_ID as E5
+from search.embedding._paired import SEPARATOR
 from search.errors import ModelError
 
 

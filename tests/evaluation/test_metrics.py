@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from search.evaluation import mrr_at, ndcg_at, recall_at
+from search.evaluation._metrics import mrr_at, ndcg_at, recall_at
 
 
 def test_perfect_ranking_scores_one():

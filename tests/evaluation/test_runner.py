@@ -9,7 +9,8 @@ import pytest
 from search import SearchService
 from search.cli import main
 from search.corpus._load import load_corpus
-from search.evaluation import evaluate, evaluate_beir, load_qrels, load_questions, title_resolver
+from search.evaluation import evaluate, evaluate_beir, load_questions, title_resolver
+from search.evaluation._runner import load_qrels
 from tests.helpers import SEEDS
 
 

@@ -121,7 +121,7 @@ def test_forwarded_headers_from_a_client_are_ignored(url: str, header: str):
 
 
 def test_a_configured_public_name_is_allowed(service: SearchService, monkeypatch: pytest.MonkeyPatch):
-    from search.serving import create_app
+    from search.serving._server import create_app
 
     monkeypatch.setenv("STORY_SEARCH_ALLOWED_HOSTS", "stories.example.org, desk.example.org")
     web = TestClient(create_app(service), raise_server_exceptions=False)

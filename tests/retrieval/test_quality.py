@@ -15,15 +15,8 @@ from typing import Any
 import pytest
 
 from search import SearchService, build_index
-from search.evaluation import (
-    BeirSet,
-    evaluate,
-    evaluate_related,
-    load_beir,
-    load_questions,
-    load_related,
-    title_resolver,
-)
+from search.evaluation import evaluate, evaluate_related, load_beir, load_questions, load_related, title_resolver
+from search.evaluation._runner import BeirSet
 from tests.helpers import DEV_QUERIES, DEV_RELATED, ROOT, SHARED
 
 REUTERS = SHARED / "data" / "reuters21578" / "corpus-00.jsonl"

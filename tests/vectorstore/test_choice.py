@@ -8,21 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.collection import Config, compacted, index_stories, load_index, save_index, with_stories
+from search.collection import Config, index_stories, load_index, save_index, with_stories
 from search.collection._manifest import read_manifest
+from search.collection._merging import compacted
 from search.corpus import make_story
 from search.embedding._hashing import HashingEmbedder
 from search.errors import ConfigError
-from search.vectorstore import (
-    FaissFlatStore,
-    FaissHNSWStore,
-    FaissIVFStore,
-    check_config,
-    choose,
-    compatible,
-    store_class,
-)
+from search.vectorstore import FaissFlatStore, check_config, choose, compatible, store_class
 from search.vectorstore._choice import APPROXIMATE_FROM
+from search.vectorstore._faiss_hnsw import FaissHNSWStore
+from search.vectorstore._faiss_ivf import FaissIVFStore
 
 
 def test_auto_is_exact_below_the_threshold_and_approximate_above():

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.vectorstore import FaissHNSWStore, VectorStore, create_store, store_class
+from search.vectorstore import VectorStore, create_store, store_class
+from search.vectorstore._faiss_hnsw import FaissHNSWStore
 from tests.helpers import clustered, exact_top, recall, vector_keys
 
 DIM = 64
