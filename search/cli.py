@@ -24,6 +24,8 @@ from .errors import StorySearchError
 from .retrieval import MODES
 from .vectorstore import INDEX_TYPES
 
+__all__ = ["main"]  # the console script and `python -m search`; the rest is how main does its work
+
 
 def _field_map(spec: str) -> FieldMap:
     """--fields parsed by argparse, so a bad mapping is a usage error (exit 2), not a traceback."""
