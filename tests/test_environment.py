@@ -17,7 +17,7 @@ from tests.helpers import ROOT, audit_events, audited_env
 HOSTILE = {"HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_TELEMETRY": "0", "GRADIO_ANALYTICS_ENABLED": "True",
            "ORT_DISABLE_TELEMETRY": "0", "RAY_USAGE_STATS_ENABLED": "1"}
 EXPECTED = {**PRIVACY, "GOMP_SPINCOUNT": SPIN_COUNT}
-PYTHON_API = ("import sys, search; from search.serving import create_app; "
+PYTHON_API = ("import sys, search; from search.serving._server import create_app; "
               "service = search.SearchService.open(sys.argv[1]); service.search('police training', 3); "
               "create_app(service)")
 ENTRIES = {

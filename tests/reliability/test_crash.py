@@ -29,9 +29,9 @@ from tests.helpers import ROOT, answers
 # call number argv[1] of the index folder's storage code.
 _DIE_AT_STEP = """
 import os, sys
-from search import files
+from search import _files
 from search.cli import main
-from search.collection import storage
+from search.collection import _storage
 
 step, calls = int(sys.argv[1]), 0
 
@@ -44,8 +44,8 @@ def dying(call):
         return call(*args, **kwargs)
     return wrapper
 
-storage.fsync = files.fsync = dying(files.fsync)  # a segment's files are flushed through files.listed
-storage.os.rename, storage.os.replace = dying(os.rename), dying(os.replace)
+_storage.fsync = _files.fsync = dying(_files.fsync)  # a segment's files are flushed through _files.listed
+_storage.os.rename, _storage.os.replace = dying(os.rename), dying(os.replace)
 sys.exit(main(sys.argv[2:]))
 """
 
