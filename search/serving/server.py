@@ -38,7 +38,7 @@ from ..vectorstore import use_serving_threads
 from .api import create_api
 from .connections import uvicorn_options
 from .docs import serve_docs_offline
-from .metrics import install_metrics, json_access_log, observe
+from .metrics import count_across_processes, install_metrics, json_access_log, observe
 from .policy import install_request_policy
 from .settings import Settings
 from .workers import Supervisor, default_workers
@@ -235,6 +235,8 @@ def serve_with_workers(index_dir: Path | str | None, listener: socket.socket, wo
     """Serve on `listener` with `workers` worker processes and the home process (`workers.Supervisor`) until
     SIGINT or SIGTERM; `on_pages` is called once every process serves the page."""
     service = open_service(index_dir)
+    assert service.index_dir is not None, "opened from a folder"
+    counts = count_across_processes(service.index_dir)
     supervisor = Supervisor(service, settings, listener, workers, create_app,
                             functools.partial(run_uvicorn, settings=settings, log_level=log_level))
     try:
@@ -242,6 +244,8 @@ def serve_with_workers(index_dir: Path | str | None, listener: socket.socket, wo
                                         len(service.index), url, workers), on_pages)
     finally:
         listener.close()
+        if counts is not None:
+            counts.close()
 
 
 def run_uvicorn(app: ASGIApp, sock: socket.socket, started: Callable[[], None], settings: Settings | None = None,

@@ -46,6 +46,7 @@ from starlette.types import ASGIApp
 from ..errors import StorySearchError
 from ..retrieval import SearchService
 from .home import CommitMark, ToHome
+from .metrics import forget_process
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,8 @@ class Supervisor:
         assert child.process is not None
         code = child.process.exitcode
         child.process.join()
+        if child.process.pid is not None:
+            forget_process(child.process.pid)
         if starting and not child.up:
             raise StorySearchError(f"the {child.role} process stopped while starting (exit code {code}); "
                                    "see the log above")
