@@ -261,22 +261,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("args, env, needle", [
-    (["--workers", "0"], None, "--workers must be from 1 to 64, got 0"),
-    ([], "many", "STORY_SEARCH_WORKERS must be a whole number from 1 to 64, got 'many'"),
-    ([], "65", "STORY_SEARCH_WORKERS must be from 1 to 64, got 65"),
-], ids=["flag-zero", "env-not-a-number", "env-too-many"])
-def test_a_bad_worker_count_says_so_before_opening_the_index(tmp_path: Path, capsys: pytest.CaptureFixture,
-                                                            monkeypatch: pytest.MonkeyPatch, args: list[str],
-                                                            env: str | None, needle: str) -> None:
-    if env is None:
-        monkeypatch.delenv("STORY_SEARCH_WORKERS", raising=False)
-    else:
-        monkeypatch.setenv("STORY_SEARCH_WORKERS", env)
-    assert main(["serve", "--index-dir", str(tmp_path / "missing"), *args]) == 1
-    assert capsys.readouterr().err == f"error: {needle}\n"
-
-
 def test_a_port_in_use_says_so_in_one_line(hashed_index: Path, capsys: pytest.CaptureFixture) -> None:
     from search.serving.server import loopback_socket
 
