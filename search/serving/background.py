@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..retrieval import SearchService
-from .server import create_app, load_service, loopback_socket, serve_with_workers, uvicorn_settings, worker_count
-from .settings import Settings
+from .server import create_app, load_service, loopback_socket, serve_with_workers, uvicorn_settings
+from .settings import Settings, worker_count
 
 
 @contextlib.contextmanager

@@ -37,7 +37,6 @@ from ..files import process_alive
 from ..retrieval import SearchService
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
-ACCESS_LOG_ENV = "STORY_SEARCH_ACCESS_LOG"
 COUNTS = "metrics"  # the folder of one server's counts, in the index's cache: metrics-<its process number>
 PATH = "/metrics"
 log = logging.getLogger(__name__)
@@ -148,11 +147,6 @@ def install_metrics(app: FastAPI, service: SearchService) -> None:
         return Response(exposition(service), media_type=CONTENT_TYPE_LATEST)
 
 
-def json_access_log() -> bool:
-    """Whether the operator asked for JSON access lines instead of uvicorn's."""
-    return os.environ.get(ACCESS_LOG_ENV, "").strip().lower() == "json"
-
-
 class Observed:
     """ASGI layer around the whole app: counts and times each request, and writes its JSON access line."""
 
@@ -191,7 +185,8 @@ class Observed:
             access_log.info(json.dumps(line))
 
 
-def observe(app: FastAPI) -> FastAPI:
-    """Measure every request `app` answers (added last, so it sees refusals of the request policy too)."""
-    app.add_middleware(Observed, json_lines=json_access_log())
+def observe(app: FastAPI, json_lines: bool) -> FastAPI:
+    """Measure every request `app` answers (added last, so it sees refusals of the request policy too), and
+    with `json_lines` write its JSON access line."""
+    app.add_middleware(Observed, json_lines=json_lines)
     return app

@@ -60,11 +60,6 @@ RunServer = Callable[[ASGIApp, socket.socket, Callable[[], None]], None]  # app,
 ANSWERING, PAGE = "answering", "page"  # what a child tells the supervisor: it accepts connections; its page is up
 
 
-def default_workers() -> int:
-    """The cores this process may use (its CPU affinity, which containers and `taskset` narrow)."""
-    return len(os.sched_getaffinity(0))
-
-
 @dataclass
 class _Child:
     role: str
