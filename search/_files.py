@@ -1,5 +1,6 @@
 """Files written so that a crash leaves either the old state or the new one: fsync, checksums, and a
-temporary folder that is removed unless its contents are published.
+temporary folder that is removed unless its contents are published, and whether the process that made a
+leftover still runs.
 
 Shared by the index folder (`collection.storage`) and the model cache (`embedding.model_cache`): both write
 a folder of files in a temporary folder beside its destination, list each file with its size and sha256,
@@ -53,3 +54,14 @@ def temporary_folder(parent: Path, prefix: str) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs: what a folder named after the process that made it is left alone for."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True

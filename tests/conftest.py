@@ -28,20 +28,27 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _opened(root: Path):
+    from search import SearchService
+
+    return SearchService.open(root)
+
+
+def _copied(root: Path, target: Path) -> Path:
+    shutil.copytree(root, target)
+    return target
+
+
 @pytest.fixture(scope="session")
 def service(seed_index: Path):
     """A read-only service over `seed_index`; never call add/delete on it."""
-    from search import SearchService
-
-    return SearchService.open(seed_index)
+    return _opened(seed_index)
 
 
 @pytest.fixture
 def index_copy(seed_index: Path, tmp_path: Path) -> Path:
     """A private copy of `seed_index` for tests that add, delete or damage."""
-    target = tmp_path / "index"
-    shutil.copytree(seed_index, target)
-    return target
+    return _copied(seed_index, tmp_path / "index")
 
 
 @pytest.fixture(scope="session")
@@ -57,17 +64,13 @@ def hashed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def hashed_service(hashed_index: Path):
     """A read-only service over `hashed_index`; never call add/delete on it."""
-    from search import SearchService
-
-    return SearchService.open(hashed_index)
+    return _opened(hashed_index)
 
 
 @pytest.fixture
 def hashed_copy(hashed_index: Path, tmp_path: Path) -> Path:
     """A private copy of `hashed_index` for tests that add, delete or damage."""
-    target = tmp_path / "hashed-index"
-    shutil.copytree(hashed_index, target)
-    return target
+    return _copied(hashed_index, tmp_path / "hashed-index")
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._files import fsync, listed, sha256, temporary_folder
+from .._files import fsync, listed, process_alive, sha256, temporary_folder
 from ..errors import IndexCorruptError, StorySearchError
 from ._manifest import FORMAT_VERSION, MANIFEST, REBUILD_HINT, SEGMENT_NAME, read_manifest
 
@@ -274,12 +274,4 @@ def sweep(root: Path, keep: set[str]) -> None:
 def _writer_alive(name: str) -> bool:
     """Whether the process that made temporary folder `name` (".tmp-<pid>-...") is still running."""
     pid = name.removeprefix(TMP).split("-", 1)[0]
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
+    return pid.isdigit() and process_alive(int(pid))

@@ -42,7 +42,27 @@ def write_stories(path: Path, stories: Sequence[Story]) -> np.ndarray:
     return offsets
 
 
-class StoryFile(Sequence[Story]):
+class StoriesOnDemand(Sequence[Story]):
+    """Stories read one at a time when asked for by position, never copied out all at once: a subclass says
+    how many there are and how to read the one at a position."""
+
+    def _read(self, position: int) -> Story:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> Story: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Story]: ...
+
+    def __getitem__(self, i: int | slice) -> Story | list[Story]:
+        if isinstance(i, slice):
+            return [self._read(p) for p in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        return self._read(i % len(self))
+
+
+class StoryFile(StoriesOnDemand):
     """The stories of a saved segment, parsed on demand from the memory-mapped file."""
 
     def __init__(self, path: Path, offsets: np.ndarray | None = None) -> None:
@@ -62,17 +82,8 @@ class StoryFile(Sequence[Story]):
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
-    @overload
-    def __getitem__(self, i: int) -> Story: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Story]: ...
-
-    def __getitem__(self, i: int | slice) -> Story | list[Story]:
-        if isinstance(i, slice):
-            return [self.story(r) for r in range(*i.indices(len(self)))]
-        if not -len(self) <= i < len(self):
-            raise IndexError(i)
-        return self.story(i % len(self) if len(self) else i)
+    def _read(self, position: int) -> Story:
+        return self.story(position)
 
     def __iter__(self) -> Iterator[Story]:
         return (self._parse(r) for r in range(len(self)))  # a pass over everything: keep the parsed ones out

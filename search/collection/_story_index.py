@@ -16,7 +16,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from ._config import Config
 from ._lexical import Lexical
 from ._postings import NO_COUNTS
 from ._segment import Segment
+from ._story_file import StoriesOnDemand
 
 REFINE = 2  # candidates fetched from an engine that scores approximately, per one wanted, before rescoring
 
@@ -40,7 +41,7 @@ def fingerprint(stories: Iterable[Story]) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 
-class StoryList(Sequence[Story]):
+class StoryList(StoriesOnDemand):
     """The live stories of an index in row order, without copying them out of their segments (nor listing
     their rows until a story is asked for by position)."""
 
@@ -54,15 +55,8 @@ class StoryList(Sequence[Story]):
     def __len__(self) -> int:
         return self._count
 
-    @overload
-    def __getitem__(self, i: int) -> Story: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Story]: ...
-
-    def __getitem__(self, i: int | slice) -> Story | list[Story]:
-        if isinstance(i, slice):
-            return [self._index.story_at(int(r)) for r in self._rows[i]]
-        return self._index.story_at(int(self._rows[i]))
+    def _read(self, position: int) -> Story:
+        return self._index.story_at(int(self._rows[position]))
 
     def __iter__(self) -> Iterator[Story]:
         return (self._index.story_at(int(r)) for r in self._rows)

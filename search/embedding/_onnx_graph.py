@@ -5,15 +5,14 @@ own scale (its largest absolute value / 127), the weight one scale per output co
 depends on that row alone, so a text gets the same vector alone, in a batch, or beside texts of any length;
 per-tensor scales (onnxruntime's `quantize_dynamic`) make a text's vector depend on its neighbours, and
 static scales calibrated once lose too much to the few huge activations these models put on the first token
-in one or two channels (cosine to the float model about 0.97-0.99). Per-token scales keep the cosine to the
-float model at about 0.999.
+in one or two channels. Per-token scales keep each vector closest to the float model's.
 
 The int8 row is stored as uint8 around zero point 128: onnxruntime's u8s8 kernels use AMX/VNNI, its s8s8
-path is about thirty times slower. The graph takes no attention mask: callers run texts of one length per
+path is many times slower. The graph takes no attention mask: callers run texts of one length per
 batch (`same_length_batches`), so nothing is ever padded and attention runs onnxruntime's unmasked (flash)
-kernel, about 2.5 times faster than the masked one. Residual + LayerNorm are left as Add + LayerNormalization:
-onnxruntime's fused SkipLayerNormalization kernel measured about six times slower here, so sessions turn that
-fusion off (`open_session`).
+kernel, faster than the masked one. Residual + LayerNorm are left as Add + LayerNormalization:
+onnxruntime's fused SkipLayerNormalization kernel is the slower one on these CPUs, so sessions turn that fusion
+off (`open_session`).
 
 Built by hand rather than exported from torch: the exporter's attention pattern is not fused by onnxruntime,
 and building needs only numpy and onnx, in a second or two.

@@ -6,7 +6,6 @@ index holds, including a story that a labelled copy was merged into.
 from __future__ import annotations
 
 import csv
-import json
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -14,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import _bounded_json
-from ..corpus import fold, language, read_stories
+from ..corpus import fold, json_lines, language, read_stories
 from ..errors import CorpusError
 from ..retrieval import SearchService
 from ._metrics import all_metrics, mean
@@ -49,13 +47,7 @@ def _read_text(path: Path) -> str:
 
 def _records(path: Path, required: tuple[str, ...], text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) per non-blank JSONL line, each holding the `required` fields, its `text` a string."""
-    for no, line in enumerate(_read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = _bounded_json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CorpusError(str(path), f"invalid JSON ({exc.msg})", no) from None
+    for no, record in json_lines(path, _read_text(path).splitlines()):
         if not isinstance(record, dict):
             raise CorpusError(str(path), f"expected a JSON object per line, got {type(record).__name__}", no)
         missing = next((field for field in required if field not in record), None)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..retrieval import SearchService
-from ._server import create_app, load_service, loopback_socket, serve_with_workers, uvicorn_settings, worker_count
-from ._settings import Settings
+from ._server import create_app, load_service, loopback_socket, serve_with_workers, uvicorn_settings
+from ._settings import Settings, worker_count
 
 
 @contextlib.contextmanager

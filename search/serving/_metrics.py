@@ -5,11 +5,12 @@ responses, the model work waiting and running (embeddings and writes queue in la
 (stories, generation). Routes are labelled by their template ("/api/stories/{story_id}"), never by the raw
 path, so a scan of made-up URLs cannot grow the series without bound; everything outside /api is "ui".
 
-Several worker processes: prometheus_client's multiprocess mode, switched on by PROMETHEUS_MULTIPROC_DIR (set
-to an empty folder before the workers start, as that client requires). Each process then writes its counters
-and histograms to files there and /metrics, whichever worker answers it, adds up every process's; the queue
-gauges add up the live processes' values. The index's own figures are read at scrape time from the answering
-worker's service: every worker serves the same folder.
+Several worker processes: prometheus_client's multiprocess mode. Each process writes its counters and
+histograms to small files in one folder and /metrics, whichever worker answers it, adds up every process's;
+the queue gauges add up the live processes' values. `serve --workers N` switches it on itself
+(`count_across_processes`) in a folder of the index's cache, unless the operator chose one with
+PROMETHEUS_MULTIPROC_DIR. The index's own figures are read at scrape time from the answering worker's
+service: every worker serves the same folder.
 
 `STORY_SEARCH_ACCESS_LOG=json` replaces uvicorn's access log with one JSON object a request on the
 `search.access` logger: time, method, route, path, status, milliseconds, client address.
@@ -19,22 +20,26 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._files import process_alive
 from ..retrieval import SearchService
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
-ACCESS_LOG_ENV = "STORY_SEARCH_ACCESS_LOG"
+COUNTS = "metrics"  # the folder of one server's counts, in the index's cache: metrics-<its process number>
 PATH = "/metrics"
+log = logging.getLogger(__name__)
 access_log = logging.getLogger("search.access")
 
 # Not in prometheus_client's global registry: each scrape assembles its own (`exposition`), so tests and
@@ -80,6 +85,49 @@ def exposition(service: SearchService) -> bytes:
     return generate_latest(registry)
 
 
+class SharedCounts:
+    """The folder where every process of one server writes its counts, made for that server and removed
+    with it. prometheus_client reads its variable when imported, before `serve` knows it will fork workers,
+    so its value class is switched here too; every series is labelled, and a labelled series takes the
+    value class when first counted, which happens in the workers, after this."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        for left in folder.parent.glob(f"{COUNTS}-*"):  # of servers killed before they could remove theirs
+            number = left.name.removeprefix(f"{COUNTS}-")
+            if number.isdigit() and not process_alive(int(number)):
+                shutil.rmtree(left, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)  # a dead server's, whose process number came round again
+        folder.mkdir(parents=True)
+        os.environ[MULTIPROCESS_ENV] = str(folder)
+        values.ValueClass = values.MultiProcessValue()
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def forget_process(pid: int) -> None:
+    """Drop a dead worker's share of the live gauges (its counters stay: what it answered was answered)."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        mark_process_dead(pid)
+
+
+def count_across_processes(index_dir: Path) -> SharedCounts | None:
+    """Switch on the multiprocess mode before workers fork, in `index_dir`'s cache (the project writes
+    nowhere else), or in the operator's own folder if PROMETHEUS_MULTIPROC_DIR is set (None then: the
+    folder is theirs to empty). An index folder that can't be written leaves each process counting its own
+    requests, which the log says."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        return None
+    try:
+        return SharedCounts(index_dir / "cache" / f"{COUNTS}-{os.getpid()}")
+    except OSError as exc:
+        log.warning(
+            "/metrics will count only the requests of the worker that answers it: no folder for the workers' "
+            "counts in the index folder (%s); set %s to an empty folder to count them all", exc, MULTIPROCESS_ENV)
+        return None
+
+
 ROUTE_NOTE = "story_search.route"
 
 
@@ -97,11 +145,6 @@ def install_metrics(app: FastAPI, service: SearchService) -> None:
     @app.get(PATH, include_in_schema=False, dependencies=[Depends(note_route)])
     def metrics() -> Response:
         return Response(exposition(service), media_type=CONTENT_TYPE_LATEST)
-
-
-def json_access_log() -> bool:
-    """Whether the operator asked for JSON access lines instead of uvicorn's."""
-    return os.environ.get(ACCESS_LOG_ENV, "").strip().lower() == "json"
 
 
 class Observed:
@@ -142,7 +185,8 @@ class Observed:
             access_log.info(json.dumps(line))
 
 
-def observe(app: FastAPI) -> FastAPI:
-    """Measure every request `app` answers (added last, so it sees refusals of the request policy too)."""
-    app.add_middleware(Observed, json_lines=json_access_log())
+def observe(app: FastAPI, json_lines: bool) -> FastAPI:
+    """Measure every request `app` answers (added last, so it sees refusals of the request policy too), and
+    with `json_lines` write its JSON access line."""
+    app.add_middleware(Observed, json_lines=json_lines)
     return app

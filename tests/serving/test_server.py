@@ -144,19 +144,24 @@ def test_serve_without_an_index_says_how_to_build_one(tmp_path: Path, capsys: py
     assert "python -m search build" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args, env, needle", [
-    ([], "abc", "STORY_SEARCH_PORT must be a port number from 1 to 65535, got 'abc'"),
-    ([], "70000", "STORY_SEARCH_PORT must be a port number from 1 to 65535, got '70000'"),
-    (["--port", "70000"], None, "port must be from 1 to 65535, got 70000"),
-], ids=["env-not-a-number", "env-too-big", "argument-too-big"])
-def test_serve_with_a_bad_port_says_so_before_opening_the_index(tmp_path: Path, capsys: pytest.CaptureFixture,
-                                                                monkeypatch: pytest.MonkeyPatch, args: list[str],
-                                                                env: str | None, needle: str) -> None:
-    """The index is missing too: the port is checked first, so a typo fails at once, not after the model loads."""
-    if env is None:
-        monkeypatch.delenv("STORY_SEARCH_PORT", raising=False)
+@pytest.mark.parametrize("args, variable, value, needle", [
+    ([], "STORY_SEARCH_PORT", "abc", "STORY_SEARCH_PORT must be a port number from 1 to 65535, got 'abc'"),
+    ([], "STORY_SEARCH_PORT", "70000", "STORY_SEARCH_PORT must be a port number from 1 to 65535, got '70000'"),
+    (["--port", "70000"], "STORY_SEARCH_PORT", None, "port must be from 1 to 65535, got 70000"),
+    (["--workers", "0"], "STORY_SEARCH_WORKERS", None, "--workers must be from 1 to 64, got 0"),
+    ([], "STORY_SEARCH_WORKERS", "many", "STORY_SEARCH_WORKERS must be a whole number from 1 to 64, got 'many'"),
+    ([], "STORY_SEARCH_WORKERS", "65", "STORY_SEARCH_WORKERS must be from 1 to 64, got 65"),
+], ids=["port-env-not-a-number", "port-env-too-big", "port-argument-too-big", "workers-flag-zero",
+        "workers-env-not-a-number", "workers-env-too-many"])
+def test_serve_with_a_bad_port_or_worker_count_says_so_before_opening_the_index(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, args: list[str],
+        variable: str, value: str | None, needle: str) -> None:
+    """The index is missing too: the settings are checked first, so a typo fails at once, not after the model
+    loads."""
+    if value is None:
+        monkeypatch.delenv(variable, raising=False)
     else:
-        monkeypatch.setenv("STORY_SEARCH_PORT", env)
+        monkeypatch.setenv(variable, value)
     assert main(["serve", "--index-dir", str(tmp_path / "missing"), *args]) == 1
     err = capsys.readouterr().err
     assert err == f"error: {needle}\n", err

@@ -106,6 +106,30 @@ def test_every_worker_answers_and_each_names_itself(server: str) -> None:
     assert all(ticks >= 10 for ticks in used.values()), used  # each answered searches (10 ticks: 0.1 s of CPU)
 
 
+def _searches_counted(metrics: str) -> float:
+    line = next((line for line in metrics.splitlines()
+                 if line.startswith('story_search_requests_total{method="GET",route="/api/search",status="200"}')), "")
+    return float(line.rsplit(" ", 1)[1]) if line else 0.0
+
+
+def test_metrics_count_every_workers_requests_whichever_answers(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing to set up: /metrics adds up all the processes' counts, kept in the index's cache while the server
+    runs and removed with it."""
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with serve_in_background(folder, workers=WORKERS) as server:
+        assert [p.name for p in (folder / "cache").glob("metrics-*")], "no folder for the workers' counts"
+
+        def search(i: int) -> int:
+            with httpx.Client(base_url=server, timeout=60) as fresh:  # a connection of its own: any worker takes it
+                return fresh.get("/api/search", params={"q": f"{SMUGGLING} {i}", "k": 3}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(search, range(120))) == {200}
+        scrapes = [_searches_counted(httpx.get(server + "/metrics", timeout=60).text) for _ in range(8)]
+        assert scrapes == [120.0] * 8, scrapes
+    assert not list((folder / "cache").glob("metrics-*")), "the counts outlived the server"
+
+
 def test_gradio_client_reaches_the_queue_in_the_home_process(page_server: str) -> None:
     ui = Client(page_server + "/", verbose=False)
     status, cards, *_ = ui.predict(SMUGGLING, [], None, None, 3, "hybrid", api_name="/search")
@@ -235,22 +259,6 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-@pytest.mark.parametrize("args, env, needle", [
-    (["--workers", "0"], None, "--workers must be from 1 to 64, got 0"),
-    ([], "many", "STORY_SEARCH_WORKERS must be a whole number from 1 to 64, got 'many'"),
-    ([], "65", "STORY_SEARCH_WORKERS must be from 1 to 64, got 65"),
-], ids=["flag-zero", "env-not-a-number", "env-too-many"])
-def test_a_bad_worker_count_says_so_before_opening_the_index(tmp_path: Path, capsys: pytest.CaptureFixture,
-                                                            monkeypatch: pytest.MonkeyPatch, args: list[str],
-                                                            env: str | None, needle: str) -> None:
-    if env is None:
-        monkeypatch.delenv("STORY_SEARCH_WORKERS", raising=False)
-    else:
-        monkeypatch.setenv("STORY_SEARCH_WORKERS", env)
-    assert main(["serve", "--index-dir", str(tmp_path / "missing"), *args]) == 1
-    assert capsys.readouterr().err == f"error: {needle}\n"
 
 
 def test_a_port_in_use_says_so_in_one_line(hashed_index: Path, capsys: pytest.CaptureFixture) -> None:

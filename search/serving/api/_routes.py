@@ -29,7 +29,7 @@ from starlette.convertors import PathConvertor, register_url_convertor
 from ...corpus import Story, make_story
 from ...retrieval import MAX_K, Filters, SearchService
 from .._metrics import RUNNING, WAITING, note_route
-from .._settings import Settings, check_token
+from .._settings import check_token
 from ._errors import ApiError, BodyLimit, install_error_handlers
 from ._schemas import (
     MAX_REQUEST_TOKENS,
@@ -85,14 +85,14 @@ class StoryIdConvertor(PathConvertor):
 register_url_convertor("story_id", StoryIdConvertor())
 
 
-def create_api(service: SearchService, write_token: str | None = None) -> FastAPI:
+def create_api(service: SearchService, write_token: str = "") -> FastAPI:
     """The API app: routes under /api, docs at /docs and /openapi.json, every error as JSON.
 
-    `write_token` defaults to the environment's (`Settings.from_env`, where every setting is read); blank
-    switches the write endpoints off, and one that no client could send (surrounding whitespace, control
-    characters) is a `ConfigError`.
+    `write_token` is the operator's (`Settings.write_token`, read from the environment by the server, the one
+    place settings are read); blank switches the write endpoints off, and one that no client could send
+    (surrounding whitespace, control characters) is a `ConfigError`.
     """
-    token = check_token(write_token) if write_token is not None else Settings.from_env().write_token
+    token = check_token(write_token)
     app = FastAPI(title="story-search", version="1", summary="Semantic search over IOM news stories.",
                   description="Every error answers `{\"error\": {\"code\", \"message\"}}`. The web UI is at `/`.")
     install_error_handlers(app)
