@@ -83,21 +83,27 @@ def _thread_server(service: SearchService, sock: socket.socket, url: str,
 
 def _process_server(index_dir: Path | None, sock: socket.socket, workers: int, url: str,
                     wait_for_ui: bool) -> tuple[Check, Check, Callable[[], None]]:
-    """`serve --workers N` in a fresh process: (whether it runs, whether it answers, stop). Its page is up once
-    every worker's is, which the supervisor says over a pipe (a request reaches only the worker that took it)."""
+    """`serve --workers N` in a fresh process: (whether it runs, whether it answers, stop). It answers once every
+    process does, and its page is up once every process's is, which the supervisor says over a pipe: one answer
+    comes from one worker only, and a worker killed while the supervisor still waits for it to start stops
+    the server (as a worker that cannot start should)."""
     import multiprocessing
 
     if index_dir is None:
         raise ValueError("a server with several workers serves an index folder; this service has none")
     sock.listen(2048)
     context = multiprocessing.get_context("spawn")
-    pages, tell = context.Pipe(duplex=False)
+    news, tell = context.Pipe(duplex=False)
     process = context.Process(target=_serve_socket, args=(index_dir, sock, workers, tell), name="story-search serve")
     process.start()
     tell.close()
 
+    heard: set[str] = set()
+
     def up() -> bool:
-        return _answers(url + "/api/health") and (not wait_for_ui or pages.poll())
+        while news.poll():
+            heard.add(news.recv())
+        return ANSWERING in heard and (not wait_for_ui or PAGES in heard) and _answers(url + "/api/health")
 
     def stop() -> None:
         process.terminate()
@@ -105,15 +111,19 @@ def _process_server(index_dir: Path | None, sock: socket.socket, workers: int, u
         if process.is_alive():
             process.kill()
             process.join()
-        pages.close()
+        news.close()
 
     return process.is_alive, up, stop
 
 
-def _serve_socket(index_dir: Path, sock: socket.socket, workers: int, pages: Any) -> None:
+ANSWERING, PAGES = "answering", "pages"  # what the server process tells `serve_in_background`
+
+
+def _serve_socket(index_dir: Path, sock: socket.socket, workers: int, news: Any) -> None:
     """`serve --workers N` on a socket bound elsewhere (`serve_in_background`), in a fresh process; says on
-    `pages` once every process serves the page."""
+    `news` once every process answers, and once every process serves the page."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     port = sock.getsockname()[1]
     serve_with_workers(index_dir, sock, workers, Settings.from_env(listen_host="127.0.0.1"),
-                       f"http://127.0.0.1:{port}/", log_level="warning", on_pages=lambda: pages.send(True))
+                       f"http://127.0.0.1:{port}/", log_level="warning", on_ready=lambda: news.send(ANSWERING),
+                       on_pages=lambda: news.send(PAGES))

@@ -189,17 +189,24 @@ def serve(index_dir: Path | str | None = None, host: str | None = None, port: in
 
 
 def serve_with_workers(index_dir: Path | str | None, listener: socket.socket, workers: int, settings: Settings,
-                       url: str, log_level: str = "info", on_pages: Callable[[], None] | None = None) -> None:
+                       url: str, log_level: str = "info", on_ready: Callable[[], None] | None = None,
+                       on_pages: Callable[[], None] | None = None) -> None:
     """Serve on `listener` with `workers` worker processes and the home process (`workers.Supervisor`) until
-    SIGINT or SIGTERM; `on_pages` is called once every process serves the page."""
+    SIGINT or SIGTERM; `on_ready` is called once every process answers, `on_pages` once every process serves
+    the page."""
     service = open_service(index_dir)
     assert service.index_dir is not None, "opened from a folder"
     counts = count_across_processes(service.index_dir)
     supervisor = Supervisor(service, settings, listener, workers, create_app,
                             functools.partial(run_uvicorn, settings=settings, log_level=log_level))
+    def ready() -> None:
+        log.info("serving %d stories on %s with %d worker processes (API docs at /docs)", len(service.index), url,
+                 workers)
+        if on_ready is not None:
+            on_ready()
+
     try:
-        supervisor.run(lambda: log.info("serving %d stories on %s with %d worker processes (API docs at /docs)",
-                                        len(service.index), url, workers), on_pages)
+        supervisor.run(ready, on_pages)
     finally:
         listener.close()
         if counts is not None:
