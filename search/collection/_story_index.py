@@ -32,8 +32,6 @@ from ._postings import NO_COUNTS
 from ._segment import Segment
 from ._story_file import StoriesOnDemand
 
-REFINE = 2  # candidates fetched from an engine that scores approximately, per one wanted, before rescoring
-
 
 def fingerprint(stories: Iterable[Story]) -> str:
     """Changes with any story's id, text or metadata (a corrected date is a change to rebuild for too)."""
@@ -207,8 +205,8 @@ class StoryIndex:
         rows: list[list[np.ndarray]] = [[] for _ in queries]
         sims: list[list[np.ndarray]] = [[] for _ in queries]
         if len(base):
-            estimates = self.store.approximate_scores  # compressed vectors: fetch more, rescore them exactly
-            fetch = n * REFINE if estimates else n
+            refine = self.store.refine  # compressed vectors: fetch more, rescore them exactly
+            estimates, fetch = refine > 1, n * refine
             if allowed is None:
                 excluded = self.dead_base_keys if len(self.dead_base_keys) else None
                 scores, found = self.store.search(queries, fetch, excluded=excluded)

@@ -14,6 +14,8 @@ import numpy as np
 
 from ._params import Spec, check
 
+SQ8_REFINE = 2  # one byte per dimension keeps the order of neighbours nearly: twice the candidates suffice
+
 
 class VectorStore(ABC):
     kind: str  # recorded in the manifest as the index type
@@ -35,9 +37,11 @@ class VectorStore(ABC):
         check(cls.kind, cls.specs, params)
 
     @property
-    def approximate_scores(self) -> bool:
-        """Whether the scores `search` returns are estimates (compressed vectors): the caller rescores them."""
-        return False
+    def refine(self) -> int:
+        """Candidates per one wanted that the caller fetches and rescores with the stored vectors: 1 when the
+        scores `search` returns are exact, more when they are estimates from compressed vectors (the coarser
+        the compression, the further down its order the true neighbours fall)."""
+        return 1
 
     def train(self, sample: np.ndarray, total: int) -> None:
         """Prepare for `total` vectors added in chunks, learning what the engine needs from `sample` of them,

@@ -14,7 +14,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from ._base import VectorStore, no_results
+from ._base import SQ8_REFINE, VectorStore, no_results
 from ._exact import EXACT_BELOW, id_selector, top_k
 from ._faiss_files import read_mapped, read_owned
 from ._params import BOOLEAN, C_INT_MAX, FRACTION, integer
@@ -41,8 +41,8 @@ class FaissHNSWStore(VectorStore):
         self._reindex()
 
     @property
-    def approximate_scores(self) -> bool:
-        return bool(self.params["sq8"])
+    def refine(self) -> int:
+        return SQ8_REFINE if self.params["sq8"] else 1
 
     def _new_graph(self) -> faiss.Index:
         p = self.params

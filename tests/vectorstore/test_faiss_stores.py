@@ -8,6 +8,7 @@ import pytest
 
 from search.vectorstore import VectorStore, create_store, store_class
 from search.vectorstore._faiss_hnsw import FaissHNSWStore
+from search.vectorstore._faiss_ivf import FaissIVFStore
 from tests.helpers import clustered, exact_top, recall, vector_keys
 
 DIM = 64
@@ -123,3 +124,16 @@ def test_empty_stores_answer_with_no_results():
     for kind in ("faiss-flat", "faiss-hnsw", "faiss-ivf"):
         _, found = create_store(kind, DIM).search(clustered(2, DIM), 5)
         assert (found == -1).all()
+
+
+def test_product_quantised_candidates_rescored_exactly_hold_the_true_nearest() -> None:
+    """A few bytes of code per vector rank neighbours coarsely: the collection fetches `refine` candidates per
+    one wanted and rescores them with the stored vectors, which must bring the exact ten nearest back."""
+    points = clustered(20_050, dim=384, clusters=200, spread=0.9)
+    vectors, queries = points[:20_000], points[20_000:]
+    ids = np.arange(len(vectors))
+    store = FaissIVFStore(384, {"pq": 32, "nlist": 256, "nprobe": 256})  # every bucket: only the codes err
+    store.add(ids, vectors)
+    _, found = store.search(queries, 10 * store.refine)
+    rescored = np.stack([c[np.argsort(-(vectors[c] @ q))[:10]] for q, c in zip(queries, found)])
+    assert recall(rescored, exact_top(vectors, ids, queries, 10)) >= 0.95
