@@ -8,6 +8,7 @@ pages a search touches are ever loaded. Anything a segment keeps as an array goe
 """
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,14 @@ def save_array(folder: Path, name: str, array: np.ndarray) -> str:
     return file
 
 
-def mapped(path: Path) -> np.ndarray:
+def mapped(path: Path, scattered: bool = False) -> np.ndarray:
     """The array saved at `path`, memory-mapped read-only; an array of objects (a pickle) is a ValueError.
 
     Returned as a plain ndarray viewing the mapping: slicing numpy's `memmap` subclass runs Python code for
-    every slice taken, which a search takes thousands of."""
-    return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
+    every slice taken, which a search takes thousands of. `scattered`: the array is read a row here and a row
+    there (a search rescoring its candidates' vectors), so the kernel is told not to read ahead around each
+    row it fetches, which would load many times the rows wanted and crowd the page cache."""
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    if scattered and hasattr(mmap, "MADV_RANDOM"):
+        array._mmap.madvise(mmap.MADV_RANDOM)
+    return np.asarray(array)

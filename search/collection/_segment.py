@@ -138,7 +138,7 @@ class Segment:
         from ..vectorstore import store_class
 
         stories = StoryFile(folder / STORIES, mapped(folder / OFFSETS) if OFFSETS in files else None)
-        vectors = mapped(folder / VECTORS)
+        vectors = mapped(folder / VECTORS, scattered=True)
         if len(stories) != size or vectors.dtype != np.float32 or vectors.shape != (size, dim):
             raise ValueError(f"segment {name} holds {len(stories)} stories and {vectors.dtype} vectors "
                              f"{vectors.shape}, its manifest entry says {size} of dimension {dim}")

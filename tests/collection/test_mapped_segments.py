@@ -145,3 +145,21 @@ def test_a_story_file_reads_any_story_by_position(hashed_service: SearchService)
     assert stories[-1] == everything[-1] and stories[3:6] == everything[3:6]
     with pytest.raises(IndexError):
         stories[len(stories)]
+
+
+def _advice(path: Path) -> set[str]:
+    """The kernel's flags on this process's mapping of `path` (/proc/self/smaps: "rr" is MADV_RANDOM)."""
+    lines = Path("/proc/self/smaps").read_text().splitlines()
+    mappings = [i for i, line in enumerate(lines) if line.endswith(str(path))]
+    assert mappings, f"{path} is not mapped"
+    flags = next(line for line in lines[mappings[-1]:] if line.startswith("VmFlags:"))
+    return set(flags.split()[1:])
+
+
+def test_vectors_are_mapped_for_scattered_reads(hashed_copy: Path) -> None:
+    """A search rescores a few candidates' rows of a vector file of gigabytes: reading ahead around each would
+    load many times what is wanted."""
+    index = load_index(hashed_copy)
+    folder = hashed_copy / index.segments[0].name
+    assert "rr" in _advice((folder / "vectors.npy").resolve())
+    assert "rr" not in _advice((folder / "rows.npy").resolve())  # postings are read a term's run at a time
