@@ -18,14 +18,18 @@ from tests.helpers import DEV_QUERIES, SEEDS, TOKEN
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+def _seeds_indexed(tmp_path_factory: pytest.TempPathFactory, folder: str, model: str | None = None) -> Path:
+    from search import build_index
+
+    root = tmp_path_factory.mktemp(folder)
+    build_index([SEEDS], root, model)
+    return root
+
+
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeds indexed with the default model: for tests of what the model decides (ranking, quality)."""
-    from search import build_index
-
-    root = tmp_path_factory.mktemp("seed-index")
-    build_index([SEEDS], root)
-    return root
+    return _seeds_indexed(tmp_path_factory, "seed-index")
 
 
 def _opened(root: Path):
@@ -54,11 +58,7 @@ def index_copy(seed_index: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def hashed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The seeds indexed with the hashing stand-in model: no weights, the same vectors on every machine."""
-    from search import build_index
-
-    root = tmp_path_factory.mktemp("hashed-index")
-    build_index([SEEDS], root, "hashing")
-    return root
+    return _seeds_indexed(tmp_path_factory, "hashed-index", "hashing")
 
 
 @pytest.fixture(scope="session")
